@@ -1,0 +1,121 @@
+/**
+ * The HTTP API and the page, as one Hono app (routes: shared/notes/api.md). Data flows one way:
+ * request -> run queue -> shell -> run events -> SSE response.
+ */
+import { serveStatic } from '@hono/node-server/serve-static';
+import { Hono } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { secureHeaders } from 'hono/secure-headers';
+import type { RunQueue } from '../session/runs.js';
+import type { ShellSession } from '../session/session.js';
+import { hostAndOriginGuard, jsonOnly, noStore } from './guards.js';
+import { fileBody, inputBody, jsonBody, runBody } from './schemas.js';
+import { FileConflictError, type ScriptFile } from './script-file.js';
+import { lastEventId, streamRun } from './sse.js';
+
+/** Largest accepted body of POST /api/runs and other small requests (bytes). */
+export const MAX_RUN_BODY = 1024 * 1024;
+/** Largest accepted body of PUT /api/file (bytes). */
+export const MAX_FILE_BODY = 10 * 1024 * 1024;
+
+/** What the app serves. */
+export interface AppDeps {
+  token: string;
+  /** Host header values to accept (see allowedHosts); a function because the port is known late. */
+  hosts: () => Set<string>;
+  session: ShellSession;
+  runs: RunQueue;
+  file: ScriptFile;
+  /** Folder of the built page (dist/web). */
+  webRoot: string;
+  version: string;
+}
+
+const tooLarge = (limit: number) =>
+  bodyLimit({ maxSize: limit, onError: (c) => c.json({ error: `request body larger than ${limit} bytes` }, 413) });
+
+/** Builds the app. Every request passes the Host/Origin guard; /api routes but health need the token. */
+export function createApp(deps: AppDeps): Hono {
+  const { session, runs, file } = deps;
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) return err.getResponse();
+    return c.json({ error: `internal error: ${err.message}` }, 500);
+  });
+  app.notFound((c) => c.json({ error: 'not found' }, 404));
+
+  app.use(hostAndOriginGuard(deps.hosts));
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        // CodeMirror and the output view set element styles from script (CSSOM), which CSP allows;
+        // CodeMirror also injects <style> elements, which need 'unsafe-inline' for styles only.
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        frameAncestors: ["'none'"],
+      },
+      xFrameOptions: 'DENY',
+      referrerPolicy: 'no-referrer',
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+
+  const api = new Hono();
+  api.use(noStore);
+  api.get('/health', (c) => c.json({ status: 'ok', version: deps.version }));
+  api.use(bearerAuth({ token: deps.token, noAuthenticationHeader: { message: { error: 'unauthorized: send Authorization: Bearer TOKEN' } }, invalidToken: { message: { error: 'unauthorized: wrong token' } }, invalidAuthenticationHeader: { message: { error: 'unauthorized: send Authorization: Bearer TOKEN' } } }));
+  api.use(jsonOnly);
+
+  api.get('/file', async (c) => c.json(await file.read()));
+  api.put('/file', tooLarge(MAX_FILE_BODY), jsonBody(fileBody), async (c) => {
+    const { content, baseMtimeMs } = c.req.valid('json');
+    try {
+      return c.json({ mtimeMs: await file.save(content, baseMtimeMs) });
+    } catch (err) {
+      if (err instanceof FileConflictError) {
+        return c.json({ error: err.message, mtimeMs: err.currentMtimeMs }, 409);
+      }
+      return c.json({ error: `could not save ${file.path}: ${(err as Error).message}` }, 500);
+    }
+  });
+
+  const sessionJson = () => ({ shell: session.shell, pid: session.pid ?? null, cwd: session.cwd, status: session.status });
+  api.get('/session', (c) => c.json(sessionJson()));
+  api.post('/session/restart', tooLarge(MAX_RUN_BODY), async (c) => {
+    await session.restart();
+    return c.json(sessionJson());
+  });
+
+  api.get('/runs', (c) => c.json(runs.list().map((run) => run.summary())));
+  api.post('/runs', tooLarge(MAX_RUN_BODY), jsonBody(runBody), (c) => {
+    const run = runs.submit(c.req.valid('json'));
+    return streamRun(c, run, 0);
+  });
+  api.get('/runs/:runId/events', (c) => {
+    const run = runs.get(c.req.param('runId'));
+    if (!run) return c.json({ error: 'no such run' }, 404);
+    return streamRun(c, run, lastEventId(c));
+  });
+  api.post('/runs/:runId/interrupt', tooLarge(MAX_RUN_BODY), (c) => {
+    const runId = c.req.param('runId');
+    if (!runs.get(runId)) return c.json({ error: 'no such run' }, 404);
+    return c.json({ runId, interrupted: runs.interrupt(runId) });
+  });
+  api.post('/runs/:runId/input', tooLarge(MAX_RUN_BODY), jsonBody(inputBody), (c) => {
+    const runId = c.req.param('runId');
+    if (!runs.get(runId)) return c.json({ error: 'no such run' }, 404);
+    if (!runs.input(runId, c.req.valid('json').data)) return c.json({ error: 'the run is not running' }, 409);
+    return c.json({ runId, delivered: true });
+  });
+
+  app.route('/api', api);
+  app.use('/*', serveStatic({ root: deps.webRoot }));
+  return app;
+}

@@ -1,0 +1,37 @@
+/**
+ * Request bodies of the HTTP API (shared/notes/api.md), validated with zod. An invalid body is a
+ * 400 whose message names the field that is wrong.
+ */
+import type { Context } from 'hono';
+import { validator } from 'hono/validator';
+import { z } from 'zod';
+
+/** POST /api/runs. */
+export const runBody = z.strictObject({
+  code: z.string(),
+  runId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "-" or "_"')
+    .optional(),
+  lineStart: z.int().min(1).optional(),
+  lineEnd: z.int().min(1).optional(),
+});
+
+/** PUT /api/file: the new content, and the mtimeMs it was based on (null: the file did not exist). */
+export const fileBody = z.strictObject({
+  content: z.string(),
+  baseMtimeMs: z.number().nullable(),
+});
+
+/** POST /api/runs/:runId/input. */
+export const inputBody = z.strictObject({ data: z.string() });
+
+/** A Hono validator for a JSON body that answers 400 with "field: problem; ..." when it is invalid. */
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return validator('json', (value, c: Context) => {
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data as z.infer<T>;
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
+    return c.json({ error: `invalid request body: ${problems.join('; ')}` }, 400);
+  });
+}

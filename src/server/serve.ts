@@ -1,0 +1,97 @@
+/**
+ * Starting and stopping the notebook server: a shell session, its run queue, and the Hono app
+ * listening on a port.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { basename } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import getPort, { portNumbers } from 'get-port';
+import { RunQueue } from '../session/runs.js';
+import { ShellSession } from '../session/session.js';
+import { createApp } from './app.js';
+import { allowedHosts } from './guards.js';
+import { ScriptFile } from './script-file.js';
+
+/** Options for {@link startServer}. */
+export interface ServerOptions {
+  /** The script to serve (absolute path); it may not exist yet. */
+  file: string;
+  /** Address to bind; default 127.0.0.1. */
+  host?: string;
+  /** Port; 0 = any free port; default: a free port preferring 8765-8799. */
+  port?: number;
+  shell?: string;
+  /** Working directory of the session's shell. */
+  cwd: string;
+  /** Bearer token; default: 32 random bytes, base64url. */
+  token?: string;
+  /** Folder of the built page. */
+  webRoot: string;
+  version: string;
+}
+
+/** A listening server. */
+export interface RunningServer {
+  /** `http://HOST:PORT/#token=TOKEN`, the URL to open. */
+  url: string;
+  /** `http://HOST:PORT`. */
+  origin: string;
+  port: number;
+  token: string;
+  session: ShellSession;
+  /** Closes streams and connections, kills the shell's processes, removes temp files. */
+  close(): Promise<void>;
+}
+
+/** Formats a host for a URL (IPv6 addresses in brackets). */
+export const urlHost = (host: string): string => (host.includes(':') ? `[${host}]` : host);
+
+/**
+ * Starts the session and the server, and resolves once it listens.
+ * @throws Error when the port is taken (EADDRINUSE) or the shell cannot start.
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  const token = options.token ?? randomBytes(32).toString('base64url');
+  const wanted = options.port ?? (await getPort({ port: portNumbers(8765, 8799), host }));
+  const session = await ShellSession.start({ shell: options.shell, cwd: options.cwd, scriptName: basename(options.file) });
+  const runs = new RunQueue(session);
+  let port = wanted;
+  const app = createApp({
+    token,
+    hosts: () => allowedHosts(host, port),
+    session,
+    runs,
+    file: new ScriptFile(options.file),
+    webRoot: options.webRoot,
+    version: options.version,
+  });
+  let server: ServerType;
+  try {
+    server = await new Promise<ServerType>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, hostname: host, port: wanted }, () => resolve(s));
+      s.once('error', reject);
+    });
+  } catch (err) {
+    await session.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new Error(`port ${wanted} is already in use on ${host}`);
+    throw err;
+  }
+  port = (server.address() as AddressInfo).port;
+  const origin = `http://${urlHost(host)}:${port}`;
+  return {
+    url: `${origin}/#token=${token}`,
+    origin,
+    port,
+    token,
+    session,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      await session.close();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * A run's events as a Server-Sent Events response (WHATWG HTML §9.2): `id:` is the run's own
+ * sequence number, `event:` the event name, `data:` one line of JSON (Hono's writeSSE splits data
+ * on line breaks, and JSON.stringify never emits raw ones).
+ */
+import type { Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { Run, RunEvent } from '../session/runs.js';
+
+/** Idle streams get a comment line this often (ms), so proxies and clients keep them open. */
+export const PING_MS = 15_000;
+/** Reconnection delay suggested to clients with the first event (ms). */
+export const RETRY_MS = 1_000;
+
+/**
+ * Streams the run's events after `afterId` (0: from the first), then live ones, and closes after
+ * `end` or `error`. A client that goes away only stops its own stream; the run goes on.
+ */
+export function streamRun(c: Context, run: Run, afterId: number): Response {
+  return streamSSE(c, async (stream) => {
+    let first = true;
+    let chain = Promise.resolve();
+    const write = (event: RunEvent) => {
+      const retry = first ? RETRY_MS : undefined;
+      first = false;
+      chain = chain.then(() =>
+        stream.aborted ? undefined : stream.writeSSE({ id: String(event.id), event: event.event, data: JSON.stringify(event.data), retry }),
+      );
+    };
+    const ping = setInterval(() => {
+      chain = chain.then(() => (stream.aborted ? undefined : stream.write(': ping\n\n').then(() => undefined)));
+    }, PING_MS);
+    await new Promise<void>((resolve) => {
+      let unsubscribe = () => {};
+      const finish = () => {
+        unsubscribe();
+        resolve();
+      };
+      stream.onAbort(finish);
+      unsubscribe = run.subscribe(afterId, (event) => {
+        write(event);
+        if (event.event === 'end' || event.event === 'error') finish();
+      });
+      if (run.finished) finish();
+    });
+    clearInterval(ping);
+    await chain;
+  });
+}
+
+/** The id after which to resume: the Last-Event-ID header, else `?lastEventId=`, else 0. */
+export function lastEventId(c: Context): number {
+  const raw = c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? '0';
+  const id = Number(raw);
+  return Number.isInteger(id) && id >= 0 ? id : 0;
+}

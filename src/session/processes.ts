@@ -1,0 +1,61 @@
+/**
+ * Finding and signalling every process of a shell's terminal session (Linux /proc, proc(5)).
+ * A PTY's shell is a session leader (setsid), and with job control each job gets its own process
+ * group, so "the shell's process group" alone misses background jobs: we signal the whole session.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Fields of /proc/PID/stat (proc(5)) that cmdrun reads. */
+export interface ProcStat {
+  pid: number;
+  /** Field 5: process group id. */
+  pgrp: number;
+  /** Field 6: session id. */
+  session: number;
+  /** Field 8: foreground process group of the controlling terminal. */
+  tpgid: number;
+}
+
+/** Reads /proc/PID/stat, or undefined when the process is gone. */
+export function readStat(pid: number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) is in parentheses and may itself contain spaces or ')'.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { pid, pgrp: Number(fields[2]), session: Number(fields[3]), tpgid: Number(fields[5]) };
+}
+
+/** Lists the pids whose session id is `sid` (the session leader included). */
+export function sessionMembers(sid: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const name of entries) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    if (readStat(pid)?.session === sid) pids.push(pid);
+  }
+  return pids;
+}
+
+/** Sends `signal` to every process of session `sid`; returns how many were signalled. */
+export function signalSession(sid: number, signal: NodeJS.Signals): number {
+  let count = 0;
+  for (const pid of sessionMembers(sid)) {
+    try {
+      process.kill(pid, signal);
+      count++;
+    } catch {
+      // Already gone.
+    }
+  }
+  return count;
+}

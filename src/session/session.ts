@@ -1,0 +1,251 @@
+/**
+ * The persistent shell session: one shell whose state (cwd, variables, functions, aliases) carries
+ * over from block to block, as a Jupyter kernel does. A shell that dies is replaced by a fresh one.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ShellProcess } from './shell-process.js';
+import { profileFor, type ShellProfile } from './shells.js';
+
+/** `starting`: a shell is being spawned; `idle`: ready; `busy`: a block runs; `dead`: closed. */
+export type SessionStatus = 'starting' | 'idle' | 'busy' | 'dead';
+
+/** Options for {@link ShellSession.start}. */
+export interface SessionOptions {
+  /** Shell name or path; default `bash`. */
+  shell?: string;
+  /** Working directory of the first shell (and of every restarted one). */
+  cwd: string;
+  /** Base environment; default `process.env`. TERM and PAGER are always set (see {@link shellEnv}). */
+  env?: NodeJS.ProcessEnv;
+  /** Terminal size in character cells; default 120 x 30. */
+  cols?: number;
+  rows?: number;
+  /** Name of the file blocks are sourced from, so messages read `deploy.sh: line 3: ...`. */
+  scriptName?: string;
+}
+
+/** The outcome of one block. */
+export interface BlockResult {
+  /** `$?` after the block; 128 + N when a signal N ended the shell; 2 for a syntax error. */
+  exitCode: number;
+  /** The session's working directory after the block. */
+  cwd: string;
+  /** True when the block was interrupted through {@link ShellSession.interrupt}. */
+  interrupted: boolean;
+  /** True when the shell died during (or before) this block and a fresh one took its place. */
+  sessionRestarted: boolean;
+}
+
+/** Options for one {@link ShellSession.run}. */
+export interface RunOptions {
+  /** 1-based line of the block's first line in the script: messages and $LINENO match the file. */
+  lineStart?: number;
+  /** Receives the block's terminal output as it arrives (UTF-8 text, `\n` line ends). */
+  onOutput: (text: string) => void;
+}
+
+/** The environment a session's shell gets: the user's own, plus TERM=xterm-256color and PAGER=cat. */
+export function shellEnv(base: NodeJS.ProcessEnv): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
+  delete env.COLUMNS; // the PTY's size is the truth; bash sets these from it (checkwinsize)
+  delete env.LINES;
+  env.TERM = 'xterm-256color';
+  env.PAGER = 'cat';
+  env.CMDRUN = '1';
+  return env;
+}
+
+/** A persistent shell session. Blocks run one at a time; callers queue them (see RunQueue). */
+export class ShellSession {
+  private proc: ShellProcess | undefined;
+  private starting: Promise<ShellProcess> | undefined;
+  private running = false;
+  private interrupted = false;
+  private closed = false;
+  /** Set when a shell died outside a block: the next block reports sessionRestarted. */
+  private restartPending = false;
+  private currentCwd: string;
+
+  private constructor(
+    private readonly opts: Required<Omit<SessionOptions, 'env'>> & { env: Record<string, string> },
+    private readonly profile: ShellProfile,
+    private readonly dir: string,
+  ) {
+    this.currentCwd = opts.cwd;
+  }
+
+  /**
+   * Starts a session and waits until its shell is ready (~5-20 ms for bash).
+   * @throws Error for an unsupported shell or a shell that cannot start.
+   */
+  static async start(options: SessionOptions): Promise<ShellSession> {
+    const shell = options.shell ?? 'bash';
+    const profile = profileFor(shell);
+    const dir = await mkdtemp(join(tmpdir(), 'cmdrun-'));
+    const session = new ShellSession(
+      {
+        shell,
+        cwd: options.cwd,
+        env: shellEnv(options.env ?? process.env),
+        cols: options.cols ?? 120,
+        rows: options.rows ?? 30,
+        scriptName: (options.scriptName ?? 'block.sh').replaceAll('/', '_'),
+      },
+      profile,
+      dir,
+    );
+    try {
+      await session.shellProcess();
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+    return session;
+  }
+
+  /** The shell as given (`bash`). */
+  get shell(): string {
+    return this.opts.shell;
+  }
+
+  /** The current shell's pid, or undefined while none runs. */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  /** The working directory reported after the last block. */
+  get cwd(): string {
+    return this.currentCwd;
+  }
+
+  get status(): SessionStatus {
+    if (this.closed) return 'dead';
+    if (this.running) return 'busy';
+    if (!this.proc || this.proc.exited) return 'starting';
+    return 'idle';
+  }
+
+  private shellProcess(): Promise<ShellProcess> {
+    if (this.proc && !this.proc.exited) return Promise.resolve(this.proc);
+    this.starting ??= ShellProcess.spawn({
+      profile: this.profile,
+      shell: this.opts.shell,
+      rcPath: join(this.dir, 'rc'),
+      cwd: this.opts.cwd,
+      env: this.opts.env,
+      cols: this.opts.cols,
+      rows: this.opts.rows,
+    }).then(
+      (proc) => {
+        this.proc = proc;
+        this.starting = undefined;
+        this.currentCwd = this.opts.cwd;
+        proc.whenExited().then(() => {
+          if (!this.running && !this.closed) this.restartPending = true;
+        });
+        return proc;
+      },
+      (err) => {
+        this.starting = undefined;
+        throw err;
+      },
+    );
+    return this.starting;
+  }
+
+  /**
+   * Runs one block: checks its syntax (`bash -n`), then sources it in the shell.
+   * @throws Error when another block is running, the session is closed, or no shell can start.
+   */
+  async run(code: string, options: RunOptions): Promise<BlockResult> {
+    if (this.closed) throw new Error('the session is closed');
+    if (this.running) throw new Error('a block is already running');
+    this.running = true;
+    this.interrupted = false;
+    try {
+      const proc = await this.shellProcess();
+      const restarted = this.restartPending;
+      this.restartPending = false;
+      const file = join(this.dir, this.opts.scriptName);
+      // Blank lines before the block make the shell's line numbers those of the script.
+      const padding = '\n'.repeat(Math.max(0, (options.lineStart ?? 1) - 1));
+      await writeFile(file, padding + code + (code.endsWith('\n') ? '' : '\n'), { mode: 0o600 });
+      const syntax = await this.checkSyntax(file);
+      if (syntax) {
+        options.onOutput(syntax.message);
+        return { exitCode: syntax.exitCode, cwd: this.currentCwd, interrupted: false, sessionRestarted: restarted };
+      }
+      const end = await proc.run(file, options.onOutput);
+      if (end.cwd !== undefined) this.currentCwd = end.cwd;
+      if (end.shellExited) {
+        await proc.terminate(); // jobs the dead shell left behind
+        this.shellProcess().catch(() => {}); // a fresh shell for the next block, started now
+      }
+      return {
+        exitCode: end.exitCode,
+        cwd: end.shellExited ? this.opts.cwd : this.currentCwd,
+        interrupted: this.interrupted,
+        sessionRestarted: restarted || end.shellExited,
+      };
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private checkSyntax(file: string): Promise<{ exitCode: number; message: string } | undefined> {
+    return new Promise((resolve) => {
+      execFile(this.opts.shell, this.profile.checkArgs(file), { env: this.opts.env }, (err, _stdout, stderr) => {
+        if (!err) return resolve(undefined);
+        const code = typeof err.code === 'number' ? err.code : 2;
+        resolve({ exitCode: code, message: stderr.replaceAll('\r\n', '\n') || `${err.message}\n` });
+      });
+    });
+  }
+
+  /**
+   * Interrupts the running block as Ctrl-C in a terminal does (SIGINT to the foreground process
+   * group, through the PTY's line discipline). Returns false when no block is running.
+   */
+  interrupt(): boolean {
+    if (!this.running || !this.proc) return false;
+    this.interrupted = true;
+    this.proc.write('\x03');
+    return true;
+  }
+
+  /**
+   * Types `data` into the running block's terminal input (`\r` is Enter, `\x04` end of input).
+   * Returns false when no block is running.
+   */
+  input(data: string): boolean {
+    if (!this.running || !this.proc) return false;
+    this.proc.write(data);
+    return true;
+  }
+
+  /**
+   * Kills the shell and every process of its terminal session, and starts a fresh shell.
+   * A running block ends with sessionRestarted.
+   */
+  async restart(): Promise<void> {
+    if (this.closed) throw new Error('the session is closed');
+    const old = this.proc;
+    this.proc = undefined;
+    await old?.terminate();
+    this.restartPending = false;
+    await this.shellProcess();
+  }
+
+  /** Kills the shell and its processes and removes the session's temp files. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.proc?.terminate();
+    await this.starting?.then((p) => p.terminate()).catch(() => {});
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
