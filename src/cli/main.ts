@@ -129,7 +129,6 @@ export function program(): Command {
     .option('--shell <shell>', 'shell to run blocks in', 'bash')
     .option('--cwd <dir>', "working directory of the shell (default: the script's folder)")
     .option('--token <token>', 'API token (default: 32 random bytes)')
-    .showHelpAfterError()
     .action(serveCommand);
 }
 

@@ -33,8 +33,12 @@ export interface AppDeps {
   version: string;
 }
 
+/** 413 past `limit` bytes; the rest of the body is not read, so the connection is not reused. */
 const tooLarge = (limit: number) =>
-  bodyLimit({ maxSize: limit, onError: (c) => c.json({ error: `request body larger than ${limit} bytes` }, 413) });
+  bodyLimit({
+    maxSize: limit,
+    onError: (c) => c.json({ error: `request body larger than ${limit} bytes` }, 413, { Connection: 'close' }),
+  });
 
 /** Builds the app. Every request passes the Host/Origin guard; /api routes but health need the token. */
 export function createApp(deps: AppDeps): Hono {

@@ -11,22 +11,26 @@
 export const MARKER_PREFIX = '\x1b]6973;';
 const TERMINATOR = '\x07';
 
-/** What a marker announces. `r`: the shell is ready; `s`: a block starts; `e`: a block ended. */
-export type MarkerKind = 'r' | 's' | 'e';
+/**
+ * What a marker announces. `r`: the shell is ready; `s`: a block starts; `e`: a block ended;
+ * `x`: the shell is exiting during a block (its EXIT trap waits for an acknowledgement, so no
+ * output is lost to the terminal hang-up that follows).
+ */
+export type MarkerKind = 'r' | 's' | 'e' | 'x';
 
 /** One marker: its kind and its `;`-separated fields (the last field keeps any further `;`). */
 export interface Marker {
   kind: MarkerKind;
   /** The per-start or per-block random id the marker carries. */
   id: string;
-  /** For `e`: the exit status as text, then the shell's working directory. */
+  /** For `e`: the exit status as text, then the shell's working directory; for `x`: the status. */
   rest: string[];
 }
 
 /** A piece of the terminal stream: plain output, or a marker. */
 export type Piece = { text: string } | { marker: Marker };
 
-const FIELDS_OF: Record<MarkerKind, number> = { r: 1, s: 1, e: 3 };
+const FIELDS_OF: Record<MarkerKind, number> = { r: 1, s: 1, e: 3, x: 2 };
 
 function parseMarker(body: string): Marker | undefined {
   const kind = body[0] as MarkerKind;

@@ -8,6 +8,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 /** Fields of /proc/PID/stat (proc(5)) that cmdrun reads. */
 export interface ProcStat {
   pid: number;
+  /** Field 3: state (R running, S sleeping, Z zombie, ...). */
+  state: string;
   /** Field 5: process group id. */
   pgrp: number;
   /** Field 6: session id. */
@@ -26,10 +28,10 @@ export function readStat(pid: number): ProcStat | undefined {
   }
   // The command name (field 2) is in parentheses and may itself contain spaces or ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { pid, pgrp: Number(fields[2]), session: Number(fields[3]), tpgid: Number(fields[5]) };
+  return { pid, state: fields[0], pgrp: Number(fields[2]), session: Number(fields[3]), tpgid: Number(fields[5]) };
 }
 
-/** Lists the pids whose session id is `sid` (the session leader included). */
+/** Lists the live pids whose session id is `sid` (the session leader included; zombies are dead). */
 export function sessionMembers(sid: number): number[] {
   let entries: string[];
   try {
@@ -41,7 +43,8 @@ export function sessionMembers(sid: number): number[] {
   for (const name of entries) {
     const pid = Number(name);
     if (!Number.isInteger(pid)) continue;
-    if (readStat(pid)?.session === sid) pids.push(pid);
+    const stat = readStat(pid);
+    if (stat?.session === sid && stat.state !== 'Z' && stat.state !== 'X') pids.push(pid);
   }
   return pids;
 }

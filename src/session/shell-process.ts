@@ -148,6 +148,10 @@ export class ShellProcess {
         block.started = true;
         return;
       }
+      if (kind === 'x') {
+        this.term.write('\n'); // releases the EXIT trap: everything before the marker is read
+        return;
+      }
       if (kind === 'e') {
         this.active = undefined;
         const status = Number(rest[0]);

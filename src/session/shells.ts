@@ -25,7 +25,9 @@ const osc = MARKER_PREFIX.replace('\x1b', '\\033');
  * bash (bash(1): INVOCATION, PROMPTING, `PROMPT_COMMAND`). The block is sourced at top level so
  * `declare`, `cd`, functions and aliases persist; the end hook runs both after `source` returns and
  * from PROMPT_COMMAND, which still runs when Ctrl-C aborts the line. The first of the two to run
- * writes the marker; the other finds `__cmdrun_id` empty and stays silent.
+ * writes the marker; the other finds `__cmdrun_id` empty and stays silent. When a block makes the
+ * shell exit, the EXIT trap writes an `x` marker and waits (2 s at most) for a newline from cmdrun,
+ * so every byte printed before it has been read when the terminal hangs up.
  */
 export const bash: ShellProfile = {
   name: 'bash',
@@ -46,6 +48,13 @@ __cmdrun_end() {
 }
 __cmdrun_prompt() { __cmdrun_end "$?"; }
 PROMPT_COMMAND=__cmdrun_prompt
+__cmdrun_exit() {
+  if [ -n "\${__cmdrun_id-}" ]; then
+    \\builtin printf '${osc}x;%s;%s\\007' "$__cmdrun_id" "$1" >/dev/tty
+    \\builtin read -r -t 2 __cmdrun_ack </dev/tty
+  fi
+}
+trap '__cmdrun_exit "$?"' EXIT
 \\builtin printf '${osc}r;%s\\007' '${readyId}' >/dev/tty
 `,
   runLine: (id, file) =>

@@ -1,0 +1,112 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { launchBrowser } from '../helpers/browser.js';
+import { serveCli, type Served } from '../helpers/cli.js';
+
+// The browser test is part of `npm test`: .ci/run installs Debian's chromium before it runs.
+const dir = mkdtempSync(join(tmpdir(), 'cmdrun-e2e-'));
+const script = join(dir, 'notebook.sh');
+const SOURCE = [
+  '# %% First',
+  'greeting="hello from the first block"',
+  'printf "\\033[32m%s\\033[0m\\n" "$greeting"',
+  '',
+  '# %% Second',
+  'echo "still here: $greeting"',
+  'for i in 1 2 3; do printf "\\rstep %s" "$i"; done; echo',
+  'false',
+  '',
+].join('\n');
+writeFileSync(script, SOURCE);
+
+let served: Served;
+let browser: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  served = await serveCli([script]);
+  browser = await launchBrowser();
+  page = browser.pages()[0] ?? (await browser.newPage());
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  await page.goto(served.url);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+}, 30_000);
+
+afterAll(async () => {
+  await browser?.close();
+  served?.child.kill('SIGTERM');
+  await served?.exited;
+});
+
+test('the page takes the token from the fragment and removes it from the address bar', async () => {
+  expect(page.url()).not.toContain('token');
+  expect(await page.evaluate(() => sessionStorage.getItem('cmdrun-token'))).toBe(served.token);
+  await expect(page.locator('#file-name').textContent()).resolves.toBe('notebook.sh');
+});
+
+test('Shift+Enter runs two blocks in one session; each output appears under its block with its exit status', async () => {
+  await page.locator('.cm-content').click();
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.press('ArrowDown'); // into the first block's code
+  await page.keyboard.press('Shift+Enter');
+  await page.waitForSelector('[data-testid="output"][data-exit-code]');
+  await page.keyboard.press('Shift+Enter'); // the cursor moved to the second block
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="output"][data-exit-code]').length === 2);
+
+  const outputs = page.locator('[data-testid="output"]');
+  await expect(outputs.nth(0).getAttribute('data-exit-code')).resolves.toBe('0');
+  await expect(outputs.nth(1).getAttribute('data-exit-code')).resolves.toBe('1');
+  await expect(outputs.nth(0).locator('.output-body').textContent()).resolves.toBe('hello from the first block');
+  // State carried over, and \r progress redrew one line instead of piling up.
+  await expect(outputs.nth(1).locator('.output-body').textContent()).resolves.toBe('still here: hello from the first block\nstep 3');
+  // Colour rendered as a styled span (ANSI green = palette colour 2), not as escape codes.
+  await expect(outputs.nth(0).locator('.output-body span.fg-2').textContent()).resolves.toBe('hello from the first block');
+  await expect(outputs.nth(1).locator('.output-status').textContent()).resolves.toMatch(/^exit 1 · \d+ ms/);
+  await expect(outputs.nth(1).getAttribute('data-state')).resolves.toBe('failed');
+
+  // Each panel sits right under its own block: after the block's last line, before the next block.
+  const boxes = await page.evaluate(() => {
+    const lines = [...document.querySelectorAll('.cm-line')].map((l) => ({ text: l.textContent, top: l.getBoundingClientRect().top }));
+    const panels = [...document.querySelectorAll('[data-testid="output"]')].map((p) => p.getBoundingClientRect().top);
+    return { lines, panels };
+  });
+  const top = (text: string) => boxes.lines.find((l) => l.text === text)!.top;
+  expect(boxes.panels[0]).toBeGreaterThan(top('printf "\\033[32m%s\\033[0m\\n" "$greeting"'));
+  expect(boxes.panels[0]).toBeLessThan(top('# %% Second'));
+  expect(boxes.panels[1]).toBeGreaterThan(top('false'));
+});
+
+test('Ctrl+Enter re-runs a block in place and replaces its output', async () => {
+  await page.locator('.cm-line', { hasText: 'greeting="hello' }).click();
+  await page.keyboard.press('Control+Enter');
+  await page.waitForFunction(() => {
+    const first = document.querySelector('[data-testid="output"]');
+    return first?.hasAttribute('data-exit-code') && document.querySelectorAll('[data-testid="output"]').length === 2;
+  });
+  await expect(page.locator('[data-testid="output"]').count()).resolves.toBe(2);
+});
+
+test('Ctrl+S writes the edited file back to disk', async () => {
+  await page.locator('.cm-line', { hasText: 'false' }).click();
+  await page.keyboard.press('End');
+  await page.keyboard.type(' || echo recovered');
+  await expect(page.locator('#file-name').textContent()).resolves.toBe('notebook.sh •');
+  await page.keyboard.press('Control+s');
+  await page.waitForFunction(() => document.querySelector('#file-name')?.textContent === 'notebook.sh');
+  expect(readFileSync(script, 'utf8')).toBe(SOURCE.replace('false\n', 'false || echo recovered\n'));
+});
+
+test('Run all runs every block in order', async () => {
+  await page.click('#run-all');
+  await page.waitForFunction(
+    () => [...document.querySelectorAll('[data-testid="output"]')].filter((o) => o.getAttribute('data-exit-code') === '0').length === 2,
+  );
+  await expect(page.locator('[data-testid="output"]').nth(1).locator('.output-body').textContent()).resolves.toBe(
+    'still here: hello from the first block\nstep 3\nrecovered',
+  );
+  expect(pageErrors).toEqual([]);
+});

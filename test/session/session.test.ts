@@ -1,0 +1,200 @@
+import { existsSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { readStat, sessionMembers } from '../../src/session/processes.js';
+import { ShellSession } from '../../src/session/session.js';
+import { run, startBash } from '../helpers/session.js';
+
+let session: ShellSession;
+beforeAll(async () => {
+  session = await startBash();
+});
+afterAll(async () => {
+  await session.close();
+});
+
+describe('state persists from block to block', () => {
+  test('cwd, unexported and exported variables, functions, aliases', async () => {
+    await run(session, 'cd /usr\nplain=1\nexport EXPORTED=2\ngreet() { echo "hi $1"; }\nalias say="echo said"');
+    const r = await run(session, 'pwd; echo "$plain $EXPORTED"; greet you; say it');
+    expect(r.output).toBe('/usr\n1 2\nhi you\nsaid it\n');
+    expect(r.exitCode).toBe(0);
+    expect(r.cwd).toBe('/usr');
+  });
+
+  test('declare at the top level of a block is global, not local', async () => {
+    await run(session, 'declare -a arr=(a b c)\ndeclare -A map=([k]=v)');
+    expect((await run(session, 'echo "${arr[1]} ${map[k]}"')).output).toBe('b v\n');
+  });
+});
+
+describe('exit statuses', () => {
+  test.each([
+    ['true', 0],
+    ['false', 1],
+    ['(exit 42)', 42],
+    ['ls /definitely/not/here 2>/dev/null', 2],
+    ['return 5', 5],
+    ['nosuchcommand_xyz 2>/dev/null', 127],
+    ['echo ok; false; true', 0],
+  ])('%s -> %i', async (code, status) => {
+    expect((await run(session, code)).exitCode).toBe(status);
+  });
+
+  test('output without a trailing newline is kept whole', async () => {
+    const r = await run(session, 'printf "no newline"');
+    expect(r.output).toBe('no newline');
+    expect(r.exitCode).toBe(0);
+  });
+
+  test('stderr and stdout arrive in the order written, as in a terminal', async () => {
+    expect((await run(session, 'echo out1; echo err1 >&2; echo out2')).output).toBe('out1\nerr1\nout2\n');
+  });
+
+  test('$LINENO and syntax error messages use the line numbers of the script', async () => {
+    const r = await run(session, 'echo "line $LINENO"\nnosuch_cmd_abc', 10);
+    expect(r.output).toMatch(/^line 10\n.*nosuch_cmd_abc: command not found\n$/);
+    expect(r.exitCode).toBe(127);
+    const bad = await run(session, 'echo ok\n\nif then', 20);
+    expect(bad.output).toMatch(/test\.sh: line 22: syntax error/);
+  });
+});
+
+describe('markers cannot be spoofed', () => {
+  test('printed marker-like text with another id does not end the block and is output', async () => {
+    const fake = '\\033]6973;e;AAAAAAAAAAAAAAAA;0;/fake\\007';
+    const r = await run(session, `printf '${fake}'; echo still running; sleep 0.1; echo done; (exit 3)`);
+    expect(r.exitCode).toBe(3);
+    expect(r.output).toBe('\x1b]6973;e;AAAAAAAAAAAAAAAA;0;/fake\x07still running\ndone\n');
+  });
+
+  test('prompt-like and escape-sequence output is plain output', async () => {
+    const r = await run(session, "echo '$ '; echo 'user@host:~$ '; printf '\\033]0;title\\007\\033[2K\\r'; echo '>'");
+    expect(r.output).toBe('$ \nuser@host:~$ \n\x1b]0;title\x07\x1b[2K\r>\n');
+    expect(r.exitCode).toBe(0);
+  });
+
+  test('a block that sets PS1 and PROMPT_COMMAND still ends, and so does the next', async () => {
+    const r = await run(session, "PS1='my prompt $ '; PROMPT_COMMAND='echo from-prompt-command'; echo set");
+    expect(r.output).toBe('set\n');
+    const next = await run(session, 'echo next; (exit 4)');
+    expect(next.exitCode).toBe(4);
+    expect(next.output).toContain('next\n');
+    await run(session, 'PROMPT_COMMAND=; PS1=');
+  });
+});
+
+describe('syntax errors', () => {
+  test('a syntax error is an exit status with the message; nothing of the block runs; the next block runs', async () => {
+    const r = await run(session, 'echo should-not-run\nif then fi\n');
+    expect(r.exitCode).toBe(2);
+    expect(r.output).toMatch(/syntax error/);
+    expect(r.output).not.toContain('should-not-run');
+    const next = await run(session, 'echo fine');
+    expect(next).toMatchObject({ exitCode: 0, output: 'fine\n', sessionRestarted: false });
+  });
+
+  test('an unterminated quote is a syntax error too', async () => {
+    const r = await run(session, 'echo "open');
+    expect(r.exitCode).toBe(2);
+    expect(r.output).toMatch(/unexpected EOF/);
+  });
+});
+
+describe('blocks that end the shell', () => {
+  let own: ShellSession;
+  beforeAll(async () => {
+    own = await startBash();
+  });
+  afterAll(async () => {
+    await own.close();
+  });
+
+  test.each([
+    ['exit 7', 7],
+    ['exec true', 0],
+    ['kill -9 $$', 137],
+    ['set -e; false', 1],
+  ])('%s ends the block with status %i and a fresh shell takes the next block', async (code, status) => {
+    await run(own, 'state=kept; cd /');
+    const before = own.pid;
+    const r = await run(own, code);
+    expect(r).toMatchObject({ exitCode: status, sessionRestarted: true });
+    const next = await run(own, 'echo "state=${state-lost}"; pwd');
+    expect(next.output).toBe(`state=lost\n${realpathSync(tmpdir())}\n`);
+    expect(next.sessionRestarted).toBe(false);
+    expect(own.pid).not.toBe(before);
+    expect(readStat(before!)).toBeUndefined();
+  });
+
+  test('output printed right before exit is not lost (10 tries)', async () => {
+    for (let i = 0; i < 10; i++) {
+      const r = await run(own, 'seq 1 2000; exit 3');
+      expect(r.exitCode).toBe(3);
+      expect(r.output).toBe(Array.from({ length: 2000 }, (_, n) => `${n + 1}\n`).join(''));
+    }
+  });
+});
+
+describe('interrupt', () => {
+  test('interrupt stops a running command with 130 and the session keeps its state', async () => {
+    await run(session, 'keep=yes');
+    const pending = run(session, 'echo started; sleep 30; echo not-reached');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(session.interrupt()).toBe(true);
+    const r = await pending;
+    expect(r).toMatchObject({ exitCode: 130, interrupted: true, sessionRestarted: false });
+    expect(r.output).toContain('started');
+    expect(r.output).not.toContain('not-reached');
+    expect((await run(session, 'echo $keep')).output).toBe('yes\n');
+  });
+
+  test('interrupt with no block running does nothing', () => {
+    expect(session.interrupt()).toBe(false);
+  });
+});
+
+test('input reaches a block that reads from the terminal', async () => {
+  const pending = run(session, 'read -r name; echo "hello $name"');
+  await new Promise((r) => setTimeout(r, 200));
+  expect(session.input('world\r')).toBe(true);
+  expect((await pending).output).toBe('hello world\n');
+});
+
+test('the environment has TERM, PAGER=cat and the user\'s PATH and HOME', async () => {
+  const env = await run(session, 'echo "$TERM $PAGER $HOME"; echo "$PATH"');
+  expect(env.output).toBe(`xterm-256color cat ${process.env.HOME}\n${process.env.PATH}\n`);
+});
+
+describe('close and restart', () => {
+  test('restart kills the shell and its background jobs and starts a fresh one', async () => {
+    const own = await startBash();
+    try {
+      await run(own, 'x=1; sleep 300 &');
+      const pid = own.pid!;
+      expect(sessionMembers(pid).length).toBeGreaterThanOrEqual(2);
+      await own.restart();
+      expect(sessionMembers(pid)).toEqual([]);
+      expect((await run(own, 'echo "${x-unset}"')).output).toBe('unset\n');
+    } finally {
+      await own.close();
+    }
+  });
+
+  test('close leaves no process and no temp files behind', async () => {
+    const own = await startBash();
+    await run(own, 'sleep 300 & disown; sleep 301 &');
+    const pid = own.pid!;
+    const dir = (await run(own, 'echo "${BASH_SOURCE[0]%/*}"')).output.trim();
+    expect(existsSync(dir)).toBe(true);
+    await own.close();
+    expect(sessionMembers(pid)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+    expect(own.status).toBe('dead');
+  });
+});
+
+afterEach(() => {
+  expect(session.status === 'idle' || session.status === 'starting').toBe(true);
+});
