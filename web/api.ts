@@ -5,23 +5,7 @@
  */
 import { createParser } from 'eventsource-parser';
 
-/** An SSE event of a run, as the server sends it. */
-export interface RunEvent {
-  id: number;
-  event: 'queued' | 'start' | 'output' | 'end' | 'error';
-  data: Record<string, unknown>;
-}
-
-/** The `end` event's data. */
-export interface EndData {
-  runId: string;
-  exitCode: number;
-  durationMs: number;
-  cwd: string;
-  interrupted: boolean;
-  sessionRestarted: boolean;
-  cancelled?: boolean;
-}
+import type { RunEvent } from '../src/session/runs.js';
 
 /** An API error with the server's message and HTTP status. */
 export class ApiError extends Error {
@@ -69,11 +53,7 @@ export class Api {
     const res = await this.request('POST', '/api/runs', body);
     const parser = createParser({
       onEvent: (message) => {
-        onEvent({
-          id: Number(message.id),
-          event: message.event as RunEvent['event'],
-          data: JSON.parse(message.data) as Record<string, unknown>,
-        });
+        onEvent({ id: Number(message.id), event: message.event, data: JSON.parse(message.data) } as RunEvent);
       },
     });
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();

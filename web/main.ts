@@ -2,6 +2,7 @@
  * The notebook page: loads the script, shows it in CodeMirror, and runs blocks through the API,
  * one at a time in the order asked, streaming each block's output into a panel under it.
  */
+import { isolateHistory } from '@codemirror/commands';
 import { StreamLanguage } from '@codemirror/language';
 import { shell } from '@codemirror/legacy-modes/mode/shell';
 import { EditorState, Prec } from '@codemirror/state';
@@ -9,7 +10,7 @@ import { EditorView, keymap } from '@codemirror/view';
 import { basicSetup } from 'codemirror';
 import { loadBlockSplitter } from '../src/blocks/parser.js';
 import type { Block } from '../src/blocks/split.js';
-import { Api, ApiError, type EndData } from './api.js';
+import { Api, ApiError } from './api.js';
 import { blockAt, blocksField, notebook, showOutput } from './notebook.js';
 import { OutputView } from './output-view.js';
 
@@ -83,13 +84,12 @@ async function startPage(): Promise<void> {
     try {
       await api.run({ code: next.code, runId: next.runId, lineStart: next.lineStart, lineEnd: next.lineEnd }, (event) => {
         if (event.event === 'start') next.view.started();
-        else if (event.event === 'queued') next.view.queued(event.data.position as number);
-        else if (event.event === 'output') next.view.write(event.data.text as string);
-        else if (event.event === 'error') next.view.failed(String(event.data.message));
+        else if (event.event === 'queued') next.view.queued(event.data.position);
+        else if (event.event === 'output') next.view.write(event.data.text);
+        else if (event.event === 'error') next.view.failed(event.data.message);
         else if (event.event === 'end') {
-          const end = event.data as unknown as EndData;
-          next.view.ended(end);
-          setText('session-cwd', end.cwd);
+          next.view.ended(event.data);
+          setText('session-cwd', event.data.cwd);
         }
       });
       setText('connection', 'connected');
@@ -151,10 +151,14 @@ async function startPage(): Promise<void> {
       setText('message', `saved ${new Date().toLocaleTimeString()}`);
     } catch (err) {
       if (err instanceof ApiError && err.status === 409) {
-        const current = (err.body.mtimeMs ?? null) as number | null;
-        if (confirm(`${name} changed on disk since it was loaded.\nOK: overwrite it with your version. Cancel: keep both as they are.`)) {
-          baseMtimeMs = current;
+        const choice = await askConflict();
+        if (choice === 'overwrite') {
+          baseMtimeMs = (err.body.mtimeMs ?? null) as number | null;
           return save();
+        }
+        if (choice === 'reload') {
+          await reload();
+          return false;
         }
         setText('message', 'not saved: the file changed on disk (your edits are still here)');
         return false;
@@ -163,6 +167,27 @@ async function startPage(): Promise<void> {
       return false;
     }
     return true;
+  };
+
+  /** Shows the save-conflict dialog; resolves with overwrite, reload or cancel. */
+  const askConflict = (): Promise<string> => {
+    const dialog = $<HTMLDialogElement>('conflict');
+    dialog.querySelector('.conflict-name')!.textContent = name;
+    dialog.returnValue = 'cancel';
+    dialog.showModal();
+    return new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue || 'cancel'), { once: true }));
+  };
+
+  /** Replaces the text with the file on disk as one undoable change: Ctrl+Z brings the edits back. */
+  const reload = async (): Promise<void> => {
+    const disk = await api.json<{ content: string; mtimeMs: number | null }>('GET', '/api/file');
+    // Its own undo step, never merged with the typing just before it.
+    view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: disk.content }, annotations: isolateHistory.of('full') });
+    baseMtimeMs = disk.mtimeMs;
+    savedText = disk.content;
+    updateDirty();
+    setText('message', 'reloaded from disk (Ctrl/Cmd+Z brings your edits back)');
+    view.focus();
   };
 
   const view = new EditorView({

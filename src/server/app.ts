@@ -4,13 +4,12 @@
  */
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono } from 'hono';
-import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import type { RunQueue } from '../session/runs.js';
 import type { ShellSession } from '../session/session.js';
-import { hostAndOriginGuard, jsonOnly, noStore } from './guards.js';
+import { bearerToken, hostAndOriginGuard, jsonOnly, noStore } from './guards.js';
 import { fileBody, inputBody, jsonBody, runBody } from './schemas.js';
 import { FileConflictError, type ScriptFile } from './script-file.js';
 import { lastEventId, streamRun } from './sse.js';
@@ -74,7 +73,7 @@ export function createApp(deps: AppDeps): Hono {
   const api = new Hono();
   api.use(noStore);
   api.get('/health', (c) => c.json({ status: 'ok', version: deps.version }));
-  api.use(bearerAuth({ token: deps.token, noAuthenticationHeader: { message: { error: 'unauthorized: send Authorization: Bearer TOKEN' } }, invalidToken: { message: { error: 'unauthorized: wrong token' } }, invalidAuthenticationHeader: { message: { error: 'unauthorized: send Authorization: Bearer TOKEN' } } }));
+  api.use(bearerToken(deps.token));
   api.use(jsonOnly);
 
   api.get('/file', async (c) => c.json(await file.read()));

@@ -3,15 +3,24 @@
  * cross-site defences of shared/notes/security.md), JSON-only bodies, and response headers.
  */
 import type { MiddlewareHandler } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
+import { hostname, networkInterfaces } from 'node:os';
+
+/** True for the wildcard addresses that bind every interface. */
+export const isWildcard = (host: string): boolean => host === '0.0.0.0' || host === '::';
 
 /**
  * Host header values the server answers to: loopback names with the bound port, and the bound
- * address itself. Anything else is a rebinding attempt (or a misconfigured proxy) and gets 403.
+ * address itself; for a wildcard bind (0.0.0.0, ::), every address of this machine's interfaces
+ * and its host name. Anything else is a rebinding attempt (or a misconfigured proxy) and gets 403.
  */
 export function allowedHosts(boundHost: string, port: number): Set<string> {
-  const hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
-  hosts.add(boundHost.includes(':') ? `[${boundHost}]:${port}` : `${boundHost}:${port}`);
-  return hosts;
+  const names = ['127.0.0.1', 'localhost', '::1', boundHost.toLowerCase()];
+  if (isWildcard(boundHost)) {
+    names.push(hostname().toLowerCase());
+    for (const list of Object.values(networkInterfaces())) for (const info of list ?? []) names.push(info.address.toLowerCase());
+  }
+  return new Set(names.map((name) => (name.includes(':') ? `[${name}]:${port}` : `${name}:${port}`)));
 }
 
 /**
@@ -46,3 +55,19 @@ export const noStore: MiddlewareHandler = async (c, next) => {
   await next();
   c.header('Cache-Control', 'no-store');
 };
+
+/**
+ * 401 unless the request has `Authorization: Bearer <token>` (RFC 6750 §2.1). Hono's bearerAuth
+ * compares the token in constant time (it hashes both sides); a missing or malformed header is a
+ * 401 here too, so clients see one status for every authentication failure.
+ */
+export function bearerToken(token: string): MiddlewareHandler {
+  const unauthorized = { error: 'unauthorized: send Authorization: Bearer TOKEN' };
+  const check = bearerAuth({ token, invalidToken: { message: { error: 'unauthorized: wrong token' } } });
+  return async (c, next) => {
+    if (!/^Bearer [A-Za-z0-9._~+/-]+=*$/.test(c.req.header('authorization') ?? '')) {
+      return c.json(unauthorized, 401, { 'WWW-Authenticate': 'Bearer realm="cmdrun"' });
+    }
+    return check(c, next);
+  };
+}

@@ -10,7 +10,7 @@ import getPort, { portNumbers } from 'get-port';
 import { RunQueue } from '../session/runs.js';
 import { ShellSession } from '../session/session.js';
 import { createApp } from './app.js';
-import { allowedHosts } from './guards.js';
+import { allowedHosts, isWildcard } from './guards.js';
 import { ScriptFile } from './script-file.js';
 
 /** Options for {@link startServer}. */
@@ -57,10 +57,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const wanted = options.port ?? (await getPort({ port: portNumbers(8765, 8799), host }));
   const session = await ShellSession.start({ shell: options.shell, cwd: options.cwd, scriptName: basename(options.file) });
   const runs = new RunQueue(session);
-  let port = wanted;
+  let hosts = new Set<string>(); // fixed once the port is known; no request comes before that
   const app = createApp({
     token,
-    hosts: () => allowedHosts(host, port),
+    hosts: () => hosts,
     session,
     runs,
     file: new ScriptFile(options.file),
@@ -79,8 +79,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (code === 'EADDRINUSE') throw new Error(`port ${wanted} is already in use on ${host}`);
     throw err;
   }
-  port = (server.address() as AddressInfo).port;
-  const origin = `http://${urlHost(host)}:${port}`;
+  const port = (server.address() as AddressInfo).port;
+  hosts = allowedHosts(host, port);
+  // A wildcard bind is reachable on loopback too, and browsers refuse to open 0.0.0.0.
+  const origin = `http://${urlHost(isWildcard(host) ? '127.0.0.1' : host)}:${port}`;
   return {
     url: `${origin}/#token=${token}`,
     origin,

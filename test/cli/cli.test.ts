@@ -1,9 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { sessionMembers } from '../../src/session/processes.js';
 import { runCli, serveCli } from '../helpers/cli.js';
+import { raw } from '../helpers/server.js';
 import { outputOf, readEvents } from '../helpers/sse.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cmdrun-cli-'));
@@ -77,5 +78,36 @@ describe('usage errors: one clear line, exit status 2', () => {
     const { code, stdout } = await runCli(['--version']);
     expect(code).toBe(0);
     expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('binding', () => {
+  test('--host 0.0.0.0 warns loudly, still needs the token and still checks Host', async () => {
+    const served = await serveCli([script, '--host', '0.0.0.0']);
+    try {
+      expect(served.stderr()).toMatch(/WARNING: listening on 0\.0\.0\.0: anyone who can reach this port and has the token can run commands/);
+      expect(served.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=/);
+      const port = Number(new URL(served.url).port);
+      const auth = { authorization: `Bearer ${served.token}` };
+      expect((await raw(port, '/api/session', { host: `127.0.0.1:${port}` })).status).toBe(401);
+      expect((await raw(port, '/api/session', { host: `127.0.0.1:${port}`, ...auth })).status).toBe(200);
+      expect((await raw(port, '/api/session', { host: `0.0.0.0:${port}`, ...auth })).status).toBe(200);
+      expect((await raw(port, '/api/session', { host: `${hostname()}:${port}`, ...auth })).status).toBe(200);
+      expect((await raw(port, '/api/session', { host: `attacker.example:${port}`, ...auth })).status).toBe(403);
+    } finally {
+      served.child.kill('SIGTERM');
+      await served.exited;
+    }
+  });
+
+  test('the default bind is 127.0.0.1 only, with no warning', async () => {
+    const served = await serveCli([script]);
+    try {
+      expect(served.url).toMatch(/^http:\/\/127\.0\.0\.1:/);
+      expect(served.stderr()).toBe('');
+    } finally {
+      served.child.kill('SIGTERM');
+      await served.exited;
+    }
   });
 });

@@ -110,3 +110,46 @@ test('Run all runs every block in order', async () => {
   );
   expect(pageErrors).toEqual([]);
 });
+
+/** The editor's text, line by line as CodeMirror shows it. */
+const editorText = () => page.evaluate(() => [...document.querySelectorAll('.cm-content .cm-line')].map((l) => l.textContent).join('\n'));
+
+test('a save over a file changed on disk offers reload or overwrite, and no edit is lost either way', async () => {
+  const mine = `${await editorText()}\necho mine`;
+  await page.locator('.cm-content').click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type('\necho mine');
+  expect(await editorText()).toBe(mine);
+  await new Promise((r) => setTimeout(r, 20));
+  writeFileSync(script, 'echo theirs\n');
+
+  // Reload: the disk version shows, the file is untouched, and undo brings the edits back.
+  await page.keyboard.press('Control+s');
+  await page.waitForSelector('dialog#conflict[open]');
+  await page.click('dialog#conflict button[value="reload"]');
+  await page.waitForFunction(() => document.querySelector('#message')?.textContent?.startsWith('reloaded from disk'));
+  expect(await editorText()).toBe('echo theirs\n');
+  expect(readFileSync(script, 'utf8')).toBe('echo theirs\n');
+  await page.keyboard.press('Control+z');
+  expect(await editorText()).toBe(mine);
+  await expect(page.locator('#file-name').textContent()).resolves.toBe('notebook.sh •');
+
+  // Overwrite: after another change on disk, the page's version replaces it on purpose.
+  writeFileSync(script, 'echo theirs again\n');
+  await page.keyboard.press('Control+s');
+  await page.waitForSelector('dialog#conflict[open]');
+  await page.click('dialog#conflict button[value="overwrite"]');
+  await page.waitForFunction(() => document.querySelector('#file-name')?.textContent === 'notebook.sh');
+  expect(readFileSync(script, 'utf8')).toBe(mine);
+
+  // Cancel keeps both: nothing is written, the edits stay.
+  writeFileSync(script, 'echo third party\n');
+  await page.keyboard.type('\necho more');
+  await page.keyboard.press('Control+s');
+  await page.waitForSelector('dialog#conflict[open]');
+  await page.click('dialog#conflict button[value="cancel"]');
+  await page.waitForFunction(() => document.querySelector('#message')?.textContent?.startsWith('not saved'));
+  expect(readFileSync(script, 'utf8')).toBe('echo third party\n');
+  expect(await editorText()).toBe(`${mine}\necho more`);
+  expect(pageErrors).toEqual([]);
+});

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,4 +27,23 @@ export function api(server: RunningServer, path: string, init: RequestInit & { j
     body = JSON.stringify(init.json);
   }
   return fetch(server.origin + path, { ...init, headers, body });
+}
+
+/** A raw HTTP request to 127.0.0.1:port, so Host, Origin and body can be anything (fetch forbids some). */
+export function raw(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+  method = 'GET',
+  body?: string,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
