@@ -5,7 +5,7 @@
  */
 import { createParser } from 'eventsource-parser';
 
-import type { RunEvent } from '../src/session/runs.js';
+import type { RunEvent } from '../src/session/run.js';
 
 /** An API error with the server's message and HTTP status. */
 export class ApiError extends Error {

@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
-import type { RunQueue } from '../session/runs.js';
+import type { RunQueue } from '../session/run-queue.js';
 import type { ShellSession } from '../session/session.js';
 import { bearerToken, hostAndOriginGuard, jsonOnly, noStore } from './guards.js';
 import { fileBody, inputBody, jsonBody, runBody } from './schemas.js';

@@ -5,7 +5,7 @@
  */
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { Run, RunEvent } from '../session/runs.js';
+import type { Run } from '../session/run.js';
 
 /** Idle streams get a comment line this often (ms), so proxies and clients keep them open. */
 export const PING_MS = 15_000;
@@ -14,37 +14,43 @@ export const RETRY_MS = 1_000;
 
 /**
  * Streams the run's events after `afterId` (0: from the first), then live ones, and closes after
- * `end` or `error`. A client that goes away only stops its own stream; the run goes on.
+ * `end` or `error`. The stream pulls from the run's log at the pace the client reads (no queue per
+ * client), and a connected client that lags pauses the shell (Run.attach). A client that goes away
+ * only stops its own stream; the run goes on.
  */
 export function streamRun(c: Context, run: Run, afterId: number): Response {
   return streamSSE(c, async (stream) => {
-    let first = true;
-    let chain = Promise.resolve();
-    const write = (event: RunEvent) => {
-      const retry = first ? RETRY_MS : undefined;
-      first = false;
-      chain = chain.then(() =>
-        stream.aborted ? undefined : stream.writeSSE({ id: String(event.id), event: event.event, data: JSON.stringify(event.data), retry }),
-      );
-    };
+    const consumer = { cursor: afterId, delivered: 0 };
+    const detach = run.attach(consumer);
+    let lastWrite = Date.now();
     const ping = setInterval(() => {
-      chain = chain.then(() => (stream.aborted ? undefined : stream.write(': ping\n\n').then(() => undefined)));
-    }, PING_MS);
-    await new Promise<void>((resolve) => {
-      let unsubscribe = () => {};
-      const finish = () => {
-        unsubscribe();
-        resolve();
-      };
-      stream.onAbort(finish);
-      unsubscribe = run.subscribe(afterId, (event) => {
-        write(event);
-        if (event.event === 'end' || event.event === 'error') finish();
-      });
-      if (run.finished) finish();
-    });
-    clearInterval(ping);
-    await chain;
+      if (Date.now() - lastWrite >= PING_MS && !stream.aborted) void stream.write(': ping\n\n');
+    }, PING_MS / 3);
+    const aborted = new Promise<void>((resolve) => stream.onAbort(resolve));
+    let first = true;
+    try {
+      for (;;) {
+        const changed = run.changed();
+        for (const event of run.eventsAfter(consumer.cursor)) {
+          if (stream.aborted) return;
+          await stream.writeSSE({
+            id: String(event.id),
+            event: event.event,
+            data: JSON.stringify(event.data),
+            retry: first ? RETRY_MS : undefined,
+          });
+          first = false;
+          lastWrite = Date.now();
+          run.delivered(consumer, event);
+          if (event.event === 'end' || event.event === 'error') return;
+        }
+        if (stream.aborted || run.finished) return;
+        await Promise.race([changed, aborted]);
+      }
+    } finally {
+      clearInterval(ping);
+      detach();
+    }
   });
 }
 

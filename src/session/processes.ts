@@ -3,7 +3,7 @@
  * A PTY's shell is a session leader (setsid), and with job control each job gets its own process
  * group, so "the shell's process group" alone misses background jobs: we signal the whole session.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** Fields of /proc/PID/stat (proc(5)) that cmdrun reads. */
 export interface ProcStat {
@@ -61,4 +61,33 @@ export function signalSession(sid: number, signal: NodeJS.Signals): number {
     }
   }
   return count;
+}
+
+/** The `read` system call's number (x86_64: 0; arm64 and the generic table: 63). */
+const READ_SYSCALL = process.arch === 'x64' ? 0 : 63;
+
+/**
+ * True when a process of the terminal's foreground process group is blocked in read(2) on the
+ * terminal `ttyPath` (/dev/pts/N): the block waits for input. Reads /proc/PID/syscall (proc(5):
+ * the syscall number, then its arguments in hex) and /proc/PID/fd/N.
+ * @param sid the shell's session id, @param fgPgrp the terminal's foreground process group.
+ */
+export function waitsForTerminalInput(sid: number, fgPgrp: number, ttyPath: string): boolean {
+  for (const pid of sessionMembers(sid)) {
+    if (readStat(pid)?.pgrp !== fgPgrp) continue;
+    let syscall: string;
+    try {
+      syscall = readFileSync(`/proc/${pid}/syscall`, 'utf8');
+    } catch {
+      continue;
+    }
+    const [nr, fdHex] = syscall.split(' ');
+    if (Number(nr) !== READ_SYSCALL) continue;
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${Number.parseInt(fdHex, 16)}`) === ttyPath) return true;
+    } catch {
+      // The process or its descriptor is gone.
+    }
+  }
+  return false;
 }

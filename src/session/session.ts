@@ -45,7 +45,16 @@ export interface RunOptions {
   lineStart?: number;
   /** Receives the block's terminal output as it arrives (UTF-8 text, `\n` line ends). */
   onOutput: (text: string) => void;
+  /** Called when the block starts waiting for terminal input (once per wait; see waitsForTerminalInput). */
+  onWaiting?: () => void;
+  /** Terminal width in character cells for this block (COLUMNS); default: unchanged. */
+  cols?: number;
 }
+
+/** How often a running block is checked for waiting on input (ms)... */
+const WAITING_POLL_MS = 150;
+/** ...once its output has been quiet this long (ms). */
+const WAITING_QUIET_MS = 100;
 
 /** The environment a session's shell gets: the user's own, plus TERM=xterm-256color and PAGER=cat. */
 export function shellEnv(base: NodeJS.ProcessEnv): Record<string, string> {
@@ -64,7 +73,8 @@ export class ShellSession {
   private proc: ShellProcess | undefined;
   private starting: Promise<ShellProcess> | undefined;
   private running = false;
-  private interrupted = false;
+  /** Interrupts asked for the running block: 1 = Ctrl-C, 2 = SIGKILL its job, 3 = kill the shell. */
+  private interrupts = 0;
   private closed = false;
   /** Set when a shell died outside a block: the next block reports sessionRestarted. */
   private restartPending = false;
@@ -93,7 +103,8 @@ export class ShellSession {
         env: shellEnv(options.env ?? process.env),
         cols: options.cols ?? 120,
         rows: options.rows ?? 30,
-        scriptName: (options.scriptName ?? 'block.sh').replaceAll('/', '_'),
+        // A file name, never an option: messages read `deploy.sh: line 3: ...`.
+        scriptName: (options.scriptName ?? '').replaceAll('/', '_').replace(/^-+/, '') || 'block.sh',
       },
       profile,
       dir,
@@ -134,7 +145,7 @@ export class ShellSession {
     this.starting ??= ShellProcess.spawn({
       profile: this.profile,
       shell: this.opts.shell,
-      rcPath: join(this.dir, 'rc'),
+      dir: this.dir,
       cwd: this.opts.cwd,
       env: this.opts.env,
       cols: this.opts.cols,
@@ -165,7 +176,8 @@ export class ShellSession {
     if (this.closed) throw new Error('the session is closed');
     if (this.running) throw new Error('a block is already running');
     this.running = true;
-    this.interrupted = false;
+    this.interrupts = 0;
+    let poll: NodeJS.Timeout | undefined;
     try {
       const proc = await this.shellProcess();
       const restarted = this.restartPending;
@@ -174,31 +186,55 @@ export class ShellSession {
       // Blank lines before the block make the shell's line numbers those of the script.
       const padding = '\n'.repeat(Math.max(0, (options.lineStart ?? 1) - 1));
       await writeFile(file, padding + code + (code.endsWith('\n') ? '' : '\n'), { mode: 0o600 });
-      const syntax = await this.checkSyntax(file);
+      const syntax = await this.checkSyntax();
       if (syntax) {
         options.onOutput(syntax.message);
         return { exitCode: syntax.exitCode, cwd: this.currentCwd, interrupted: false, sessionRestarted: restarted };
       }
-      const end = await proc.run(file, options.onOutput);
+      if (options.cols) proc.resize(options.cols, this.opts.rows);
+      let lastOutput = performance.now();
+      let reported = false;
+      this.inputSent = () => (reported = false);
+      if (options.onWaiting) {
+        const onWaiting = options.onWaiting;
+        poll = setInterval(() => {
+          if (reported || performance.now() - lastOutput < WAITING_QUIET_MS) return;
+          if (proc.waitsForInput()) {
+            reported = true;
+            onWaiting();
+          }
+        }, WAITING_POLL_MS);
+      }
+      const end = await proc.run(file, (text) => {
+        lastOutput = performance.now();
+        reported = false;
+        options.onOutput(text);
+      });
       if (end.cwd !== undefined) this.currentCwd = end.cwd;
       if (end.shellExited) {
         await proc.terminate(); // jobs the dead shell left behind
         this.shellProcess().catch(() => {}); // a fresh shell for the next block, started now
       }
+      const interrupted = this.interrupts > 0;
       return {
-        exitCode: end.exitCode,
+        // zsh reports 0 after an interrupted shell loop: an interrupted block never "succeeded".
+        exitCode: interrupted && end.exitCode === 0 ? 130 : end.exitCode,
         cwd: end.shellExited ? this.opts.cwd : this.currentCwd,
-        interrupted: this.interrupted,
+        interrupted,
         sessionRestarted: restarted || end.shellExited,
       };
     } finally {
+      clearInterval(poll);
+      this.inputSent = () => {};
       this.running = false;
     }
   }
 
-  private checkSyntax(file: string): Promise<{ exitCode: number; message: string } | undefined> {
+  /** `bash -n` (zsh -n, dash -n) on the block file, run in its folder so messages name just the file. */
+  private checkSyntax(): Promise<{ exitCode: number; message: string } | undefined> {
+    const options = { env: this.opts.env, cwd: this.dir };
     return new Promise((resolve) => {
-      execFile(this.opts.shell, this.profile.checkArgs(file), { env: this.opts.env }, (err, _stdout, stderr) => {
+      execFile(this.opts.shell, this.profile.checkArgs(this.opts.scriptName), options, (err, _stdout, stderr) => {
         if (!err) return resolve(undefined);
         const code = typeof err.code === 'number' ? err.code : 2;
         resolve({ exitCode: code, message: stderr.replaceAll('\r\n', '\n') || `${err.message}\n` });
@@ -206,15 +242,45 @@ export class ShellSession {
     });
   }
 
+  /** Called when input is typed: a block that reads again is reported waiting again. */
+  private inputSent: () => void = () => {};
+
   /**
-   * Interrupts the running block as Ctrl-C in a terminal does (SIGINT to the foreground process
-   * group, through the PTY's line discipline). Returns false when no block is running.
+   * Interrupts the running block. The first call is Ctrl-C (SIGINT to the foreground process group,
+   * through the PTY's line discipline). A block that ignores it is escalated: the second call
+   * SIGKILLs the foreground job; when the shell itself is in the foreground (a shell loop that
+   * traps INT), or on the third call, the shell is killed and a fresh one takes the next block.
+   * Returns false when no block is running.
    */
   interrupt(): boolean {
-    if (!this.running || !this.proc) return false;
-    this.interrupted = true;
-    this.proc.write('\x03');
+    const proc = this.proc;
+    if (!this.running || !proc) return false;
+    this.interrupts++;
+    if (this.interrupts === 1) {
+      proc.write('\x03');
+      return true;
+    }
+    const fg = proc.foregroundGroup();
+    if (this.interrupts === 2 && fg && fg !== proc.pid) {
+      try {
+        process.kill(-fg, 'SIGKILL');
+      } catch {
+        // The job ended meanwhile.
+      }
+      return true;
+    }
+    proc.kill('SIGKILL');
     return true;
+  }
+
+  /** Pauses reading the shell's output (flow control for slow consumers). */
+  pause(): void {
+    this.proc?.pause();
+  }
+
+  /** Resumes reading the shell's output. */
+  resume(): void {
+    this.proc?.resume();
   }
 
   /**
@@ -224,6 +290,7 @@ export class ShellSession {
   input(data: string): boolean {
     if (!this.running || !this.proc) return false;
     this.proc.write(data);
+    this.inputSent();
     return true;
   }
 

@@ -4,9 +4,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import pty from '@lydell/node-pty';
 import { MarkerScanner, type Marker } from './markers.js';
-import { signalSession } from './processes.js';
+import { readStat, signalSession, waitsForTerminalInput } from './processes.js';
 import type { ShellProfile } from './shells.js';
 
 /** How a block ended, as seen from this process. */
@@ -24,7 +25,8 @@ export interface SpawnOptions {
   profile: ShellProfile;
   /** The shell executable, a name looked up in PATH or a path. */
   shell: string;
-  rcPath: string;
+  /** The session's private temp folder, where the startup file is written. */
+  dir: string;
   cwd: string;
   env: Record<string, string>;
   cols: number;
@@ -73,15 +75,18 @@ export class ShellProcess {
    */
   static async spawn(opts: SpawnOptions): Promise<ShellProcess> {
     const readyId = newMarkerId();
-    await writeFile(opts.rcPath, opts.profile.rc(readyId), { mode: 0o600 });
+    const rcPath = join(opts.dir, opts.profile.rcName);
+    const extra = opts.profile.env(opts.dir, rcPath);
+    const restore = Object.fromEntries(Object.keys(extra).map((key) => [key, opts.env[key]]));
+    await writeFile(rcPath, opts.profile.rc({ readyId, restore }), { mode: 0o600 });
     let term: pty.IPty;
     try {
-      term = pty.spawn(opts.shell, opts.profile.args(opts.rcPath), {
+      term = pty.spawn(opts.shell, opts.profile.args(rcPath), {
         name: 'xterm-256color',
         cols: opts.cols,
         rows: opts.rows,
         cwd: opts.cwd,
-        env: opts.env,
+        env: { ...opts.env, ...extra },
       });
     } catch (err) {
       throw new Error(`cannot start ${opts.shell}: ${(err as Error).message}`);
@@ -177,6 +182,37 @@ export class ShellProcess {
       this.active = { id, started: false, onOutput, resolve };
       this.term.write(`${this.profile.runLine(id, file)}\n`);
     });
+  }
+
+  /** The terminal's path (/dev/pts/N). */
+  get ttyPath(): string {
+    return (this.term as unknown as { ptsName: string }).ptsName;
+  }
+
+  /** The terminal's foreground process group (the shell's own when it runs no job). */
+  foregroundGroup(): number | undefined {
+    return readStat(this.pid)?.tpgid;
+  }
+
+  /** True when the running block waits for terminal input (see waitsForTerminalInput). */
+  waitsForInput(): boolean {
+    const fg = this.foregroundGroup();
+    return fg !== undefined && fg > 0 && waitsForTerminalInput(this.pid, fg, this.ttyPath);
+  }
+
+  /** Changes the terminal size (SIGWINCH to the foreground job); sizes in character cells. */
+  resize(cols: number, rows: number): void {
+    if (!this.exited && (cols !== this.term.cols || rows !== this.term.rows)) this.term.resize(cols, rows);
+  }
+
+  /** Stops reading the PTY (the writing program blocks once the kernel buffer is full). */
+  pause(): void {
+    if (!this.exited) this.term.pause();
+  }
+
+  /** Resumes reading the PTY. */
+  resume(): void {
+    if (!this.exited) this.term.resume();
   }
 
   /** Types raw text into the terminal (Ctrl-C is `\x03`). */

@@ -109,7 +109,9 @@ describe('runs', () => {
     await new Promise((r) => setTimeout(r, 200));
     const sent = await api(server, '/api/runs/input-1/input', { method: 'POST', json: { data: 'yes\r' } });
     expect(sent.status).toBe(200);
-    expect(outputOf(await readEvents(await pending))).toBe('got yes\n');
+    const events = await readEvents(await pending);
+    expect(outputOf(events)).toBe('yes\ngot yes\n'); // the terminal echoes typed input
+    expect(events.filter((e) => e.event === 'waiting')).toHaveLength(1);
     expect((await api(server, '/api/runs/input-1/input', { method: 'POST', json: { data: 'late' } })).status).toBe(409);
   });
 

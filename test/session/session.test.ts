@@ -159,7 +159,7 @@ test('input reaches a block that reads from the terminal', async () => {
   const pending = run(session, 'read -r name; echo "hello $name"');
   await new Promise((r) => setTimeout(r, 200));
   expect(session.input('world\r')).toBe(true);
-  expect((await pending).output).toBe('hello world\n');
+  expect((await pending).output).toBe('world\nhello world\n'); // echoed as a terminal does
 });
 
 test('the environment has TERM, PAGER=cat and the user\'s PATH and HOME', async () => {

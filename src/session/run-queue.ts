@@ -1,0 +1,121 @@
+/**
+ * The run queue and run registry: every block posted becomes a run with its own event log; runs
+ * execute one at a time in the order posted, independent of who is listening.
+ */
+import { randomUUID } from 'node:crypto';
+import { DEFAULT_OUTPUT_LIMITS, Run, type OutputLimits, type RunRequest } from './run.js';
+import type { ShellSession } from './session.js';
+
+/** Options for {@link RunQueue}. */
+export interface RunQueueOptions {
+  /** Finished runs kept for GET /api/runs and replay; older ones are forgotten. Default 200. */
+  maxRuns?: number;
+  /** Output kept per run (head + tail); default {@link DEFAULT_OUTPUT_LIMITS}. */
+  outputLimits?: OutputLimits;
+}
+
+/** Runs blocks in one session, one at a time, in the order they were submitted. */
+export class RunQueue {
+  private readonly runs = new Map<string, Run>();
+  private readonly waiting: Run[] = [];
+  private current: Run | undefined;
+  private readonly maxRuns: number;
+  private readonly outputLimits: OutputLimits;
+
+  constructor(
+    private readonly session: ShellSession,
+    options: RunQueueOptions = {},
+  ) {
+    this.maxRuns = options.maxRuns ?? 200;
+    this.outputLimits = options.outputLimits ?? DEFAULT_OUTPUT_LIMITS;
+  }
+
+  /** Queues a block; with a known `runId`, returns that run without running anything again. */
+  submit(request: RunRequest): Run {
+    const known = request.runId !== undefined ? this.runs.get(request.runId) : undefined;
+    if (known) return known;
+    const run = new Run(request.runId ?? randomUUID(), request, this.outputLimits);
+    this.runs.set(run.runId, run);
+    this.forgetOldRuns();
+    this.waiting.push(run);
+    // The run in progress counts as one ahead of it.
+    if (this.current) run.emit({ event: 'queued', data: { runId: run.runId, position: this.waiting.length } });
+    void this.pump();
+    return run;
+  }
+
+  /** The run with this id, if it is still kept. */
+  get(runId: string): Run | undefined {
+    return this.runs.get(runId);
+  }
+
+  /** All kept runs, oldest first. */
+  list(): Run[] {
+    return [...this.runs.values()];
+  }
+
+  /**
+   * Interrupts a running run (Ctrl-C) or cancels a queued one.
+   * Returns false when the run is unknown or already finished.
+   */
+  interrupt(runId: string): boolean {
+    const run = this.runs.get(runId);
+    if (!run || run.finished) return false;
+    if (run === this.current) {
+      this.session.interrupt();
+      return true;
+    }
+    run.cancelRequested = true;
+    return true;
+  }
+
+  /** Types `data` into the terminal of the run if it is the one running; false otherwise. */
+  input(runId: string, data: string): boolean {
+    return this.current?.runId === runId && this.current.status === 'running' && this.session.input(data);
+  }
+
+  private async pump(): Promise<void> {
+    if (this.current) return;
+    const run = this.waiting.shift();
+    if (!run) return;
+    this.current = run;
+    try {
+      await this.execute(run);
+    } finally {
+      this.current = undefined;
+      void this.pump();
+    }
+  }
+
+  private async execute(run: Run): Promise<void> {
+    if (run.cancelRequested) {
+      run.emit({
+        event: 'end',
+        data: { runId: run.runId, exitCode: 130, durationMs: 0, cwd: this.session.cwd, interrupted: true, sessionRestarted: false, cancelled: true },
+      });
+      return;
+    }
+    const startedAt = Date.now();
+    const t0 = performance.now();
+    run.emit({ event: 'start', data: { runId: run.runId, startedAt } });
+    run.flow = this.session;
+    try {
+      const result = await this.session.run(run.request.code, {
+        lineStart: run.request.lineStart,
+        cols: run.request.cols,
+        onOutput: (text) => run.output(text),
+        onWaiting: () => run.emit({ event: 'waiting', data: { runId: run.runId } }),
+      });
+      run.emit({ event: 'end', data: { runId: run.runId, durationMs: Math.round(performance.now() - t0), ...result } });
+    } catch (err) {
+      run.emit({ event: 'error', data: { runId: run.runId, message: (err as Error).message } });
+    }
+  }
+
+  private forgetOldRuns(): void {
+    for (const [id, run] of this.runs) {
+      if (this.runs.size <= this.maxRuns) break;
+      if (run.finished) this.runs.delete(id);
+    }
+  }
+}

@@ -1,0 +1,275 @@
+/**
+ * One block's run: its request, state, and bounded event log, with flow control towards the shell
+ * when the clients reading it lag. Event shapes are the SSE events of shared/notes/api.md.
+ */
+
+/** `queued {runId, position}`: waits behind `position` other runs (1 = next). */
+export interface QueuedData { runId: string; position: number }
+/** `start {runId, startedAt}`: epoch ms. */
+export interface StartData { runId: string; startedAt: number }
+/** `output {runId, text}`: terminal output, UTF-8, `\n` line ends; chunks are coalesced. */
+export interface OutputData { runId: string; text: string }
+/** `waiting {runId}`: the block waits for terminal input (POST /api/runs/:runId/input). */
+export interface WaitingData { runId: string }
+/** `end {...}`: the block's exit status; `cancelled` when interrupted before it started. */
+export interface EndData {
+  runId: string;
+  exitCode: number;
+  durationMs: number;
+  cwd: string;
+  interrupted: boolean;
+  sessionRestarted: boolean;
+  cancelled?: boolean;
+}
+/** `error {runId, message}`: a server-side failure (not a failing command, which is an `end`). */
+export interface ErrorData { runId: string; message: string }
+
+/** One event of a run's log; `id` is the run's own sequence number, from 1. */
+export type RunEvent =
+  | { id: number; event: 'queued'; data: QueuedData }
+  | { id: number; event: 'start'; data: StartData }
+  | { id: number; event: 'output'; data: OutputData }
+  | { id: number; event: 'waiting'; data: WaitingData }
+  | { id: number; event: 'end'; data: EndData }
+  | { id: number; event: 'error'; data: ErrorData };
+
+export type EventInit = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'id'> : never) : never;
+
+/** What a client posts to start a run (POST /api/runs). */
+export interface RunRequest {
+  code: string;
+  /** Client-chosen id; posting an existing id attaches to that run instead of running twice. */
+  runId?: string;
+  /** 1-based first and last line of the block in the script, for line numbers and the page. */
+  lineStart?: number;
+  lineEnd?: number;
+  /** Terminal width for the block, in character cells (the page's output width). */
+  cols?: number;
+}
+
+/** A run's summary, as GET /api/runs lists it. */
+export interface RunSummary {
+  runId: string;
+  status: 'queued' | 'running' | 'done';
+  code: string;
+  lineStart?: number;
+  lineEnd?: number;
+  exitCode?: number;
+  startedAt?: number;
+  durationMs?: number;
+  interrupted?: boolean;
+}
+
+/** Output is sent at most this often while a block prints (ms)... */
+const OUTPUT_FLUSH_MS = 16;
+/** ...or as soon as this much is pending (UTF-16 code units). */
+const OUTPUT_FLUSH_CHARS = 64 * 1024;
+/** The shell is paused while a connected client is this many characters of output behind... */
+const LAG_PAUSE_CHARS = 1024 * 1024;
+/** ...and resumed once every client is within this many. */
+const LAG_RESUME_CHARS = 256 * 1024;
+
+/** Limits of one run's kept output (UTF-16 code units, ~bytes for ASCII). */
+export interface OutputLimits {
+  /** The first this-many characters are always kept. Default 1 MiB. */
+  headChars: number;
+  /** The last this-many characters are kept; output between head and tail is dropped. Default 4 MiB. */
+  tailChars: number;
+}
+
+export const DEFAULT_OUTPUT_LIMITS: OutputLimits = { headChars: 1024 * 1024, tailChars: 4 * 1024 * 1024 };
+
+/** Pausing and resuming the producer (the shell's PTY). */
+export interface FlowControl {
+  pause(): void;
+  resume(): void;
+}
+
+/** A reader of the run's events, positioned after event `cursor`. */
+export interface Consumer {
+  /** The id of the last event handed to this consumer. */
+  cursor: number;
+  /** Output characters handed to this consumer so far (dropped ones count as handed). */
+  delivered: number;
+}
+
+/** One block's run: its request, state and event log. */
+export class Run {
+  status: RunSummary['status'] = 'queued';
+  cancelRequested = false;
+  /** Kept events, in id order: every non-output event, and output up to the head and tail limits. */
+  private readonly log: RunEvent[] = [];
+  private lastId = 0;
+  /** Output dropped between head and tail: after event `afterId`, through event `lastId`. */
+  private gap: { afterId: number; lastId: number; bytes: number; chars: number } | undefined;
+  private keptChars = 0;
+  private headDone = false;
+  private totalChars = 0;
+  private pending = '';
+  private flushTimer: NodeJS.Timeout | undefined;
+  private end: EndData | undefined;
+  private startedAt: number | undefined;
+  private wake: Array<() => void> = [];
+  private readonly consumers = new Set<Consumer>();
+  private paused = false;
+  /** The producer to pause while consumers lag; set while the run executes. */
+  flow: FlowControl | undefined;
+
+  constructor(
+    readonly runId: string,
+    readonly request: RunRequest,
+    private readonly limits: OutputLimits = DEFAULT_OUTPUT_LIMITS,
+  ) {}
+
+  /** True once the run's `end` (or `error`) event is in the log. */
+  get finished(): boolean {
+    return this.status === 'done';
+  }
+
+  /** The id of the newest event. */
+  get latestId(): number {
+    return this.lastId;
+  }
+
+  /** Appends an event to the log and wakes every waiting reader. */
+  emit(init: EventInit): void {
+    if (init.event !== 'output') this.flushOutput();
+    const event = { id: ++this.lastId, ...init } as RunEvent;
+    this.log.push(event);
+    if (event.event === 'output') this.keepBounded(event.data.text.length);
+    if (event.event === 'start') {
+      this.status = 'running';
+      this.startedAt = event.data.startedAt;
+    }
+    if (event.event === 'end' || event.event === 'error') {
+      this.status = 'done';
+      if (event.event === 'end') this.end = event.data;
+      this.setPaused(false);
+      this.flow = undefined;
+    }
+    for (const wake of this.wake.splice(0)) wake();
+  }
+
+  /** Drops the oldest output after the head while kept output exceeds head + tail. */
+  private keepBounded(chars: number): void {
+    this.totalChars += chars;
+    this.keptChars += chars;
+    if (!this.headDone && this.keptChars >= this.limits.headChars) this.headDone = true;
+    if (!this.headDone) return;
+    while (this.keptChars > this.limits.headChars + this.limits.tailChars) {
+      const first = this.gap
+        ? this.log.findIndex((e) => e.id > this.gap!.lastId && e.event === 'output')
+        : this.firstTailIndex();
+      if (first < 0 || first === this.log.length - 1) return; // never drop the newest event
+      const [dropped] = this.log.splice(first, 1) as [Extract<RunEvent, { event: 'output' }>];
+      const text = dropped.data.text;
+      this.keptChars -= text.length;
+      this.gap ??= { afterId: dropped.id - 1, lastId: dropped.id, bytes: 0, chars: 0 };
+      this.gap.lastId = dropped.id;
+      this.gap.bytes += Buffer.byteLength(text);
+      this.gap.chars += text.length;
+    }
+  }
+
+  /** Index of the first output event past the head (the first `headChars` of output). */
+  private firstTailIndex(): number {
+    let chars = 0;
+    for (let i = 0; i < this.log.length; i++) {
+      const event = this.log[i];
+      if (event.event !== 'output') continue;
+      if (chars >= this.limits.headChars) return i;
+      chars += event.data.text.length;
+    }
+    return -1;
+  }
+
+  /** Buffers terminal output; it goes out as `output` events every {@link OUTPUT_FLUSH_MS}. */
+  output(text: string): void {
+    this.pending += text;
+    if (this.pending.length >= OUTPUT_FLUSH_CHARS) this.flushOutput();
+    else this.flushTimer ??= setTimeout(() => this.flushOutput(), OUTPUT_FLUSH_MS);
+  }
+
+  private flushOutput(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (!this.pending) return;
+    const text = this.pending;
+    this.pending = '';
+    this.emit({ event: 'output', data: { runId: this.runId, text } });
+  }
+
+  /**
+   * The kept events after id `afterId` (0 = from the first). When dropped output lies after
+   * `afterId`, an `output` event saying how much was omitted stands in for it, with the id of the
+   * last dropped event, so a reader that resumes after it continues where the log does.
+   */
+  eventsAfter(afterId: number): RunEvent[] {
+    const out: RunEvent[] = [];
+    const gap = this.gap;
+    for (const event of this.log) {
+      if (gap && afterId < gap.lastId && event.id > gap.lastId && !out.some((e) => e.id === gap.lastId)) {
+        out.push(this.gapEvent());
+      }
+      if (event.id > afterId) out.push(event);
+    }
+    return out;
+  }
+
+  private gapEvent(): RunEvent {
+    const { lastId, bytes } = this.gap!;
+    return { id: lastId, event: 'output', data: { runId: this.runId, text: `\r\n\x1b[2m[… ${bytes} bytes of output omitted …]\x1b[0m\r\n` } };
+  }
+
+  /** Resolves at the next event (or at once if the run has finished). */
+  changed(): Promise<void> {
+    if (this.finished) return Promise.resolve();
+    return new Promise((resolve) => this.wake.push(resolve));
+  }
+
+  /** Registers a connected reader; its lag (output not yet handed to it) may pause the shell. */
+  attach(consumer: Consumer): () => void {
+    this.consumers.add(consumer);
+    return () => {
+      this.consumers.delete(consumer);
+      this.updateFlow();
+    };
+  }
+
+  /** Records that `event` was handed to `consumer`, and resumes the shell once readers caught up. */
+  delivered(consumer: Consumer, event: RunEvent): void {
+    consumer.cursor = event.id;
+    if (event.event === 'output') {
+      consumer.delivered += this.gap && event.id === this.gap.lastId ? this.gap.chars : event.data.text.length;
+    }
+    this.updateFlow();
+  }
+
+  private updateFlow(): void {
+    let maxLag = 0;
+    for (const c of this.consumers) maxLag = Math.max(maxLag, this.totalChars - c.delivered);
+    if (maxLag > LAG_PAUSE_CHARS) this.setPaused(true);
+    else if (maxLag <= LAG_RESUME_CHARS) this.setPaused(false);
+  }
+
+  private setPaused(paused: boolean): void {
+    if (paused === this.paused || !this.flow) return;
+    this.paused = paused;
+    if (paused) this.flow.pause();
+    else this.flow.resume();
+  }
+
+  summary(): RunSummary {
+    return {
+      runId: this.runId,
+      status: this.status,
+      code: this.request.code,
+      lineStart: this.request.lineStart,
+      lineEnd: this.request.lineEnd,
+      exitCode: this.end?.exitCode,
+      startedAt: this.startedAt,
+      durationMs: this.end?.durationMs,
+      interrupted: this.end?.interrupted,
+    };
+  }
+}
