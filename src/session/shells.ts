@@ -57,10 +57,12 @@ function restoreLines(restore: RcContext['restore']): string {
 /**
  * The POSIX part shared by every startup file: the end and exit hooks. `b` is the prefix that
  * bypasses aliases and functions (`\builtin ` in bash and zsh, empty in dash); `afterEnd` re-installs
- * the prompt hook if a block replaced it; `ackRead` reads cmdrun's acknowledgement.
+ * the prompt hook if a block replaced it; `ackRead` reads cmdrun's acknowledgement; `mainShell` is
+ * true only in the session's shell itself, not in a subshell that runs the exit hook too (zsh).
  */
-function hooks(b: string, afterEnd: string, ackRead: string): string {
+function hooks(b: string, afterEnd: string, ackRead: string, mainShell = 'true'): string {
   return `__cmdrun_id=
+__cmdrun_pid=$$
 __cmdrun_end() {
   if [ -n "\${__cmdrun_id-}" ]; then
     ${b}printf '${osc}e;%s;%s;%s\\007' "$__cmdrun_id" "$1" "$PWD" >/dev/tty
@@ -70,6 +72,7 @@ __cmdrun_end() {
   return 0
 }
 __cmdrun_exit() {
+  ${mainShell} || return 0
   if [ -n "\${__cmdrun_id-}" ]; then
     stty -echo 2>/dev/null
     ${b}printf '${osc}x;%s;%s\\007' "$__cmdrun_id" "$1" >/dev/tty
@@ -98,6 +101,7 @@ ${hooks(
   `case "\${PROMPT_COMMAND-}" in *__cmdrun_prompt*) ;; *) PROMPT_COMMAND="__cmdrun_prompt\${PROMPT_COMMAND:+;$PROMPT_COMMAND}";; esac
   \\builtin set +o emacs +o vi`,
   '\\builtin read -r -t 2 __cmdrun_ack </dev/tty',
+  '[ "$BASHPID" = "$__cmdrun_pid" ]',
 )}
 __cmdrun_prompt() { __cmdrun_end "$?"; }
 PROMPT_COMMAND=__cmdrun_prompt
@@ -118,6 +122,7 @@ export const zsh: ShellProfile = {
 PS1=''; PROMPT=''; RPROMPT=''; RPS1=''; PS2=''; RPS2=''
 unsetopt zle prompt_cr prompt_sp beep
 unset HISTFILE
+zmodload zsh/system
 stty -onlcr 2>/dev/null
 ${restoreLines(restore)}
 ${hooks(
@@ -125,6 +130,7 @@ ${hooks(
   `(( \${precmd_functions[(Ie)__cmdrun_prompt]} )) || precmd_functions=(__cmdrun_prompt $precmd_functions)
   \\builtin unsetopt zle`,
   '\\builtin read -r -t 2 __cmdrun_ack </dev/tty',
+  '[[ $sysparams[pid] == $__cmdrun_pid ]]',
 )}
 __cmdrun_prompt() { __cmdrun_end "$?" }
 precmd_functions=(__cmdrun_prompt)
