@@ -68,6 +68,12 @@ async function startPage(): Promise<void> {
   const field = blocksField(split);
   const queue: QueuedRun[] = [];
   let running = false;
+  let current: QueuedRun | undefined;
+
+  const interrupt = (run: QueuedRun | undefined = current): void => {
+    if (!run) return;
+    api.json('POST', `/api/runs/${run.runId}/interrupt`, {}).catch((err: Error) => setText('message', `interrupt failed: ${err.message}`));
+  };
 
   const updateDirty = () => {
     const dirty = view.state.doc.toString() !== savedText;
@@ -80,10 +86,15 @@ async function startPage(): Promise<void> {
     const next = queue.shift();
     if (!next) return;
     running = true;
+    current = next;
     setText('session-status', 'busy');
+    const send = (data: string) =>
+      api.json('POST', `/api/runs/${next.runId}/input`, { data }).catch((err: Error) => setText('message', `input not sent: ${err.message}`));
+    next.view.onInputClosed = () => view.focus();
     try {
       await api.run({ code: next.code, runId: next.runId, lineStart: next.lineStart, lineEnd: next.lineEnd }, (event) => {
-        if (event.event === 'start') next.view.started();
+        if (event.event === 'start') next.view.started(send, () => interrupt(next));
+        else if (event.event === 'waiting') next.view.waiting();
         else if (event.event === 'queued') next.view.queued(event.data.position);
         else if (event.event === 'output') next.view.write(event.data.text);
         else if (event.event === 'error') next.view.failed(event.data.message);
@@ -98,6 +109,7 @@ async function startPage(): Promise<void> {
       if (!(err instanceof ApiError)) setText('connection', 'disconnected');
     } finally {
       running = false;
+      current = undefined;
       setText('session-status', queue.length ? 'busy' : 'idle');
       void pump();
     }
@@ -200,10 +212,14 @@ async function startPage(): Promise<void> {
             { key: 'Shift-Enter', run: runAndAdvance },
             { key: 'Mod-Enter', run: () => (runCurrent(), true) },
             { key: 'Mod-s', run: () => (void save(), true), preventDefault: true },
+            // Ctrl+C interrupts while a block runs, unless text is selected (then it copies).
+            { key: 'Ctrl-c', run: (v) => (current !== undefined && v.state.selection.main.empty ? (interrupt(), true) : false) },
           ]),
         ),
         basicSetup,
         StreamLanguage.define(shell),
+        // Wrapped lines keep the content as wide as the view, so output panels never scroll sideways.
+        EditorView.lineWrapping,
         notebook(field),
         EditorView.updateListener.of((update) => {
           if (update.docChanged) updateDirty();
@@ -221,6 +237,20 @@ async function startPage(): Promise<void> {
     for (const block of view.state.field(field)) runBlock(block);
   });
   $('save').addEventListener('click', () => void save());
+  $('interrupt').addEventListener('click', () => interrupt());
+  $('restart').addEventListener('click', async () => {
+    // Runs waiting in the page are dropped: they were meant for the old shell's state.
+    for (const run of queue.splice(0)) run.view.ended({ exitCode: 130, durationMs: 0, interrupted: true, sessionRestarted: false, cancelled: true });
+    setText('session-status', 'restarting');
+    try {
+      const session = await api.json<{ cwd: string }>('POST', '/api/session/restart', {});
+      setText('session-cwd', session.cwd);
+      setText('message', 'shell restarted: all state was reset');
+    } catch (err) {
+      setText('message', `restart failed: ${(err as Error).message}`);
+    }
+    setText('session-status', running ? 'busy' : 'idle');
+  });
   addEventListener('beforeunload', (event) => {
     if (view.state.doc.toString() !== savedText) event.preventDefault();
   });

@@ -104,6 +104,7 @@ export class OutputView {
   readonly dom: HTMLElement;
   private readonly status: HTMLElement;
   private readonly body: HTMLElement;
+  private readonly stdin: HTMLInputElement;
   private readonly term: TerminalType;
   private drawScheduled = false;
   private hasOutput = false;
@@ -125,7 +126,16 @@ export class OutputView {
     this.status.setAttribute('role', 'status');
     this.body = document.createElement('pre');
     this.body.className = 'output-body';
-    panel.append(this.status, this.body);
+    this.stdin = document.createElement('input');
+    this.stdin.className = 'output-stdin';
+    this.stdin.dataset.testid = 'stdin';
+    this.stdin.type = 'text';
+    this.stdin.autocomplete = 'off';
+    this.stdin.spellcheck = false;
+    this.stdin.placeholder = 'input to the running block: Enter sends a line, Ctrl+D end of input, Ctrl+C interrupts';
+    this.stdin.setAttribute('aria-label', 'Input to the running block');
+    this.stdin.hidden = true;
+    panel.append(this.status, this.body, this.stdin);
     this.dom.append(panel);
     this.setStatus('queued', '');
     this.term = new Terminal({ cols: OUTPUT_COLS, rows: 30, convertEol: true, scrollback: 10_000, allowProposedApi: true });
@@ -136,9 +146,36 @@ export class OutputView {
     this.status.textContent = text || state;
   }
 
-  /** The run started. */
-  started(): void {
+  /**
+   * The run started: show the input line. `send` types text into the block's terminal; `interrupt`
+   * is Ctrl+C.
+   */
+  started(send: (data: string) => void, interrupt: () => void): void {
     this.setStatus('running', 'running…');
+    this.stdin.hidden = false;
+    this.stdin.onkeydown = (event) => {
+      if (event.key === 'Enter') {
+        send(`${this.stdin.value}\r`);
+        this.stdin.value = '';
+      } else if (event.ctrlKey && event.key === 'd') {
+        send(`${this.stdin.value}\x04`);
+        this.stdin.value = '';
+      } else if (event.ctrlKey && event.key === 'c' && this.stdin.selectionStart === this.stdin.selectionEnd) {
+        interrupt();
+      } else {
+        return;
+      }
+      event.preventDefault();
+      this.dom.classList.remove('waiting');
+    };
+    this.onResize();
+  }
+
+  /** The block waits for terminal input: mark the input line and put the cursor in it. */
+  waiting(): void {
+    this.dom.classList.add('waiting');
+    this.setStatus('running', 'waiting for input…');
+    this.stdin.focus({ preventScroll: false });
   }
 
   /** The run waits behind `position` others. */
@@ -154,6 +191,7 @@ export class OutputView {
 
   /** The run ended: show exit status and duration; the panel gets `data-exit-code`. */
   ended(end: { exitCode: number; durationMs: number; interrupted: boolean; sessionRestarted: boolean; cancelled?: boolean }): void {
+    this.closeInput();
     this.term.write('', () => {
       this.draw();
       this.dom.classList.remove('running');
@@ -171,10 +209,22 @@ export class OutputView {
 
   /** A server-side failure (not a failing command). */
   failed(message: string): void {
+    this.closeInput();
     this.dom.classList.remove('running');
     this.setStatus('error', `error: ${message}`);
     this.onResize();
   }
+
+  private closeInput(): void {
+    const hadFocus = document.activeElement === this.stdin;
+    this.stdin.hidden = true;
+    this.stdin.onkeydown = null;
+    this.dom.classList.remove('waiting');
+    if (hadFocus) this.onInputClosed();
+  }
+
+  /** Called when the input line closes while it had the focus (the page gives it back to the editor). */
+  onInputClosed: () => void = () => {};
 
   private scheduleDraw(): void {
     if (this.drawScheduled) return;

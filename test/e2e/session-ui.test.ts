@@ -1,0 +1,91 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { launchBrowser } from '../helpers/browser.js';
+import { serveCli, type Served } from '../helpers/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cmdrun-e2e-ui-'));
+const script = join(dir, 'ui.sh');
+writeFileSync(
+  script,
+  [
+    '# %% ask',
+    'printf "Your name? "; read -r name; echo "Hello, $name!"',
+    '# %% long',
+    'echo started; sleep 30; echo not-reached',
+    '# %% state',
+    'echo "name=${name:-unset}"',
+    '',
+  ].join('\n'),
+);
+
+let served: Served;
+let browser: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  served = await serveCli([script]);
+  browser = await launchBrowser();
+  page = browser.pages()[0] ?? (await browser.newPage());
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  await page.goto(served.url);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+}, 30_000);
+
+afterAll(async () => {
+  await browser?.close();
+  served?.child.kill('SIGTERM');
+  await served?.exited;
+});
+
+const output = (n: number) => page.locator('[data-testid="output"]').nth(n);
+
+/** Puts the cursor on the line with `text` and runs that block in place. */
+async function runBlockWith(text: string): Promise<void> {
+  await page.locator('.cm-line', { hasText: text }).first().click();
+  await page.keyboard.press('Control+Enter');
+}
+
+test('a block that reads input gets an input line; Enter sends the answer', async () => {
+  await runBlockWith('read -r name');
+  const stdin = output(0).locator('[data-testid="stdin"]');
+  await page.waitForSelector('[data-testid="output"].waiting');
+  await expect(stdin.evaluate((el) => el === document.activeElement)).resolves.toBe(true);
+  await page.keyboard.type('Ada');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('[data-testid="output"][data-exit-code="0"]');
+  await expect(output(0).locator('.output-body').textContent()).resolves.toBe('Your name? Ada\nHello, Ada!');
+  await expect(stdin.isHidden()).resolves.toBe(true);
+});
+
+test('the Interrupt button stops a running block; the session keeps its state', async () => {
+  await runBlockWith('sleep 30');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="output"]')[1]?.textContent?.includes('started'));
+  await page.click('#interrupt');
+  await page.waitForSelector('[data-testid="output"][data-exit-code="130"]');
+  await expect(output(1).getAttribute('data-state')).resolves.toBe('interrupted');
+  await expect(output(1).locator('.output-body').textContent()).resolves.not.toContain('not-reached');
+  await runBlockWith('name=${name:-unset}');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="output"][data-exit-code]').length === 3);
+  await expect(output(2).locator('.output-body').textContent()).resolves.toBe('name=Ada');
+});
+
+test('Ctrl+C in the editor interrupts the running block', async () => {
+  await runBlockWith('sleep 30');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="output"]')[1]?.getAttribute('data-state') === 'running');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="output"]')[1]?.textContent?.includes('started'));
+  await page.locator('.cm-content').click(); // the editor has the focus, nothing is selected
+  await page.keyboard.press('Control+c');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="output"]')[1]?.getAttribute('data-exit-code') === '130');
+});
+
+test('Restart shell resets state and says so', async () => {
+  await page.click('#restart');
+  await page.waitForFunction(() => document.querySelector('#message')?.textContent === 'shell restarted: all state was reset');
+  await runBlockWith('name=${name:-unset}');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="output"]')[2]?.textContent?.includes('name=unset'));
+  expect(pageErrors).toEqual([]);
+});
