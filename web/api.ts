@@ -47,7 +47,7 @@ export class Api {
    * @throws ApiError when the server refuses the request; network errors as fetch throws them.
    */
   async run(
-    body: { code: string; runId: string; lineStart?: number; lineEnd?: number },
+    body: { code: string; runId: string; lineStart?: number; lineEnd?: number; cols?: number },
     onEvent: (event: RunEvent) => void,
   ): Promise<void> {
     const res = await this.request('POST', '/api/runs', body);

@@ -12,7 +12,7 @@ import { loadBlockSplitter } from '../src/blocks/parser.js';
 import type { Block } from '../src/blocks/split.js';
 import { Api, ApiError } from './api.js';
 import { blockAt, blocksField, notebook, showOutput } from './notebook.js';
-import { OutputView } from './output-view.js';
+import { DEFAULT_COLS, OutputView } from './output-view.js';
 
 const TOKEN_KEY = 'cmdrun-token';
 
@@ -38,8 +38,31 @@ function newRunId(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/**
+ * How many character cells fit in an output panel as wide as the editor's content (`width` px):
+ * measured on a detached panel with the page's own styles, so font and padding are the real ones.
+ */
+function fittingColumns(width: number): number {
+  const probe = document.createElement('div');
+  probe.className = 'output';
+  probe.style.cssText = `position:absolute;visibility:hidden;left:-10000px;width:${width}px`;
+  probe.innerHTML = '<div class="output-panel"><pre class="output-body"><span></span></pre></div>';
+  const body = probe.querySelector('pre')!;
+  const sample = body.firstElementChild as HTMLElement;
+  sample.style.whiteSpace = 'pre'; // one unwrapped line, so its width is 200 cells
+  sample.textContent = 'x'.repeat(200);
+  document.body.append(probe);
+  const style = getComputedStyle(body);
+  const inner = body.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  const cell = sample.getBoundingClientRect().width / 200;
+  probe.remove();
+  const cols = Math.floor(inner / cell);
+  return Number.isFinite(cols) && cols >= 20 ? Math.min(cols, 1000) : DEFAULT_COLS;
+}
+
 interface QueuedRun {
   runId: string;
+  cols: number;
   code: string;
   lineStart: number;
   lineEnd: number;
@@ -92,7 +115,7 @@ async function startPage(): Promise<void> {
       api.json('POST', `/api/runs/${next.runId}/input`, { data }).catch((err: Error) => setText('message', `input not sent: ${err.message}`));
     next.view.onInputClosed = () => view.focus();
     try {
-      await api.run({ code: next.code, runId: next.runId, lineStart: next.lineStart, lineEnd: next.lineEnd }, (event) => {
+      await api.run({ code: next.code, runId: next.runId, lineStart: next.lineStart, lineEnd: next.lineEnd, cols: next.cols }, (event) => {
         if (event.event === 'start') next.view.started(send, () => interrupt(next));
         else if (event.event === 'waiting') next.view.waiting();
         else if (event.event === 'queued') next.view.queued(event.data.position);
@@ -118,10 +141,11 @@ async function startPage(): Promise<void> {
   /** Queues a run of lines lineStart..lineEnd (code as given) with its panel under lineEnd. */
   const runLines = (code: string, lineStart: number, lineEnd: number, panelFrom: number) => {
     const runId = newRunId();
-    const output = new OutputView(runId, () => view.requestMeasure());
+    const cols = fittingColumns(view.contentDOM.clientWidth);
+    const output = new OutputView(runId, cols, () => view.requestMeasure());
     const doc = view.state.doc;
     view.dispatch({ effects: showOutput.of({ pos: doc.line(lineEnd).to, replaceFrom: doc.line(panelFrom).from, view: output }) });
-    queue.push({ runId, code, lineStart, lineEnd, view: output });
+    queue.push({ runId, cols, code, lineStart, lineEnd, view: output });
     if (running || queue.length > 1) output.queued();
     void pump();
   };

@@ -8,8 +8,8 @@ import type { IBufferCell, IBufferLine, Terminal as TerminalType } from '@xterm/
 
 const { Terminal } = xtermHeadless;
 
-/** Terminal width in character cells; the session's PTY has the same width. */
-export const OUTPUT_COLS = 120;
+/** Terminal width in character cells when the page cannot measure one. */
+export const DEFAULT_COLS = 120;
 /** At most this many lines are drawn (the last ones); the rest is counted in a note. */
 const MAX_DRAWN_LINES = 2000;
 
@@ -109,9 +109,13 @@ export class OutputView {
   private drawScheduled = false;
   private hasOutput = false;
 
-  /** @param onResize called after the panel's height may have changed (the editor re-measures). */
+  /**
+   * @param cols terminal width in character cells; the block's PTY gets the same (COLUMNS)
+   * @param onResize called after the panel's height may have changed (the editor re-measures)
+   */
   constructor(
     readonly runId: string,
+    readonly cols: number,
     private readonly onResize: () => void,
   ) {
     // The outer element has padding, never margins: CodeMirror measures block widgets without them.
@@ -119,6 +123,7 @@ export class OutputView {
     this.dom.className = 'output running';
     this.dom.dataset.testid = 'output';
     this.dom.dataset.runId = runId;
+    this.dom.dataset.cols = String(cols);
     const panel = document.createElement('div');
     panel.className = 'output-panel';
     this.status = document.createElement('div');
@@ -138,7 +143,7 @@ export class OutputView {
     panel.append(this.status, this.body, this.stdin);
     this.dom.append(panel);
     this.setStatus('queued', '');
-    this.term = new Terminal({ cols: OUTPUT_COLS, rows: 30, convertEol: true, scrollback: 10_000, allowProposedApi: true });
+    this.term = new Terminal({ cols, rows: 30, convertEol: true, scrollback: 10_000, allowProposedApi: true });
   }
 
   private setStatus(state: string, text: string): void {

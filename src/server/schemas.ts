@@ -15,6 +15,7 @@ export const runBody = z.strictObject({
     .optional(),
   lineStart: z.int().min(1).optional(),
   lineEnd: z.int().min(1).optional(),
+  cols: z.int().min(20).max(1000).optional(),
 });
 
 /** PUT /api/file: the new content, and the mtimeMs it was based on (null: the file did not exist). */

@@ -17,6 +17,8 @@ writeFileSync(
     'echo started; sleep 30; echo not-reached',
     '# %% state',
     'echo "name=${name:-unset}"',
+    '# %% size',
+    'stty size',
     '',
   ].join('\n'),
 );
@@ -88,4 +90,25 @@ test('Restart shell resets state and says so', async () => {
   await runBlockWith('name=${name:-unset}');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="output"]')[2]?.textContent?.includes('name=unset'));
   expect(pageErrors).toEqual([]);
+});
+
+test('the block\'s terminal is as wide as its output panel (COLUMNS follows the page)', async () => {
+  await runBlockWith('stty size');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="output"][data-exit-code]').length === 4);
+  const panel = output(3);
+  const cols = Number(await panel.getAttribute('data-cols'));
+  expect(cols).toBeGreaterThan(60);
+  await expect(panel.locator('.output-body').textContent()).resolves.toBe(`30 ${cols}`);
+  // The widest line the panel shows fits without wrapping.
+  const fits = await panel.evaluate((el, n) => {
+    const body = el.querySelector('.output-body') as HTMLElement;
+    const probe = document.createElement('span');
+    probe.style.display = 'block';
+    probe.textContent = 'x'.repeat(n);
+    body.append(probe);
+    const ok = probe.getBoundingClientRect().height < 24;
+    probe.remove();
+    return ok;
+  }, cols);
+  expect(fits).toBe(true);
 });

@@ -115,6 +115,11 @@ describe('runs', () => {
     expect((await api(server, '/api/runs/input-1/input', { method: 'POST', json: { data: 'late' } })).status).toBe(409);
   });
 
+  test('cols sets the terminal width of the block', async () => {
+    const events = await readEvents(await api(server, '/api/runs', { method: 'POST', json: { code: 'stty size', cols: 77 } }));
+    expect(outputOf(events)).toBe('30 77\n');
+  });
+
   test('session info and restart', async () => {
     await readEvents(await api(server, '/api/runs', { method: 'POST', json: { code: 'marker=set' } }));
     const before = (await (await api(server, '/api/session')).json()) as { pid: number; status: string; shell: string };
