@@ -15,41 +15,31 @@ export const RETRY_MS = 1_000;
 /**
  * Streams the run's events after `afterId` (0: from the first), then live ones, and closes after
  * `end` or `error`. The stream pulls from the run's log at the pace the client reads (no queue per
- * client), and a connected client that lags pauses the shell (Run.attach). A client that goes away
+ * client), and a connected client that lags pauses the shell (Run.follow). A client that goes away
  * only stops its own stream; the run goes on.
  */
 export function streamRun(c: Context, run: Run, afterId: number): Response {
   return streamSSE(c, async (stream) => {
-    const consumer = { cursor: afterId, delivered: 0 };
-    const detach = run.attach(consumer);
+    const abort = new AbortController();
+    stream.onAbort(() => abort.abort());
     let lastWrite = Date.now();
     const ping = setInterval(() => {
       if (Date.now() - lastWrite >= PING_MS && !stream.aborted) void stream.write(': ping\n\n');
     }, PING_MS / 3);
-    const aborted = new Promise<void>((resolve) => stream.onAbort(resolve));
     let first = true;
     try {
-      for (;;) {
-        const changed = run.changed();
-        for (const event of run.eventsAfter(consumer.cursor)) {
-          if (stream.aborted) return;
-          await stream.writeSSE({
-            id: String(event.id),
-            event: event.event,
-            data: JSON.stringify(event.data),
-            retry: first ? RETRY_MS : undefined,
-          });
-          first = false;
-          lastWrite = Date.now();
-          run.delivered(consumer, event);
-          if (event.event === 'end' || event.event === 'error') return;
-        }
-        if (stream.aborted || run.finished) return;
-        await Promise.race([changed, aborted]);
+      for await (const event of run.follow(afterId, abort.signal)) {
+        await stream.writeSSE({
+          id: String(event.id),
+          event: event.event,
+          data: JSON.stringify(event.data),
+          retry: first ? RETRY_MS : undefined,
+        });
+        first = false;
+        lastWrite = Date.now();
       }
     } finally {
       clearInterval(ping);
-      detach();
     }
   });
 }

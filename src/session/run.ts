@@ -227,8 +227,35 @@ export class Run {
     return new Promise((resolve) => this.wake.push(resolve));
   }
 
+  /**
+   * The run's events after id `afterId`, then live ones as they come, until `end` or `error` (or
+   * until `signal` aborts). The reader counts as connected while it iterates: when it lags more
+   * than 1 MiB of output behind, the shell is paused until it catches up. An event counts as
+   * handed over once the reader asks for the next one.
+   */
+  async *follow(afterId: number, signal?: AbortSignal): AsyncGenerator<RunEvent> {
+    const consumer: Consumer = { cursor: afterId, delivered: 0 };
+    const detach = this.attach(consumer);
+    const aborted = new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+    try {
+      for (;;) {
+        const changed = this.changed();
+        for (const event of this.eventsAfter(consumer.cursor)) {
+          if (signal?.aborted) return;
+          yield event;
+          this.delivered(consumer, event);
+          if (event.event === 'end' || event.event === 'error') return;
+        }
+        if (signal?.aborted || this.finished) return;
+        await Promise.race([changed, aborted]);
+      }
+    } finally {
+      detach();
+    }
+  }
+
   /** Registers a connected reader; its lag (output not yet handed to it) may pause the shell. */
-  attach(consumer: Consumer): () => void {
+  private attach(consumer: Consumer): () => void {
     this.consumers.add(consumer);
     return () => {
       this.consumers.delete(consumer);
@@ -237,7 +264,7 @@ export class Run {
   }
 
   /** Records that `event` was handed to `consumer`, and resumes the shell once readers caught up. */
-  delivered(consumer: Consumer, event: RunEvent): void {
+  private delivered(consumer: Consumer, event: RunEvent): void {
     consumer.cursor = event.id;
     if (event.event === 'output') {
       consumer.delivered += this.gap && event.id === this.gap.lastId ? this.gap.chars : event.data.text.length;

@@ -1,0 +1,69 @@
+/**
+ * Checks of command-line input shared by `cmdrun` and `cmdrun run`. Each failure is a UsageError:
+ * printed as one line, exit status 2.
+ */
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { InvalidArgumentError } from 'commander';
+
+/** A usage error: printed as one line, exit status 2. */
+export class UsageError extends Error {}
+
+/** commander parser for a port number 0-65535. */
+export function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+  return port;
+}
+
+/** commander parser for a whole number >= 1. */
+export function parsePositive(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('expected a whole number >= 1');
+  return n;
+}
+
+/** commander parser for a duration in seconds (> 0, fractions allowed). */
+export function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number of seconds > 0');
+  return n;
+}
+
+/**
+ * Checks a script path. With `mayNotExist`, a missing file is fine (created on first save) if its
+ * folder exists. A directory or an unreadable file is always an error.
+ * @throws UsageError
+ */
+export function checkScript(path: string, mayNotExist: boolean): void {
+  let info;
+  try {
+    info = statSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`cannot open ${path}: ${(err as Error).message}`);
+    if (!mayNotExist) throw new UsageError(`${path}: no such file`);
+    try {
+      if (!statSync(dirname(path)).isDirectory()) throw new Error('not a directory');
+    } catch {
+      throw new UsageError(`cannot create ${path}: its folder does not exist`);
+    }
+    return;
+  }
+  if (info.isDirectory()) throw new UsageError(`${path} is a directory, not a script`);
+  try {
+    accessSync(path, constants.R_OK);
+  } catch {
+    throw new UsageError(`cannot read ${path}: permission denied`);
+  }
+}
+
+/** @throws UsageError unless `path` is a directory. */
+export function checkDir(path: string): void {
+  let ok = false;
+  try {
+    ok = statSync(path).isDirectory();
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new UsageError(`--cwd ${path} is not a directory`);
+}

@@ -1,0 +1,159 @@
+/**
+ * `cmdrun run <file>`: run the script's blocks in order in one shell session, in the terminal or
+ * in CI, with the same blocks and session semantics as the notebook. Block output goes to stdout
+ * byte for byte (the PTY merges stderr into it, as a terminal does); cmdrun's own header lines and
+ * messages go to stderr, so stdout equals what `bash file 2>&1` prints.
+ */
+import { readFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import stripAnsi from 'strip-ansi';
+import { loadBlockSplitter } from '../blocks/parser.js';
+import type { Block } from '../blocks/split.js';
+import { RunQueue } from '../session/run-queue.js';
+import type { Run } from '../session/run.js';
+import { ShellSession } from '../session/session.js';
+import { checkDir, checkScript, UsageError } from './checks.js';
+
+/** Options of `cmdrun run`. */
+export interface RunFlags {
+  shell: string;
+  cwd?: string;
+  from?: number;
+  to?: number;
+  block?: string;
+  /** Per-block limit in seconds. */
+  timeout?: number;
+  keepGoing: boolean;
+  quiet: boolean;
+  json: boolean;
+  /** False with --no-color. */
+  color: boolean;
+}
+
+/** Exit status of a block stopped by --timeout (as timeout(1) reports it). */
+export const TIMEOUT_STATUS = 124;
+
+/** Picks the blocks to run. @throws UsageError when the selection is empty or out of range. */
+export function selectBlocks(blocks: Block[], flags: Pick<RunFlags, 'from' | 'to' | 'block'>): Block[] {
+  if (flags.from && flags.from > blocks.length) throw new UsageError(`--from ${flags.from}: the script has ${blocks.length} blocks`);
+  let chosen = blocks.slice((flags.from ?? 1) - 1, flags.to ?? blocks.length);
+  if (flags.block !== undefined) {
+    chosen = chosen.filter((b) => b.title === flags.block);
+    if (chosen.length === 0) {
+      const titles = blocks.flatMap((b) => (b.title ? [JSON.stringify(b.title)] : []));
+      throw new UsageError(`no block titled "${flags.block}"${titles.length ? ` (titles: ${titles.join(', ')})` : ' (the script has no titled blocks)'}`);
+    }
+  }
+  return chosen;
+}
+
+/** The header line before a block: its number, title or first line, and where it starts. */
+function header(block: Block, n: number, total: number, file: string, dim: boolean): string {
+  const label = block.title ?? block.code.split('\n').find((l) => l.trim() && !l.trim().startsWith('#'))?.trim() ?? '';
+  const text = `── [${n}/${total}] ${label.length > 70 ? `${label.slice(0, 69)}…` : label} (${file}:${block.lineStart})`;
+  return dim ? `\x1b[2m${text}\x1b[0m\n` : `${text}\n`;
+}
+
+/** Writes to stdout and waits while its buffer is full (so a slow terminal pauses the shell). */
+function writeOut(text: string): Promise<void> | undefined {
+  if (process.stdout.write(text)) return undefined;
+  return new Promise((resolve) => process.stdout.once('drain', resolve));
+}
+
+export async function runCommand(file: string, flags: RunFlags): Promise<void> {
+  const path = resolve(file);
+  checkScript(path, false);
+  const cwd = resolve(flags.cwd ?? dirname(path));
+  checkDir(cwd);
+  const split = await loadBlockSplitter({
+    runtime: fileURLToPath(new URL('./web/web-tree-sitter.wasm', import.meta.url)),
+    bash: fileURLToPath(new URL('./web/tree-sitter-bash.wasm', import.meta.url)),
+  });
+  const blocks = selectBlocks(split(readFileSync(path, 'utf8')), flags);
+  let session: ShellSession;
+  try {
+    session = await ShellSession.start({ shell: flags.shell, cwd, scriptName: basename(path), cols: process.stdout.columns });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const queue = new RunQueue(session, { maxRuns: blocks.length + 2 });
+  const strip = !flags.color || Boolean(process.env.NO_COLOR);
+  const dimHeaders = !strip && process.stderr.isTTY;
+  let current: Run | undefined;
+  let sigints = 0;
+
+  const shutdown = async (status: number) => {
+    if (process.stdin.isTTY) process.stdin.setRawMode(false);
+    await session.close();
+    process.exit(status);
+  };
+  // Ctrl-C interrupts the running block; a second one ends the session and cmdrun.
+  const onInterrupt = () => {
+    sigints++;
+    if (sigints >= 2 || !current) void shutdown(130);
+    else queue.interrupt(current.runId);
+  };
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', () => void shutdown(143));
+  // A terminal on stdin types into blocks that read input; otherwise blocks see end of input.
+  const interactive = Boolean(process.stdin.isTTY);
+  if (interactive) {
+    process.stdin.setRawMode(true);
+    process.stdin.on('data', (data: Buffer) => {
+      const text = data.toString('utf8');
+      if (text === '\x03') onInterrupt();
+      else if (current) queue.input(current.runId, text);
+    });
+  }
+
+  let firstFailure: number | undefined;
+  const runOne = async (code: string, block?: Block, n = 0): Promise<number> => {
+    const run = queue.submit({ code, lineStart: block?.lineStart, lineEnd: block?.lineEnd, cols: process.stdout.columns });
+    current = run;
+    sigints = 0;
+    let timedOut = false;
+    const timers =
+      flags.timeout && block
+        ? [0, 2, 4].map((extra) => setTimeout(() => ((timedOut = true), queue.interrupt(run.runId)), (flags.timeout! + extra) * 1000))
+        : [];
+    let status = 1;
+    try {
+      for await (const event of run.follow(0)) {
+        if (flags.json) {
+          await writeOut(`${JSON.stringify({ id: event.id, event: event.event, ...event.data })}\n`);
+        } else if (event.event === 'output') {
+          await writeOut(strip ? stripAnsi(event.data.text) : event.data.text);
+        }
+        if (event.event === 'waiting' && !interactive) queue.input(run.runId, '\x04');
+        if (event.event === 'end') status = event.data.exitCode;
+        if (event.event === 'error') process.stderr.write(`cmdrun: ${event.data.message}\n`);
+      }
+    } finally {
+      timers.forEach(clearTimeout);
+      current = undefined;
+    }
+    if (timedOut && block) {
+      process.stderr.write(`cmdrun: block ${n} (${basename(path)}:${block.lineStart}) timed out after ${flags.timeout} s\n`);
+      return TIMEOUT_STATUS;
+    }
+    return status;
+  };
+
+  for (const [i, block] of blocks.entries()) {
+    if (!flags.quiet && !flags.json) process.stderr.write(header(block, i + 1, blocks.length, basename(path), dimHeaders));
+    const status = await runOne(block.code, block, i + 1);
+    if (status !== 0) {
+      firstFailure ??= status;
+      if (!flags.keepGoing) break;
+    }
+  }
+  // End the shell as a script ends, so its EXIT trap runs and prints here (bash(1): trap).
+  if (firstFailure === undefined || flags.keepGoing) {
+    const saved = flags.json;
+    flags.json = false;
+    await runOne('exit');
+    flags.json = saved;
+  }
+  await shutdown(firstFailure ?? 0);
+}

@@ -1,0 +1,71 @@
+/**
+ * `cmdrun [file]`: serve the notebook, print the URL, open the browser, and shut down cleanly on
+ * SIGINT/SIGTERM/SIGHUP (shared/notes/api.md, "CLI").
+ */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import open from 'open';
+import { startServer } from '../server/serve.js';
+import { checkDir, checkScript, UsageError } from './checks.js';
+
+/** Options of `cmdrun [file]`. */
+export interface ServeFlags {
+  port?: number;
+  host: string;
+  browser: boolean;
+  shell: string;
+  cwd?: string;
+  token?: string;
+}
+
+export async function serveCommand(file: string | undefined, flags: ServeFlags, version: string): Promise<void> {
+  const path = resolve(file ?? 'untitled.sh');
+  checkScript(path, true);
+  const cwd = resolve(flags.cwd ?? dirname(path));
+  checkDir(cwd);
+  let server;
+  try {
+    server = await startServer({
+      file: path,
+      host: flags.host,
+      port: flags.port,
+      shell: flags.shell,
+      cwd,
+      token: flags.token,
+      webRoot: fileURLToPath(new URL('./web/', import.meta.url)),
+      version,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (!isLoopback(flags.host)) {
+    process.stderr.write(
+      `cmdrun: WARNING: listening on ${flags.host}: anyone who can reach this port and has the token can run commands as you.\n`,
+    );
+  }
+  process.stdout.write(`cmdrun: ${server.url}\n`);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) process.exit(0); // a second Ctrl-C does not wait
+    stopping = true;
+    const force = setTimeout(() => process.exit(0), 3000);
+    await server.close();
+    clearTimeout(force);
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGHUP', stop);
+  if (flags.browser) {
+    try {
+      await open(server.url);
+    } catch (err) {
+      process.stderr.write(`cmdrun: could not open a browser (${(err as Error).message}); open the URL above.\n`);
+    }
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
