@@ -7,6 +7,8 @@ import { createParser } from 'eventsource-parser';
 
 import type { RunEvent } from '../src/session/run.js';
 
+export type { RunEvent };
+
 /** An API error with the server's message and HTTP status. */
 export class ApiError extends Error {
   constructor(
@@ -21,14 +23,17 @@ export class ApiError extends Error {
 export class Api {
   constructor(private readonly token: string) {}
 
-  private async request(method: string, path: string, body?: unknown): Promise<Response> {
+  private async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
     const res = await fetch(path, {
       method,
       headers: {
         Authorization: `Bearer ${this.token}`,
+        Accept: 'application/json',
         ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...headers,
       },
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
     });
     if (!res.ok) {
       const payload = (await res.json().catch(() => ({}))) as Record<string, unknown>;
@@ -43,17 +48,16 @@ export class Api {
   }
 
   /**
-   * Posts a block (POST /api/runs) and calls `onEvent` for each SSE event until the stream ends.
-   * @throws ApiError when the server refuses the request; network errors as fetch throws them.
+   * Streams a run's events after id `afterId` (GET /api/runs/:runId/events with Last-Event-ID) and
+   * calls `onEvent` for each until the stream ends (after `end`, `error` or `shutdown`, or when the
+   * connection drops: the caller resumes from the last id it saw).
+   * @throws ApiError when the server refuses (404: the run is no longer kept); network errors as fetch throws them.
    */
-  async run(
-    body: { code: string; runId: string; lineStart?: number; lineEnd?: number; cols?: number },
-    onEvent: (event: RunEvent) => void,
-  ): Promise<void> {
-    const res = await this.request('POST', '/api/runs', body);
+  async events(runId: string, afterId: number, onEvent: (event: RunEvent | { id: number; event: 'shutdown' }) => void, signal?: AbortSignal): Promise<void> {
+    const res = await this.request('GET', `/api/runs/${encodeURIComponent(runId)}/events`, undefined, { Accept: 'text/event-stream', 'Last-Event-ID': String(afterId) }, signal);
     const parser = createParser({
       onEvent: (message) => {
-        onEvent({ id: Number(message.id), event: message.event, data: JSON.parse(message.data) } as RunEvent);
+        onEvent({ id: Number(message.id ?? 0), event: message.event, data: JSON.parse(message.data) } as RunEvent);
       },
     });
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();

@@ -10,9 +10,11 @@ import { EditorView, keymap } from '@codemirror/view';
 import { basicSetup } from 'codemirror';
 import { loadBlockSplitter } from '../src/blocks/parser.js';
 import type { Block } from '../src/blocks/split.js';
+import type { RunSummary } from '../src/session/run.js';
 import { Api, ApiError } from './api.js';
 import { blockAt, blocksField, notebook, showOutput } from './notebook.js';
 import { DEFAULT_COLS, OutputView } from './output-view.js';
+import { RunFollower, type PageRun } from './runs.js';
 
 const TOKEN_KEY = 'cmdrun-token';
 
@@ -60,15 +62,6 @@ function fittingColumns(width: number): number {
   return Number.isFinite(cols) && cols >= 20 ? Math.min(cols, 1000) : DEFAULT_COLS;
 }
 
-interface QueuedRun {
-  runId: string;
-  cols: number;
-  code: string;
-  lineStart: number;
-  lineEnd: number;
-  view: OutputView;
-}
-
 async function startPage(): Promise<void> {
   const token = takeToken();
   if (!token) {
@@ -89,14 +82,27 @@ async function startPage(): Promise<void> {
   let savedText = file.content;
 
   const field = blocksField(split);
-  const queue: QueuedRun[] = [];
-  let running = false;
-  let current: QueuedRun | undefined;
+  let current: PageRun | undefined;
 
-  const interrupt = (run: QueuedRun | undefined = current): void => {
+  const interrupt = (run: PageRun | undefined = current): void => {
     if (!run) return;
     api.json('POST', `/api/runs/${run.runId}/interrupt`, {}).catch((err: Error) => setText('message', `interrupt failed: ${err.message}`));
   };
+  const send = (run: PageRun, data: string) =>
+    api.json('POST', `/api/runs/${run.runId}/input`, { data }).catch((err: Error) => setText('message', `input not sent: ${err.message}`));
+  const follower = new RunFollower(
+    api,
+    {
+      connection: (state) => setText('connection', state),
+      running: (run) => {
+        current = run;
+        setText('session-status', run ? 'busy' : 'idle');
+      },
+      cwd: (path) => setText('session-cwd', path),
+    },
+    send,
+    interrupt,
+  );
 
   const updateDirty = () => {
     const dirty = view.state.doc.toString() !== savedText;
@@ -104,53 +110,68 @@ async function startPage(): Promise<void> {
     $('file-name').dataset.dirty = String(dirty);
   };
 
-  const pump = async () => {
-    if (running) return;
-    const next = queue.shift();
-    if (!next) return;
-    running = true;
-    current = next;
-    setText('session-status', 'busy');
-    const send = (data: string) =>
-      api.json('POST', `/api/runs/${next.runId}/input`, { data }).catch((err: Error) => setText('message', `input not sent: ${err.message}`));
-    next.view.onInputClosed = () => view.focus();
-    try {
-      await api.run({ code: next.code, runId: next.runId, lineStart: next.lineStart, lineEnd: next.lineEnd, cols: next.cols }, (event) => {
-        if (event.event === 'start') next.view.started(send, () => interrupt(next));
-        else if (event.event === 'waiting') next.view.waiting();
-        else if (event.event === 'queued') next.view.queued(event.data.position);
-        else if (event.event === 'output') next.view.write(event.data.text);
-        else if (event.event === 'error') next.view.failed(event.data.message);
-        else if (event.event === 'end') {
-          next.view.ended(event.data);
-          setText('session-cwd', event.data.cwd);
+  /**
+   * Shows a panel for run `runId` of `code` under line `lineEnd`, replacing the panels of lines
+   * panelFrom..lineEnd; [codeFrom, codeTo] is the text that ran (for the stale mark).
+   */
+  const panel = (runId: string, code: string, cols: number, at: { lineEnd: number; panelFrom: number; codeFrom: number; codeTo: number }): PageRun => {
+    const output = new OutputView(runId, code, cols, () => view.requestMeasure());
+    output.onInputClosed = () => view.focus();
+    const doc = view.state.doc;
+    const pos = doc.line(at.lineEnd).to;
+    view.dispatch({ effects: showOutput.of({ pos, replaceFrom: doc.line(at.panelFrom).from, codeFrom: at.codeFrom, codeTo: at.codeTo, view: output }) });
+    output.setStale(view.state.sliceDoc(at.codeFrom, at.codeTo) !== code);
+    return { runId, view: output };
+  };
+
+  /** Posts a run of `code` (lines lineStart..lineEnd) to the server's queue and follows it. */
+  const runLines = (code: string, lineStart: number, lineEnd: number, panelFrom: number, codeFrom: number, codeTo: number) => {
+    const cols = fittingColumns(view.contentDOM.clientWidth);
+    const run = panel(newRunId(), code, cols, { lineEnd, panelFrom, codeFrom, codeTo });
+    const body = { code, runId: run.runId, lineStart, lineEnd, cols };
+    // A network error is retried with the same runId: the server never runs it twice.
+    const post = async (attempt: number): Promise<void> => {
+      try {
+        await api.json('POST', '/api/runs', body);
+        follower.add(run);
+      } catch (err) {
+        if (err instanceof ApiError || attempt >= 3) {
+          run.view.failed((err as Error).message);
+          return;
         }
-      });
-      setText('connection', 'connected');
-    } catch (err) {
-      next.view.failed(err instanceof ApiError ? err.message : `connection lost (${(err as Error).message})`);
-      if (!(err instanceof ApiError)) setText('connection', 'disconnected');
-    } finally {
-      running = false;
-      current = undefined;
-      setText('session-status', queue.length ? 'busy' : 'idle');
-      void pump();
+        await new Promise((resolve) => setTimeout(resolve, 300 * (attempt + 1)));
+        return post(attempt + 1);
+      }
+    };
+    void post(0);
+  };
+
+  /** Shows the server's runs again after a reload: each under the block it ran, by text and position. */
+  const restore = async (): Promise<void> => {
+    const runs = await api.json<RunSummary[]>('GET', '/api/runs');
+    const doc = view.state.doc;
+    for (const summary of runs) {
+      const blocks = view.state.field(field);
+      const same = blocks.filter((b) => b.code === summary.code);
+      const nearest = (summary.lineStart ?? 1);
+      const block = same.sort((x, y) => Math.abs(x.lineStart - nearest) - Math.abs(y.lineStart - nearest))[0];
+      let at;
+      if (block) {
+        at = { lineEnd: block.lineEnd, panelFrom: block.markerLine ?? block.lineStart, codeFrom: doc.line(block.lineStart).from, codeTo: doc.line(block.lineEnd).to };
+      } else {
+        // The block changed since it ran: show the output where it was, marked stale.
+        const lineEnd = Math.min(summary.lineEnd ?? doc.lines, doc.lines);
+        const lineStart = Math.min(summary.lineStart ?? lineEnd, lineEnd);
+        at = { lineEnd, panelFrom: lineStart, codeFrom: doc.line(lineStart).from, codeTo: doc.line(lineEnd).to };
+      }
+      follower.add(panel(summary.runId, summary.code, fittingColumns(view.contentDOM.clientWidth), at));
     }
   };
 
-  /** Queues a run of lines lineStart..lineEnd (code as given) with its panel under lineEnd. */
-  const runLines = (code: string, lineStart: number, lineEnd: number, panelFrom: number) => {
-    const runId = newRunId();
-    const cols = fittingColumns(view.contentDOM.clientWidth);
-    const output = new OutputView(runId, cols, () => view.requestMeasure());
+  const runBlock = (block: Block) => {
     const doc = view.state.doc;
-    view.dispatch({ effects: showOutput.of({ pos: doc.line(lineEnd).to, replaceFrom: doc.line(panelFrom).from, view: output }) });
-    queue.push({ runId, cols, code, lineStart, lineEnd, view: output });
-    if (running || queue.length > 1) output.queued();
-    void pump();
+    runLines(block.code, block.lineStart, block.lineEnd, block.markerLine ?? block.lineStart, doc.line(block.lineStart).from, doc.line(block.lineEnd).to);
   };
-
-  const runBlock = (block: Block) => runLines(block.code, block.lineStart, block.lineEnd, block.markerLine ?? block.lineStart);
 
   /** Runs the selection, or the block at the cursor; returns the block run (if not a selection). */
   const runCurrent = (): Block | undefined => {
@@ -159,7 +180,7 @@ async function startPage(): Promise<void> {
     if (!sel.empty) {
       const first = state.doc.lineAt(sel.from).number;
       const last = state.doc.lineAt(sel.to).number;
-      runLines(state.sliceDoc(sel.from, sel.to), first, last, first);
+      runLines(state.sliceDoc(sel.from, sel.to), first, last, first, sel.from, sel.to);
       return undefined;
     }
     const block = blockAt(state.field(field), state, sel.head);
@@ -263,8 +284,6 @@ async function startPage(): Promise<void> {
   $('save').addEventListener('click', () => void save());
   $('interrupt').addEventListener('click', () => interrupt());
   $('restart').addEventListener('click', async () => {
-    // Runs waiting in the page are dropped: they were meant for the old shell's state.
-    for (const run of queue.splice(0)) run.view.ended({ exitCode: 130, durationMs: 0, interrupted: true, sessionRestarted: false, cancelled: true });
     setText('session-status', 'restarting');
     try {
       const session = await api.json<{ cwd: string }>('POST', '/api/session/restart', {});
@@ -273,7 +292,7 @@ async function startPage(): Promise<void> {
     } catch (err) {
       setText('message', `restart failed: ${(err as Error).message}`);
     }
-    setText('session-status', running ? 'busy' : 'idle');
+    setText('session-status', current ? 'busy' : 'idle');
   });
   addEventListener('beforeunload', (event) => {
     if (view.state.doc.toString() !== savedText) event.preventDefault();
@@ -285,6 +304,7 @@ async function startPage(): Promise<void> {
       setText('session-cwd', s.cwd);
     })
     .catch(() => {});
+  await restore().catch((err: Error) => setText('message', `could not restore outputs: ${err.message}`));
   view.focus();
   document.body.dataset.ready = 'true';
 }

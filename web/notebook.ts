@@ -63,35 +63,65 @@ class OutputWidget extends WidgetType {
   }
 }
 
-/** Puts `view` under the line ending at `pos`, replacing outputs anchored in [replaceFrom, pos]. */
-export const showOutput = StateEffect.define<{ pos: number; replaceFrom: number; view: OutputView }>({
-  map: (value, mapping) => ({ ...value, pos: mapping.mapPos(value.pos, 1), replaceFrom: mapping.mapPos(value.replaceFrom, -1) }),
+/**
+ * Puts `view` under the line ending at `pos`, replacing the outputs anchored in [replaceFrom, pos].
+ * [codeFrom, codeTo] is the text that ran: while it differs from `view.code`, the output is stale.
+ */
+export const showOutput = StateEffect.define<{ pos: number; replaceFrom: number; codeFrom: number; codeTo: number; view: OutputView }>({
+  map: (value, mapping) => ({
+    ...value,
+    pos: mapping.mapPos(value.pos, 1),
+    replaceFrom: mapping.mapPos(value.replaceFrom, -1),
+    codeFrom: mapping.mapPos(value.codeFrom, -1),
+    codeTo: mapping.mapPos(value.codeTo, 1),
+  }),
 });
 
-/** Removes every output panel. */
-export const clearOutputs = StateEffect.define<null>();
+/** Output panels (block widgets) and the code ranges they ran (marks never drawn, only mapped). */
+interface Outputs {
+  widgets: DecorationSet;
+  sources: DecorationSet;
+}
 
 /** The output panels, as block widgets that map through document changes. */
-export const outputsField = StateField.define<DecorationSet>({
-  create: () => Decoration.none,
+export const outputsField = StateField.define<Outputs>({
+  create: () => ({ widgets: Decoration.none, sources: Decoration.none }),
   update(outputs, tr) {
-    outputs = outputs.map(tr.changes);
+    let widgets = outputs.widgets.map(tr.changes);
+    let sources = outputs.sources.map(tr.changes);
     for (const effect of tr.effects) {
-      if (effect.is(clearOutputs)) outputs = Decoration.none;
-      if (effect.is(showOutput)) {
-        const { pos, replaceFrom, view } = effect.value;
-        outputs = outputs.update({
-          filter: (from) => from < replaceFrom || from > pos,
-          add: [Decoration.widget({ widget: new OutputWidget(view), block: true, side: 1 }).range(pos)],
-        });
-      }
+      if (!effect.is(showOutput)) continue;
+      const { pos, replaceFrom, codeFrom, codeTo, view } = effect.value;
+      const replaced = new Set<OutputView>();
+      widgets = widgets.update({
+        filter: (from, _to, deco) => {
+          const keep = from < replaceFrom || from > pos;
+          if (!keep) replaced.add((deco.spec.widget as OutputWidget).view);
+          return keep;
+        },
+        add: [Decoration.widget({ widget: new OutputWidget(view), block: true, side: 1 }).range(pos)],
+      });
+      sources = sources.update({
+        filter: (_from, _to, deco) => !replaced.has(deco.spec.view as OutputView),
+        add: [Decoration.mark({ view, inclusive: true }).range(codeFrom, Math.max(codeFrom, codeTo))],
+      });
     }
-    return outputs;
+    return { widgets, sources };
   },
-  provide: (field) => EditorView.decorations.from(field),
+  provide: (field) => EditorView.decorations.from(field, (outputs) => outputs.widgets),
+});
+
+/** Marks outputs whose code was edited since it ran as stale, and the others as current. */
+export const markStaleOutputs = EditorView.updateListener.of((update) => {
+  if (!update.docChanged) return;
+  const { doc } = update.state;
+  update.state.field(outputsField).sources.between(0, doc.length, (from, to, deco) => {
+    const view = deco.spec.view as OutputView;
+    view.setStale(doc.sliceString(from, to) !== view.code);
+  });
 });
 
 /** The notebook extensions: blocks, their marking, and the output panels. */
 export function notebook(field: StateField<Block[]>): Extension {
-  return [field, blockDecorations(field), outputsField];
+  return [field, blockDecorations(field), outputsField, markStaleOutputs];
 }

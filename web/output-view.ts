@@ -110,11 +110,14 @@ export class OutputView {
   private hasOutput = false;
 
   /**
+   * @param code the code the run ran
    * @param cols terminal width in character cells; the block's PTY gets the same (COLUMNS)
    * @param onResize called after the panel's height may have changed (the editor re-measures)
    */
   constructor(
     readonly runId: string,
+    /** The code the run ran (to tell when its block was edited since). */
+    readonly code: string,
     readonly cols: number,
     private readonly onResize: () => void,
   ) {
@@ -174,6 +177,12 @@ export class OutputView {
       this.dom.classList.remove('waiting');
     };
     this.onResize();
+  }
+
+  /** Dims the output while its block's text differs from the code that ran. */
+  setStale(stale: boolean): void {
+    this.dom.classList.toggle('stale', stale);
+    this.dom.title = stale ? 'The block changed since this output was produced' : '';
   }
 
   /** The block waits for terminal input: mark the input line and put the cursor in it. */

@@ -23,6 +23,16 @@ export function parsePositive(value: string): number {
   return n;
 }
 
+/** commander parser for a size in bytes: a whole number, optionally with a K, M or G suffix (1024-based). */
+export function parseBytes(value: string): number {
+  const match = /^(\d+)([KMG]?)i?B?$/i.exec(value.trim());
+  if (!match) throw new InvalidArgumentError('expected a size such as 5000000, 512K or 10M');
+  const scale = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[match[2].toUpperCase() as '' | 'K' | 'M' | 'G'];
+  const bytes = Number(match[1]) * scale;
+  if (bytes < 1024) throw new InvalidArgumentError('expected at least 1K');
+  return bytes;
+}
+
 /** commander parser for a duration in seconds (> 0, fractions allowed). */
 export function parseSeconds(value: string): number {
   const n = Number(value);

@@ -5,7 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { SUPPORTED_SHELLS } from '../session/shells.js';
-import { parsePort, parsePositive, parseSeconds, UsageError } from './checks.js';
+import { parseBytes, parsePort, parsePositive, parseSeconds, UsageError } from './checks.js';
 import { runCommand } from './run.js';
 import { serveCommand } from './serve.js';
 
@@ -27,6 +27,8 @@ export function program(): Command {
     .addOption(shellOption())
     .option('--cwd <dir>', "working directory of the shell (default: the script's folder)")
     .option('--token <token>', 'API token (default: 32 random bytes)')
+    .option('--max-runs <n>', 'finished runs kept for replay and page reloads', parsePositive, 200)
+    .option('--max-run-output <size>', 'output kept per run: its first fifth and last four fifths (e.g. 5M)', parseBytes, 5 * 1024 * 1024)
     .action((file, flags) => serveCommand(file, flags, VERSION))
     // Options after `run` are run's own (both have --shell and --cwd).
     .enablePositionalOptions()

@@ -16,6 +16,8 @@ export interface ServeFlags {
   shell: string;
   cwd?: string;
   token?: string;
+  maxRuns: number;
+  maxRunOutput: number;
 }
 
 export async function serveCommand(file: string | undefined, flags: ServeFlags, version: string): Promise<void> {
@@ -32,6 +34,8 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
       shell: flags.shell,
       cwd,
       token: flags.token,
+      maxRuns: flags.maxRuns,
+      maxRunOutput: flags.maxRunOutput,
       webRoot: fileURLToPath(new URL('./web/', import.meta.url)),
       version,
     });
@@ -45,12 +49,17 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
   }
   process.stdout.write(`cmdrun: ${server.url}\n`);
   let stopping = false;
+  // A second Ctrl-C, or 3 s without a clean stop, kills everything at once.
+  const force = () => {
+    server.session.killNow();
+    process.exit(0);
+  };
   const stop = async () => {
-    if (stopping) process.exit(0); // a second Ctrl-C does not wait
+    if (stopping) force();
     stopping = true;
-    const force = setTimeout(() => process.exit(0), 3000);
+    const timer = setTimeout(force, 3000);
     await server.close();
-    clearTimeout(force);
+    clearTimeout(timer);
     process.exit(0);
   };
   process.on('SIGINT', stop);

@@ -30,6 +30,8 @@ export interface AppDeps {
   /** Folder of the built page (dist/web). */
   webRoot: string;
   version: string;
+  /** Aborted when the server stops: open event streams send `shutdown` and close. */
+  shutdown: AbortSignal;
 }
 
 /** 413 past `limit` bytes; the rest of the body is not read, so the connection is not reused. */
@@ -91,20 +93,28 @@ export function createApp(deps: AppDeps): Hono {
 
   const sessionJson = () => ({ shell: session.shell, pid: session.pid ?? null, cwd: session.cwd, status: session.status });
   api.get('/session', (c) => c.json(sessionJson()));
+  // Runs still queued are cancelled: they were meant for the old shell's state.
   api.post('/session/restart', tooLarge(MAX_RUN_BODY), async (c) => {
+    runs.cancelQueued();
     await session.restart();
     return c.json(sessionJson());
   });
 
   api.get('/runs', (c) => c.json(runs.list().map((run) => run.summary())));
+  // The run's event stream; or, for a client that asks for JSON only (Accept: application/json),
+  // 202 {runId, status} so it can follow the run later with GET /api/runs/:runId/events.
   api.post('/runs', tooLarge(MAX_RUN_BODY), jsonBody(runBody), (c) => {
     const run = runs.submit(c.req.valid('json'));
-    return streamRun(c, run, 0);
+    const accept = c.req.header('accept') ?? '';
+    if (accept.includes('application/json') && !accept.includes('text/event-stream')) {
+      return c.json({ runId: run.runId, status: run.status }, 202);
+    }
+    return streamRun(c, run, 0, deps.shutdown);
   });
   api.get('/runs/:runId/events', (c) => {
     const run = runs.get(c.req.param('runId'));
     if (!run) return c.json({ error: 'no such run' }, 404);
-    return streamRun(c, run, lastEventId(c));
+    return streamRun(c, run, lastEventId(c), deps.shutdown);
   });
   api.post('/runs/:runId/interrupt', tooLarge(MAX_RUN_BODY), (c) => {
     const runId = c.req.param('runId');

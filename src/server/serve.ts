@@ -29,7 +29,14 @@ export interface ServerOptions {
   /** Folder of the built page. */
   webRoot: string;
   version: string;
+  /** Finished runs kept for GET /api/runs and replay (default 200). */
+  maxRuns?: number;
+  /** Output kept per run, in bytes (default 5 MiB): the first fifth and the last four fifths. */
+  maxRunOutput?: number;
 }
+
+/** Default of {@link ServerOptions.maxRunOutput}. */
+export const DEFAULT_MAX_RUN_OUTPUT = 5 * 1024 * 1024;
 
 /** A listening server. */
 export interface RunningServer {
@@ -56,7 +63,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const token = options.token ?? randomBytes(32).toString('base64url');
   const wanted = options.port ?? (await getPort({ port: portNumbers(8765, 8799), host }));
   const session = await ShellSession.start({ shell: options.shell, cwd: options.cwd, scriptName: basename(options.file) });
-  const runs = new RunQueue(session);
+  const maxOutput = options.maxRunOutput ?? DEFAULT_MAX_RUN_OUTPUT;
+  const runs = new RunQueue(session, {
+    maxRuns: options.maxRuns,
+    outputLimits: { headChars: Math.floor(maxOutput / 5), tailChars: maxOutput - Math.floor(maxOutput / 5) },
+  });
+  const shutdown = new AbortController();
   let hosts = new Set<string>(); // fixed once the port is known; no request comes before that
   const app = createApp({
     token,
@@ -66,6 +78,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     file: new ScriptFile(options.file),
     webRoot: options.webRoot,
     version: options.version,
+    shutdown: shutdown.signal,
   });
   let server: ServerType;
   try {
@@ -90,9 +103,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     token,
     session,
     async close() {
+      // Open streams send `shutdown` and end; then connections close and the shell is killed
+      // (SIGTERM, SIGKILL after 2 s). Streams get 200 ms to flush their last event.
+      shutdown.abort();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+      await Promise.all([session.close(), new Promise((resolve) => setTimeout(resolve, 200))]);
       if ('closeAllConnections' in server) server.closeAllConnections();
-      await session.close();
       await closed;
     },
   };

@@ -14,21 +14,22 @@ export const RETRY_MS = 1_000;
 
 /**
  * Streams the run's events after `afterId` (0: from the first), then live ones, and closes after
- * `end` or `error`. The stream pulls from the run's log at the pace the client reads (no queue per
+ * `end` or `error`, or with a final `shutdown` event when `shutdown` aborts. The stream pulls from the run's log at the pace the client reads (no queue per
  * client), and a connected client that lags pauses the shell (Run.follow). A client that goes away
  * only stops its own stream; the run goes on.
  */
-export function streamRun(c: Context, run: Run, afterId: number): Response {
+export function streamRun(c: Context, run: Run, afterId: number, shutdown: AbortSignal): Response {
   return streamSSE(c, async (stream) => {
     const abort = new AbortController();
     stream.onAbort(() => abort.abort());
+    const stop = AbortSignal.any([abort.signal, shutdown]);
     let lastWrite = Date.now();
     const ping = setInterval(() => {
       if (Date.now() - lastWrite >= PING_MS && !stream.aborted) void stream.write(': ping\n\n');
     }, PING_MS / 3);
     let first = true;
     try {
-      for await (const event of run.follow(afterId, abort.signal)) {
+      for await (const event of run.follow(afterId, stop)) {
         await stream.writeSSE({
           id: String(event.id),
           event: event.event,
@@ -38,6 +39,8 @@ export function streamRun(c: Context, run: Run, afterId: number): Response {
         first = false;
         lastWrite = Date.now();
       }
+      // The server is stopping: say so, so clients stop reconnecting (or retry later on purpose).
+      if (shutdown.aborted && !stream.aborted) await stream.writeSSE({ event: 'shutdown', data: '{}' });
     } finally {
       clearInterval(ping);
     }

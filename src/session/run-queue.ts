@@ -69,6 +69,11 @@ export class RunQueue {
     return true;
   }
 
+  /** Cancels every run still waiting its turn (restarting the shell drops them, as Jupyter does). */
+  cancelQueued(): void {
+    for (const run of this.waiting) run.cancelRequested = true;
+  }
+
   /** Types `data` into the terminal of the run if it is the one running; false otherwise. */
   input(runId: string, data: string): boolean {
     return this.current?.runId === runId && this.current.status === 'running' && this.session.input(data);

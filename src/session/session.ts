@@ -4,6 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ShellProcess } from './shell-process.js';
@@ -305,6 +306,12 @@ export class ShellSession {
     await old?.terminate();
     this.restartPending = false;
     await this.shellProcess();
+  }
+
+  /** SIGKILLs the shell and every process of its terminal session at once (a forced stop). */
+  killNow(): void {
+    this.proc?.kill('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** Kills the shell and its processes and removes the session's temp files. Idempotent. */

@@ -235,7 +235,7 @@ export class ShellProcess {
    * Ends the shell and everything it started: SIGHUP (bash passes it on to its jobs) and SIGTERM,
    * then SIGKILL to whatever is left after `graceMs`.
    */
-  async terminate(graceMs = 1000): Promise<void> {
+  async terminate(graceMs = 2000): Promise<void> {
     if (this.exited) {
       this.kill('SIGKILL'); // background jobs that outlived the shell
       return;

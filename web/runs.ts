@@ -1,0 +1,132 @@
+/**
+ * Following runs from the page: the server queues and runs blocks; the page follows each run's
+ * event stream in order, one connection at a time, and resumes a dropped stream from the last
+ * event id it saw (Last-Event-ID), so no output is lost or shown twice.
+ */
+import { Api, ApiError, type RunEvent } from './api.js';
+import type { OutputView } from './output-view.js';
+
+/** A run the page shows: its id and its output panel. */
+export interface PageRun {
+  runId: string;
+  view: OutputView;
+}
+
+/** What the follower tells the rest of the page. */
+export interface FollowerEvents {
+  /** `connected`, `reconnecting…`, `disconnected` or `server stopped`. */
+  connection(state: string): void;
+  /** A run started (its panel shows the input line) or ended. */
+  running(run: PageRun | undefined): void;
+  /** The session's directory after a block. */
+  cwd(path: string): void;
+}
+
+/** Waits before reconnect attempt `n` (ms): 250, 500, 1000, ... up to 5 s. */
+const backoff = (n: number) => Math.min(250 * 2 ** n, 5000);
+/** Attempts in a row without any event before the page gives up (until the user acts again). */
+const MAX_ATTEMPTS = 8;
+
+export class RunFollower {
+  private readonly order: PageRun[] = [];
+  private looping = false;
+  /** True once the server said it is stopping: nothing reconnects any more. */
+  stopped = false;
+
+  constructor(
+    private readonly api: Api,
+    private readonly on: FollowerEvents,
+    private readonly send: (run: PageRun, data: string) => void,
+    private readonly interrupt: (run: PageRun) => void,
+  ) {}
+
+  /** Follows `run` after the runs already followed (runs execute in the order they were posted). */
+  add(run: PageRun): void {
+    this.order.push(run);
+    if (this.order.length > 1) run.view.queued();
+    void this.loop();
+  }
+
+  /** Stops following a run that is still waiting its turn (it was cancelled). */
+  drop(run: PageRun): void {
+    const i = this.order.indexOf(run);
+    if (i > 0) this.order.splice(i, 1);
+  }
+
+  private async loop(): Promise<void> {
+    if (this.looping) return;
+    this.looping = true;
+    try {
+      while (this.order.length > 0 && !this.stopped) {
+        await this.follow(this.order[0]);
+        this.order.shift();
+      }
+    } finally {
+      this.looping = false;
+    }
+    if (this.stopped) for (const run of this.order.splice(0)) run.view.failed('the server stopped');
+  }
+
+  /** Streams one run to its end, reconnecting after network errors. */
+  private async follow(run: PageRun): Promise<void> {
+    let lastId = 0;
+    let attempts = 0;
+    let finished = false;
+    const handle = (event: RunEvent | { id: number; event: 'shutdown' }) => {
+      if (event.event !== 'shutdown' && event.id) lastId = event.id;
+      attempts = 0;
+      this.on.connection('connected');
+      switch (event.event) {
+        case 'queued':
+          run.view.queued(event.data.position);
+          break;
+        case 'start':
+          run.view.started((data) => this.send(run, data), () => this.interrupt(run));
+          this.on.running(run);
+          break;
+        case 'output':
+          run.view.write(event.data.text);
+          break;
+        case 'waiting':
+          run.view.waiting();
+          break;
+        case 'end':
+          finished = true;
+          run.view.ended(event.data);
+          this.on.cwd(event.data.cwd);
+          break;
+        case 'error':
+          finished = true;
+          run.view.failed(event.data.message);
+          break;
+        case 'shutdown':
+          this.stopped = true;
+          this.on.connection('server stopped');
+          break;
+      }
+    };
+    try {
+      while (!finished && !this.stopped) {
+        try {
+          await this.api.events(run.runId, lastId, handle);
+          if (finished || this.stopped) break;
+        } catch (err) {
+          if (err instanceof ApiError) {
+            run.view.failed(err.status === 404 ? 'the server no longer keeps this run' : err.message);
+            return;
+          }
+        }
+        if (++attempts > MAX_ATTEMPTS) {
+          this.stopped = true;
+          this.on.connection('disconnected: reload the page to reconnect');
+          break;
+        }
+        this.on.connection('reconnecting…');
+        await new Promise((resolve) => setTimeout(resolve, backoff(attempts)));
+      }
+      if (!finished && this.stopped) run.view.failed('the server stopped');
+    } finally {
+      this.on.running(undefined);
+    }
+  }
+}
