@@ -1,10 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { launchBrowser } from '../helpers/browser.js';
-import { serveCli, type Served } from '../helpers/cli.js';
+import { openNotebook, type OpenNotebook } from '../helpers/browser.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cmdrun-e2e-ui-'));
 const script = join(dir, 'ui.sh');
@@ -23,24 +22,18 @@ writeFileSync(
   ].join('\n'),
 );
 
-let served: Served;
-let browser: BrowserContext;
+let nb: OpenNotebook;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[];
+let served: OpenNotebook['served'];
 
 beforeAll(async () => {
-  served = await serveCli([script]);
-  browser = await launchBrowser();
-  page = browser.pages()[0] ?? (await browser.newPage());
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  await page.goto(served.url);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+  nb = await openNotebook(script);
+  ({ page, pageErrors, served } = nb);
 }, 30_000);
 
 afterAll(async () => {
-  await browser?.close();
-  served?.child.kill('SIGTERM');
-  await served?.exited;
+  await nb?.close();
 });
 
 const output = (n: number) => page.locator('[data-testid="output"]').nth(n);

@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { serveCli, type Served } from './cli.js';
 
 /** Debian's chromium (installed by .ci/run); playwright cannot download browsers here. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -25,4 +26,36 @@ export function launchBrowser(): Promise<BrowserContext> {
       '--disable-sync',
     ],
   });
+}
+
+/** A notebook served by the CLI and opened in a fresh headless Chromium. */
+export interface OpenNotebook {
+  served: Served;
+  browser: BrowserContext;
+  page: Page;
+  /** Uncaught errors of the page, for a final `expect(...).toEqual([])`. */
+  pageErrors: string[];
+  close(): Promise<void>;
+}
+
+/** Starts `cmdrun SCRIPT --no-browser`, opens the printed URL and waits until the editor is ready. */
+export async function openNotebook(script: string): Promise<OpenNotebook> {
+  const served = await serveCli([script]);
+  const browser = await launchBrowser();
+  const page = browser.pages()[0] ?? (await browser.newPage());
+  const pageErrors: string[] = [];
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  await page.goto(served.url);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+  return {
+    served,
+    browser,
+    page,
+    pageErrors,
+    async close() {
+      await browser.close();
+      served.child.kill('SIGTERM');
+      await served.exited;
+    },
+  };
 }
