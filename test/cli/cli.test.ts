@@ -1,6 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, test } from 'vitest';
 import { sessionMembers } from '../../src/session/processes.js';
 import { runCli, serveCli } from '../helpers/cli.js';
@@ -72,6 +74,19 @@ describe('usage errors: one clear line, exit status 2', () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(message);
     expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  test('a port in use (with --port) is one clear line and exit 2', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const { code, stderr } = await runCli([script, '--no-browser', '--port', String(port)]);
+      expect(code).toBe(2);
+      expect(stderr).toBe(`cmdrun: port ${port} is already in use on 127.0.0.1\n`);
+    } finally {
+      blocker.close();
+    }
   });
 
   test('--version prints the package version', async () => {
