@@ -100,10 +100,11 @@ export class Run {
   /** Kept events, in id order: every non-output event, and output up to the head and tail limits. */
   private readonly log: RunEvent[] = [];
   private lastId = 0;
-  /** Output dropped between head and tail: after event `afterId`, through event `lastId`. */
-  private gap: { afterId: number; lastId: number; bytes: number; chars: number } | undefined;
+  /** Output dropped between head and tail, through event `lastId`: its size in bytes and characters. */
+  private gap: { lastId: number; bytes: number; chars: number } | undefined;
   private keptChars = 0;
-  private headDone = false;
+  /** Index in the log of the first event past the head (-1 until the head is full). */
+  private headEnd = -1;
   private totalChars = 0;
   private pending = '';
   private flushTimer: NodeJS.Timeout | undefined;
@@ -154,33 +155,23 @@ export class Run {
   private keepBounded(chars: number): void {
     this.totalChars += chars;
     this.keptChars += chars;
-    if (!this.headDone && this.keptChars >= this.limits.headChars) this.headDone = true;
-    if (!this.headDone) return;
+    if (this.headEnd < 0) {
+      if (this.keptChars < this.limits.headChars) return;
+      this.headEnd = this.log.length; // the head is every event so far
+    }
     while (this.keptChars > this.limits.headChars + this.limits.tailChars) {
-      const first = this.gap
-        ? this.log.findIndex((e) => e.id > this.gap!.lastId && e.event === 'output')
-        : this.firstTailIndex();
-      if (first < 0 || first === this.log.length - 1) return; // never drop the newest event
+      // The oldest output past the head; non-output events there (waiting) are kept and skipped.
+      let first = this.headEnd;
+      while (first < this.log.length && this.log[first].event !== 'output') first++;
+      if (first >= this.log.length - 1) return; // never drop the newest event
       const [dropped] = this.log.splice(first, 1) as [Extract<RunEvent, { event: 'output' }>];
       const text = dropped.data.text;
       this.keptChars -= text.length;
-      this.gap ??= { afterId: dropped.id - 1, lastId: dropped.id, bytes: 0, chars: 0 };
+      this.gap ??= { lastId: dropped.id, bytes: 0, chars: 0 };
       this.gap.lastId = dropped.id;
       this.gap.bytes += Buffer.byteLength(text);
       this.gap.chars += text.length;
     }
-  }
-
-  /** Index of the first output event past the head (the first `headChars` of output). */
-  private firstTailIndex(): number {
-    let chars = 0;
-    for (let i = 0; i < this.log.length; i++) {
-      const event = this.log[i];
-      if (event.event !== 'output') continue;
-      if (chars >= this.limits.headChars) return i;
-      chars += event.data.text.length;
-    }
-    return -1;
   }
 
   /** Buffers terminal output; it goes out as `output` events every {@link OUTPUT_FLUSH_MS}. */
@@ -205,13 +196,19 @@ export class Run {
    * last dropped event, so a reader that resumes after it continues where the log does.
    */
   eventsAfter(afterId: number): RunEvent[] {
-    const out: RunEvent[] = [];
+    // The log is in id order: binary search for the first event after afterId.
+    let lo = 0;
+    let hi = this.log.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.log[mid].id <= afterId) lo = mid + 1;
+      else hi = mid;
+    }
+    const out = this.log.slice(lo);
     const gap = this.gap;
-    for (const event of this.log) {
-      if (gap && afterId < gap.lastId && event.id > gap.lastId && !out.some((e) => e.id === gap.lastId)) {
-        out.push(this.gapEvent());
-      }
-      if (event.id > afterId) out.push(event);
+    if (gap && afterId < gap.lastId) {
+      const at = out.findIndex((e) => e.id > gap.lastId);
+      out.splice(at < 0 ? out.length : at, 0, this.gapEvent());
     }
     return out;
   }
