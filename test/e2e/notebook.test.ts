@@ -1,9 +1,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { openNotebook, type OpenNotebook } from '../helpers/browser.js';
+import { expect, test } from 'vitest';
+import { useNotebook } from '../helpers/browser.js';
 
 // The browser test is part of `npm test`: .ci/run installs Debian's chromium before it runs.
 const dir = mkdtempSync(join(tmpdir(), 'cmdrun-e2e-'));
@@ -21,36 +20,24 @@ const SOURCE = [
 ].join('\n');
 writeFileSync(script, SOURCE);
 
-let nb: OpenNotebook;
-let page: Page;
-let pageErrors: string[];
-let served: OpenNotebook['served'];
-
-beforeAll(async () => {
-  nb = await openNotebook(script);
-  ({ page, pageErrors, served } = nb);
-}, 30_000);
-
-afterAll(async () => {
-  await nb?.close();
-});
+const nb = useNotebook(script);
 
 test('the page takes the token from the fragment and removes it from the address bar', async () => {
-  expect(page.url()).not.toContain('token');
-  expect(await page.evaluate(() => sessionStorage.getItem('cmdrun-token'))).toBe(served.token);
-  await expect(page.locator('#file-name').textContent()).resolves.toBe('notebook.sh');
+  expect(nb.page.url()).not.toContain('token');
+  expect(await nb.page.evaluate(() => sessionStorage.getItem('cmdrun-token'))).toBe(nb.served.token);
+  await expect(nb.page.locator('#file-name').textContent()).resolves.toBe('notebook.sh');
 });
 
 test('Shift+Enter runs two blocks in one session; each output appears under its block with its exit status', async () => {
-  await page.locator('.cm-content').click();
-  await page.keyboard.press('Control+Home');
-  await page.keyboard.press('ArrowDown'); // into the first block's code
-  await page.keyboard.press('Shift+Enter');
-  await page.waitForSelector('[data-testid="output"][data-exit-code]');
-  await page.keyboard.press('Shift+Enter'); // the cursor moved to the second block
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="output"][data-exit-code]').length === 2);
+  await nb.page.locator('.cm-content').click();
+  await nb.page.keyboard.press('Control+Home');
+  await nb.page.keyboard.press('ArrowDown'); // into the first block's code
+  await nb.page.keyboard.press('Shift+Enter');
+  await nb.page.waitForSelector('[data-testid="output"][data-exit-code]');
+  await nb.page.keyboard.press('Shift+Enter'); // the cursor moved to the second block
+  await nb.page.waitForFunction(() => document.querySelectorAll('[data-testid="output"][data-exit-code]').length === 2);
 
-  const outputs = page.locator('[data-testid="output"]');
+  const outputs = nb.page.locator('[data-testid="output"]');
   await expect(outputs.nth(0).getAttribute('data-exit-code')).resolves.toBe('0');
   await expect(outputs.nth(1).getAttribute('data-exit-code')).resolves.toBe('1');
   await expect(outputs.nth(0).locator('.output-body').textContent()).resolves.toBe('hello from the first block');
@@ -62,7 +49,7 @@ test('Shift+Enter runs two blocks in one session; each output appears under its 
   await expect(outputs.nth(1).getAttribute('data-state')).resolves.toBe('failed');
 
   // Each panel sits right under its own block: after the block's last line, before the next block.
-  const boxes = await page.evaluate(() => {
+  const boxes = await nb.page.evaluate(() => {
     const lines = [...document.querySelectorAll('.cm-line')].map((l) => ({ text: l.textContent, top: l.getBoundingClientRect().top }));
     const panels = [...document.querySelectorAll('[data-testid="output"]')].map((p) => p.getBoundingClientRect().top);
     return { lines, panels };
@@ -74,75 +61,75 @@ test('Shift+Enter runs two blocks in one session; each output appears under its 
 });
 
 test('Ctrl+Enter re-runs a block in place and replaces its output', async () => {
-  await page.locator('.cm-line', { hasText: 'greeting="hello' }).click();
-  await page.keyboard.press('Control+Enter');
-  await page.waitForFunction(() => {
+  await nb.page.locator('.cm-line', { hasText: 'greeting="hello' }).click();
+  await nb.page.keyboard.press('Control+Enter');
+  await nb.page.waitForFunction(() => {
     const first = document.querySelector('[data-testid="output"]');
     return first?.hasAttribute('data-exit-code') && document.querySelectorAll('[data-testid="output"]').length === 2;
   });
-  await expect(page.locator('[data-testid="output"]').count()).resolves.toBe(2);
+  await expect(nb.page.locator('[data-testid="output"]').count()).resolves.toBe(2);
 });
 
 test('Ctrl+S writes the edited file back to disk', async () => {
-  await page.locator('.cm-line', { hasText: 'false' }).click();
-  await page.keyboard.press('End');
-  await page.keyboard.type(' || echo recovered');
-  await expect(page.locator('#file-name').textContent()).resolves.toBe('notebook.sh •');
-  await page.keyboard.press('Control+s');
-  await page.waitForFunction(() => document.querySelector('#file-name')?.textContent === 'notebook.sh');
+  await nb.page.locator('.cm-line', { hasText: 'false' }).click();
+  await nb.page.keyboard.press('End');
+  await nb.page.keyboard.type(' || echo recovered');
+  await expect(nb.page.locator('#file-name').textContent()).resolves.toBe('notebook.sh •');
+  await nb.page.keyboard.press('Control+s');
+  await nb.page.waitForFunction(() => document.querySelector('#file-name')?.textContent === 'notebook.sh');
   expect(readFileSync(script, 'utf8')).toBe(SOURCE.replace('false\n', 'false || echo recovered\n'));
 });
 
 test('Run all runs every block in order', async () => {
-  await page.click('#run-all');
-  await page.waitForFunction(
+  await nb.page.click('#run-all');
+  await nb.page.waitForFunction(
     () => [...document.querySelectorAll('[data-testid="output"]')].filter((o) => o.getAttribute('data-exit-code') === '0').length === 2,
   );
-  await expect(page.locator('[data-testid="output"]').nth(1).locator('.output-body').textContent()).resolves.toBe(
+  await expect(nb.page.locator('[data-testid="output"]').nth(1).locator('.output-body').textContent()).resolves.toBe(
     'still here: hello from the first block\nstep 3\nrecovered',
   );
-  expect(pageErrors).toEqual([]);
+  expect(nb.pageErrors).toEqual([]);
 });
 
 /** The editor's text, line by line as CodeMirror shows it. */
-const editorText = () => page.evaluate(() => [...document.querySelectorAll('.cm-content .cm-line')].map((l) => l.textContent).join('\n'));
+const editorText = () => nb.page.evaluate(() => [...document.querySelectorAll('.cm-content .cm-line')].map((l) => l.textContent).join('\n'));
 
 test('a save over a file changed on disk offers reload or overwrite, and no edit is lost either way', async () => {
   const mine = `${await editorText()}\necho mine`;
-  await page.locator('.cm-content').click();
-  await page.keyboard.press('Control+End');
-  await page.keyboard.type('\necho mine');
+  await nb.page.locator('.cm-content').click();
+  await nb.page.keyboard.press('Control+End');
+  await nb.page.keyboard.type('\necho mine');
   expect(await editorText()).toBe(mine);
   await new Promise((r) => setTimeout(r, 20));
   writeFileSync(script, 'echo theirs\n');
 
   // Reload: the disk version shows, the file is untouched, and undo brings the edits back.
-  await page.keyboard.press('Control+s');
-  await page.waitForSelector('dialog#conflict[open]');
-  await page.click('dialog#conflict button[value="reload"]');
-  await page.waitForFunction(() => document.querySelector('#message')?.textContent?.startsWith('reloaded from disk'));
+  await nb.page.keyboard.press('Control+s');
+  await nb.page.waitForSelector('dialog#conflict[open]');
+  await nb.page.click('dialog#conflict button[value="reload"]');
+  await nb.page.waitForFunction(() => document.querySelector('#message')?.textContent?.startsWith('reloaded from disk'));
   expect(await editorText()).toBe('echo theirs\n');
   expect(readFileSync(script, 'utf8')).toBe('echo theirs\n');
-  await page.keyboard.press('Control+z');
+  await nb.page.keyboard.press('Control+z');
   expect(await editorText()).toBe(mine);
-  await expect(page.locator('#file-name').textContent()).resolves.toBe('notebook.sh •');
+  await expect(nb.page.locator('#file-name').textContent()).resolves.toBe('notebook.sh •');
 
   // Overwrite: after another change on disk, the page's version replaces it on purpose.
   writeFileSync(script, 'echo theirs again\n');
-  await page.keyboard.press('Control+s');
-  await page.waitForSelector('dialog#conflict[open]');
-  await page.click('dialog#conflict button[value="overwrite"]');
-  await page.waitForFunction(() => document.querySelector('#file-name')?.textContent === 'notebook.sh');
+  await nb.page.keyboard.press('Control+s');
+  await nb.page.waitForSelector('dialog#conflict[open]');
+  await nb.page.click('dialog#conflict button[value="overwrite"]');
+  await nb.page.waitForFunction(() => document.querySelector('#file-name')?.textContent === 'notebook.sh');
   expect(readFileSync(script, 'utf8')).toBe(mine);
 
   // Cancel keeps both: nothing is written, the edits stay.
   writeFileSync(script, 'echo third party\n');
-  await page.keyboard.type('\necho more');
-  await page.keyboard.press('Control+s');
-  await page.waitForSelector('dialog#conflict[open]');
-  await page.click('dialog#conflict button[value="cancel"]');
-  await page.waitForFunction(() => document.querySelector('#message')?.textContent?.startsWith('not saved'));
+  await nb.page.keyboard.type('\necho more');
+  await nb.page.keyboard.press('Control+s');
+  await nb.page.waitForSelector('dialog#conflict[open]');
+  await nb.page.click('dialog#conflict button[value="cancel"]');
+  await nb.page.waitForFunction(() => document.querySelector('#message')?.textContent?.startsWith('not saved'));
   expect(readFileSync(script, 'utf8')).toBe('echo third party\n');
   expect(await editorText()).toBe(`${mine}\necho more`);
-  expect(pageErrors).toEqual([]);
+  expect(nb.pageErrors).toEqual([]);
 });

@@ -1,9 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { openNotebook, type OpenNotebook } from '../helpers/browser.js';
+import { expect, test } from 'vitest';
+import { useNotebook } from '../helpers/browser.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cmdrun-e2e-ui-'));
 const script = join(dir, 'ui.sh');
@@ -22,72 +21,60 @@ writeFileSync(
   ].join('\n'),
 );
 
-let nb: OpenNotebook;
-let page: Page;
-let pageErrors: string[];
-let served: OpenNotebook['served'];
+const nb = useNotebook(script);
 
-beforeAll(async () => {
-  nb = await openNotebook(script);
-  ({ page, pageErrors, served } = nb);
-}, 30_000);
-
-afterAll(async () => {
-  await nb?.close();
-});
-
-const output = (n: number) => page.locator('[data-testid="output"]').nth(n);
+const output = (n: number) => nb.page.locator('[data-testid="output"]').nth(n);
 
 /** Puts the cursor on the line with `text` and runs that block in place. */
 async function runBlockWith(text: string): Promise<void> {
-  await page.locator('.cm-line', { hasText: text }).first().click();
-  await page.keyboard.press('Control+Enter');
+  await nb.page.locator('.cm-line', { hasText: text }).first().click();
+  await nb.page.keyboard.press('Control+Enter');
 }
 
 test('a block that reads input gets an input line; Enter sends the answer', async () => {
   await runBlockWith('read -r name');
   const stdin = output(0).locator('[data-testid="stdin"]');
-  await page.waitForSelector('[data-testid="output"].waiting');
+  await nb.page.waitForSelector('[data-testid="output"].waiting');
   await expect(stdin.evaluate((el) => el === document.activeElement)).resolves.toBe(true);
-  await page.keyboard.type('Ada');
-  await page.keyboard.press('Enter');
-  await page.waitForSelector('[data-testid="output"][data-exit-code="0"]');
+  await nb.page.keyboard.type('Ada');
+  await nb.page.keyboard.press('Enter');
+  await nb.page.waitForSelector('[data-testid="output"][data-exit-code="0"]');
   await expect(output(0).locator('.output-body').textContent()).resolves.toBe('Your name? Ada\nHello, Ada!');
   await expect(stdin.isHidden()).resolves.toBe(true);
 });
 
 test('the Interrupt button stops a running block; the session keeps its state', async () => {
   await runBlockWith('sleep 30');
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="output"]')[1]?.textContent?.includes('started'));
-  await page.click('#interrupt');
-  await page.waitForSelector('[data-testid="output"][data-exit-code="130"]');
+  await nb.page.waitForFunction(() => document.querySelectorAll('[data-testid="output"]')[1]?.textContent?.includes('started'));
+  await nb.page.click('#interrupt');
+  await nb.page.waitForSelector('[data-testid="output"][data-exit-code="130"]');
   await expect(output(1).getAttribute('data-state')).resolves.toBe('interrupted');
   await expect(output(1).locator('.output-body').textContent()).resolves.not.toContain('not-reached');
   await runBlockWith('name=${name:-unset}');
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="output"][data-exit-code]').length === 3);
+  await nb.page.waitForFunction(() => document.querySelectorAll('[data-testid="output"][data-exit-code]').length === 3);
   await expect(output(2).locator('.output-body').textContent()).resolves.toBe('name=Ada');
 });
 
 test('Ctrl+C in the editor interrupts the running block', async () => {
   await runBlockWith('sleep 30');
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="output"]')[1]?.getAttribute('data-state') === 'running');
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="output"]')[1]?.textContent?.includes('started'));
-  await page.locator('.cm-content').click(); // the editor has the focus, nothing is selected
-  await page.keyboard.press('Control+c');
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="output"]')[1]?.getAttribute('data-exit-code') === '130');
+  await nb.page.waitForFunction(() => document.querySelectorAll('[data-testid="output"]')[1]?.getAttribute('data-state') === 'running');
+  await nb.page.waitForFunction(() => document.querySelectorAll('[data-testid="output"]')[1]?.textContent?.includes('started'));
+  await nb.page.locator('.cm-content').click(); // the editor has the focus, nothing is selected
+  await nb.page.keyboard.press('Control+c');
+  await nb.page.waitForFunction(() => document.querySelectorAll('[data-testid="output"]')[1]?.getAttribute('data-exit-code') === '130');
 });
 
 test('Restart shell resets state and says so', async () => {
-  await page.click('#restart');
-  await page.waitForFunction(() => document.querySelector('#message')?.textContent === 'shell restarted: all state was reset');
+  await nb.page.click('#restart');
+  await nb.page.waitForFunction(() => document.querySelector('#message')?.textContent === 'shell restarted: all state was reset');
   await runBlockWith('name=${name:-unset}');
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="output"]')[2]?.textContent?.includes('name=unset'));
-  expect(pageErrors).toEqual([]);
+  await nb.page.waitForFunction(() => document.querySelectorAll('[data-testid="output"]')[2]?.textContent?.includes('name=unset'));
+  expect(nb.pageErrors).toEqual([]);
 });
 
 test('the block\'s terminal is as wide as its output panel (COLUMNS follows the page)', async () => {
   await runBlockWith('stty size');
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="output"][data-exit-code]').length === 4);
+  await nb.page.waitForFunction(() => document.querySelectorAll('[data-testid="output"][data-exit-code]').length === 4);
   const panel = output(3);
   const cols = Number(await panel.getAttribute('data-cols'));
   expect(cols).toBeGreaterThan(60);

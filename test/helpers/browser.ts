@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { serveCli, type Served } from './cli.js';
 
 /** Debian's chromium (installed by .ci/run); playwright cannot download browsers here. */
@@ -58,4 +59,19 @@ export async function openNotebook(script: string): Promise<OpenNotebook> {
       await served.exited;
     },
   };
+}
+
+/**
+ * Opens a notebook on `script` before the file's tests and closes it after them. The returned
+ * object is filled in by the beforeAll hook: read its fields inside tests.
+ */
+export function useNotebook(script: string): OpenNotebook {
+  const nb = {} as OpenNotebook;
+  beforeAll(async () => {
+    Object.assign(nb, await openNotebook(script));
+  }, 30_000);
+  afterAll(async () => {
+    await nb.close?.();
+  });
+  return nb;
 }
