@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -7,8 +7,6 @@ import { serveCli, type Served } from './cli.js';
 
 /** Debian's chromium (installed by .ci/run); playwright cannot download browsers here. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-export const hasChromium = existsSync(CHROMIUM);
 
 /** Launches headless chromium with a fresh profile and the flags this machine needs. */
 export function launchBrowser(): Promise<BrowserContext> {
