@@ -9,6 +9,7 @@ import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import type { RunQueue } from '../session/run-queue.js';
 import type { ShellSession } from '../session/session.js';
+import { type FileWatcher, streamFileChanges } from './file-watch.js';
 import { bearerToken, hostAndOriginGuard, jsonOnly, noStore } from './guards.js';
 import { fileBody, inputBody, jsonBody, runBody } from './schemas.js';
 import { FileConflictError, type ScriptFile } from './script-file.js';
@@ -27,6 +28,8 @@ export interface AppDeps {
   session: ShellSession;
   runs: RunQueue;
   file: ScriptFile;
+  /** Reports changes of `file` made by other programs (GET /api/file/events). */
+  watcher: FileWatcher;
   /** Folder of the built page (dist/web). */
   webRoot: string;
   version: string;
@@ -79,6 +82,7 @@ export function createApp(deps: AppDeps): Hono {
   api.use(jsonOnly);
 
   api.get('/file', async (c) => c.json(await file.read()));
+  api.get('/file/events', (c) => streamFileChanges(c, deps.watcher, deps.shutdown));
   api.put('/file', tooLarge(MAX_FILE_BODY), jsonBody(fileBody), async (c) => {
     const { content, baseMtimeMs } = c.req.valid('json');
     try {

@@ -10,6 +10,7 @@ import getPort, { portNumbers } from 'get-port';
 import { RunQueue } from '../session/run-queue.js';
 import { ShellSession } from '../session/session.js';
 import { createApp } from './app.js';
+import { FileWatcher } from './file-watch.js';
 import { allowedHosts, isWildcard } from './guards.js';
 import { ScriptFile } from './script-file.js';
 
@@ -47,7 +48,12 @@ export interface RunningServer {
   port: number;
   token: string;
   session: ShellSession;
-  /** Closes streams and connections, kills the shell's processes, removes temp files. */
+  /** Reports changes of the script made by other programs (GET /api/file/events). */
+  fileWatcher: FileWatcher;
+  /**
+   * Closes streams and connections, stops the file watcher, kills the shell's processes, removes
+   * temp files.
+   */
   close(): Promise<void>;
 }
 
@@ -69,13 +75,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     outputLimits: { headChars: Math.floor(maxOutput / 5), tailChars: maxOutput - Math.floor(maxOutput / 5) },
   });
   const shutdown = new AbortController();
+  const file = new ScriptFile(options.file);
+  const watcher = new FileWatcher(file);
   let hosts = new Set<string>(); // fixed once the port is known; no request comes before that
   const app = createApp({
     token,
     hosts: () => hosts,
     session,
     runs,
-    file: new ScriptFile(options.file),
+    file,
+    watcher,
     webRoot: options.webRoot,
     version: options.version,
     shutdown: shutdown.signal,
@@ -87,7 +96,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       s.once('error', reject);
     });
   } catch (err) {
-    await session.close();
+    await Promise.all([session.close(), watcher.close()]);
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new Error(`port ${wanted} is already in use on ${host}`);
     throw err;
@@ -102,10 +111,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port,
     token,
     session,
+    fileWatcher: watcher,
     async close() {
-      // Open streams send `shutdown` and end; then connections close and the shell is killed
-      // (SIGTERM, SIGKILL after 2 s). Streams get 200 ms to flush their last event.
+      // Open streams send `shutdown` and end, and the file watcher stops; then connections close
+      // and the shell is killed (SIGTERM, SIGKILL after 2 s). Streams get 200 ms to flush their
+      // last event.
       shutdown.abort();
+      await watcher.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       if ('closeIdleConnections' in server) server.closeIdleConnections();
       await Promise.all([session.close(), new Promise((resolve) => setTimeout(resolve, 200))]);
