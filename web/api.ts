@@ -48,17 +48,14 @@ export class Api {
   }
 
   /**
-   * Streams a run's events after id `afterId` (GET /api/runs/:runId/events with Last-Event-ID) and
-   * calls `onEvent` for each until the stream ends (after `end`, `error` or `shutdown`, or when the
-   * connection drops: the caller resumes from the last id it saw).
-   * @throws ApiError when the server refuses (404: the run is no longer kept); network errors as fetch throws them.
+   * Reads an event stream (GET `path` with Last-Event-ID `afterId`) and calls `onMessage` for each
+   * event until the stream ends or the connection drops (the caller resumes from the last id).
+   * @throws ApiError when the server refuses; network errors as fetch throws them.
    */
-  async events(runId: string, afterId: number, onEvent: (event: RunEvent | { id: number; event: 'shutdown' }) => void, signal?: AbortSignal): Promise<void> {
-    const res = await this.request('GET', `/api/runs/${encodeURIComponent(runId)}/events`, undefined, { Accept: 'text/event-stream', 'Last-Event-ID': String(afterId) }, signal);
+  async stream(path: string, afterId: number, onMessage: (message: { id: number; event: string; data: unknown }) => void, signal?: AbortSignal): Promise<void> {
+    const res = await this.request('GET', path, undefined, { Accept: 'text/event-stream', 'Last-Event-ID': String(afterId) }, signal);
     const parser = createParser({
-      onEvent: (message) => {
-        onEvent({ id: Number(message.id ?? 0), event: message.event, data: JSON.parse(message.data) } as RunEvent);
-      },
+      onEvent: (message) => onMessage({ id: Number(message.id ?? 0), event: message.event ?? 'message', data: JSON.parse(message.data) }),
     });
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     for (;;) {
@@ -66,5 +63,14 @@ export class Api {
       if (done) return;
       parser.feed(value);
     }
+  }
+
+  /**
+   * Streams a run's events after id `afterId` (GET /api/runs/:runId/events) until the stream ends
+   * (after `end`, `error` or `shutdown`, or when the connection drops).
+   * @throws ApiError when the server refuses (404: the run is no longer kept).
+   */
+  events(runId: string, afterId: number, onEvent: (event: RunEvent | { id: number; event: 'shutdown' }) => void, signal?: AbortSignal): Promise<void> {
+    return this.stream(`/api/runs/${encodeURIComponent(runId)}/events`, afterId, (message) => onEvent(message as RunEvent), signal);
   }
 }

@@ -2,21 +2,24 @@
  * The notebook page: loads the script, shows it in CodeMirror, and runs blocks through the API,
  * one at a time in the order asked, streaming each block's output into a panel under it.
  */
-import { isolateHistory } from '@codemirror/commands';
 import { StreamLanguage } from '@codemirror/language';
 import { shell } from '@codemirror/legacy-modes/mode/shell';
-import { EditorState, Prec } from '@codemirror/state';
-import { EditorView, keymap } from '@codemirror/view';
+import { Compartment, EditorState } from '@codemirror/state';
+import { oneDark } from '@codemirror/theme-one-dark';
+import { EditorView } from '@codemirror/view';
 import { basicSetup } from 'codemirror';
 import { loadBlockSplitter } from '../src/blocks/parser.js';
 import type { Block } from '../src/blocks/split.js';
 import type { RunSummary } from '../src/session/run.js';
 import { Api, ApiError } from './api.js';
-import { blockAt, blocksField, notebook, showOutput } from './notebook.js';
-import { DEFAULT_COLS, OutputView } from './output-view.js';
+import { commandKeymap, fillShortcuts, type Command } from './commands.js';
+import { FileSync, type ConflictChoice } from './file-sync.js';
+import { RUN_ACTIONS, blockAt, blocksField, blocksFor, clearOutputs, notebook, openRunMenu, outputViews, showOutput, type RunScope } from './notebook.js';
+import { DEFAULT_COLS, OutputView, type OutputHost } from './output-view.js';
 import { RunFollower, type PageRun } from './runs.js';
 
 const TOKEN_KEY = 'cmdrun-token';
+const CLEARED_KEY = 'cmdrun-cleared';
 
 /** Takes the token from the URL fragment into sessionStorage and removes it from the address bar. */
 function takeToken(): string | null {
@@ -38,6 +41,13 @@ function setText(id: string, text: string): void {
 function newRunId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Shows a <dialog> modally; resolves with the value of the button that closed it. */
+function ask(dialog: HTMLDialogElement): Promise<string> {
+  dialog.returnValue = 'cancel';
+  dialog.showModal();
+  return new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue || 'cancel'), { once: true }));
 }
 
 /**
@@ -62,6 +72,14 @@ function fittingColumns(width: number): number {
   return Number.isFinite(cols) && cols >= 20 ? Math.min(cols, 1000) : DEFAULT_COLS;
 }
 
+/** The editor's colours follow the system's light or dark preference, live. */
+function followColorScheme(view: () => EditorView): { extension: Compartment; initial: ReturnType<Compartment['of']> } {
+  const theme = new Compartment();
+  const dark = matchMedia('(prefers-color-scheme: dark)');
+  dark.addEventListener('change', () => view().dispatch({ effects: theme.reconfigure(dark.matches ? oneDark : []) }));
+  return { extension: theme, initial: theme.of(dark.matches ? oneDark : []) };
+}
+
 async function startPage(): Promise<void> {
   const token = takeToken();
   if (!token) {
@@ -78,18 +96,20 @@ async function startPage(): Promise<void> {
   ]);
   const name = file.path.split('/').pop() ?? file.path;
   document.title = `${name} · cmdrun`;
-  let baseMtimeMs = file.mtimeMs;
-  let savedText = file.content;
 
   const field = blocksField(split);
   let current: PageRun | undefined;
+  const cleared = new Set<string>(JSON.parse(sessionStorage.getItem(CLEARED_KEY) ?? '[]') as string[]);
 
-  const interrupt = (run: PageRun | undefined = current): void => {
-    if (!run) return;
+  const interrupt = (run: PageRun | undefined = current): boolean => {
+    if (!run) return false;
     api.json('POST', `/api/runs/${run.runId}/interrupt`, {}).catch((err: Error) => setText('message', `interrupt failed: ${err.message}`));
+    return true;
   };
   const send = (run: PageRun, data: string) =>
     api.json('POST', `/api/runs/${run.runId}/input`, { data }).catch((err: Error) => setText('message', `input not sent: ${err.message}`));
+  /** Runs of one "Run all/above/below/from here": after a failure, the rest are cancelled. */
+  const batches = new Map<PageRun, PageRun[]>();
   const follower = new RunFollower(
     api,
     {
@@ -99,15 +119,47 @@ async function startPage(): Promise<void> {
         setText('session-status', run ? 'busy' : 'idle');
       },
       cwd: (path) => setText('session-cwd', path),
+      ended: (run, failed) => {
+        const batch = batches.get(run);
+        batches.delete(run);
+        if (!failed || !batch) return;
+        // Like Jupyter: a failing block stops the blocks queued after it in the same batch.
+        for (const later of batch.slice(batch.indexOf(run) + 1)) {
+          batches.delete(later);
+          if (later.view.active) interrupt(later);
+        }
+      },
     },
     send,
-    interrupt,
+    (run) => void interrupt(run),
   );
 
+  const host: OutputHost = {
+    resized: () => view.requestMeasure(),
+    inputClosed: () => view.focus(),
+    say: (message) => setText('message', message),
+    openLink(link) {
+      // The script's own lines open in the editor; other files are copied for the user's editor.
+      const base = link.path.split('/').pop();
+      if (base === name && link.line >= 1 && link.line <= view.state.doc.lines) {
+        const line = view.state.doc.line(link.line);
+        view.dispatch({ selection: { anchor: Math.min(line.from + Math.max(0, (link.column ?? 1) - 1), line.to) }, scrollIntoView: true });
+        view.focus();
+        return;
+      }
+      const place = `${link.path}:${link.line}${link.column ? `:${link.column}` : ''}`;
+      navigator.clipboard.writeText(place).then(
+        () => setText('message', `copied ${place}: open it in your editor`),
+        () => setText('message', place),
+      );
+    },
+  };
+
   const updateDirty = () => {
-    const dirty = view.state.doc.toString() !== savedText;
+    const dirty = files.dirty;
     setText('file-name', `${name}${dirty ? ' •' : ''}`);
     $('file-name').dataset.dirty = String(dirty);
+    $('file-name').title = dirty ? 'Unsaved changes (Ctrl/Cmd+S saves)' : file.path;
   };
 
   /**
@@ -115,8 +167,7 @@ async function startPage(): Promise<void> {
    * panelFrom..lineEnd; [codeFrom, codeTo] is the text that ran (for the stale mark).
    */
   const panel = (runId: string, code: string, cols: number, at: { lineEnd: number; panelFrom: number; codeFrom: number; codeTo: number }): PageRun => {
-    const output = new OutputView(runId, code, cols, () => view.requestMeasure());
-    output.onInputClosed = () => view.focus();
+    const output = new OutputView(runId, code, cols, host);
     const doc = view.state.doc;
     const pos = doc.line(at.lineEnd).to;
     view.dispatch({ effects: showOutput.of({ pos, replaceFrom: doc.line(at.panelFrom).from, codeFrom: at.codeFrom, codeTo: at.codeTo, view: output }) });
@@ -124,26 +175,32 @@ async function startPage(): Promise<void> {
     return { runId, view: output };
   };
 
+  /** POSTs go out one after another, so the server queues runs in the order the page asked. */
+  let posting: Promise<unknown> = Promise.resolve();
+
   /** Posts a run of `code` (lines lineStart..lineEnd) to the server's queue and follows it. */
-  const runLines = (code: string, lineStart: number, lineEnd: number, panelFrom: number, codeFrom: number, codeTo: number) => {
+  const runLines = (code: string, lineStart: number, lineEnd: number, panelFrom: number, codeFrom: number, codeTo: number): PageRun => {
     const cols = fittingColumns(view.contentDOM.clientWidth);
     const run = panel(newRunId(), code, cols, { lineEnd, panelFrom, codeFrom, codeTo });
     const body = { code, runId: run.runId, lineStart, lineEnd, cols };
     // A network error is retried with the same runId: the server never runs it twice.
-    const post = async (attempt: number): Promise<void> => {
+    const post = async (attempt: number): Promise<boolean> => {
       try {
         await api.json('POST', '/api/runs', body);
-        follower.add(run);
+        return true;
       } catch (err) {
         if (err instanceof ApiError || attempt >= 3) {
           run.view.failed((err as Error).message);
-          return;
+          return false;
         }
         await new Promise((resolve) => setTimeout(resolve, 300 * (attempt + 1)));
         return post(attempt + 1);
       }
     };
-    void post(0);
+    const posted = posting.then(() => post(0));
+    posting = posted;
+    follower.add(run, posted);
+    return run;
   };
 
   /** Shows the server's runs again after a reload: each under the block it ran, by text and position. */
@@ -151,9 +208,10 @@ async function startPage(): Promise<void> {
     const runs = await api.json<RunSummary[]>('GET', '/api/runs');
     const doc = view.state.doc;
     for (const summary of runs) {
+      if (cleared.has(summary.runId) && summary.status === 'done') continue;
       const blocks = view.state.field(field);
       const same = blocks.filter((b) => b.code === summary.code);
-      const nearest = (summary.lineStart ?? 1);
+      const nearest = summary.lineStart ?? 1;
       const block = same.sort((x, y) => Math.abs(x.lineStart - nearest) - Math.abs(y.lineStart - nearest))[0];
       let at;
       if (block) {
@@ -164,13 +222,28 @@ async function startPage(): Promise<void> {
         const lineStart = Math.min(summary.lineStart ?? lineEnd, lineEnd);
         at = { lineEnd, panelFrom: lineStart, codeFrom: doc.line(lineStart).from, codeTo: doc.line(lineEnd).to };
       }
-      follower.add(panel(summary.runId, summary.code, fittingColumns(view.contentDOM.clientWidth), at));
+      follower.add(panel(summary.runId, summary.code, fittingColumns(view.contentDOM.clientWidth), at), Promise.resolve(true));
     }
   };
 
-  const runBlock = (block: Block) => {
+  const runBlock = (block: Block): PageRun => {
     const doc = view.state.doc;
-    runLines(block.code, block.lineStart, block.lineEnd, block.markerLine ?? block.lineStart, doc.line(block.lineStart).from, doc.line(block.lineEnd).to);
+    return runLines(block.code, block.lineStart, block.lineEnd, block.markerLine ?? block.lineStart, doc.line(block.lineStart).from, doc.line(block.lineEnd).to);
+  };
+
+  /** Runs `blocks` in order; a failing one cancels the rest. */
+  const runBlocks = (blocks: Block[]): boolean => {
+    const runs = blocks.map(runBlock);
+    for (const run of runs) batches.set(run, runs);
+    if (blocks.length === 0) setText('message', 'no blocks to run there');
+    return true;
+  };
+
+  /** Runs `scope` relative to the block at the cursor. */
+  const runScope = (scope: RunScope, block = blockAt(view.state.field(field), view.state, view.state.selection.main.head)): boolean => {
+    if (!block) return false;
+    const blocks = blocksFor(view.state.field(field), block, scope);
+    return scope === 'block' ? (runBlock(block), true) : runBlocks(blocks);
   };
 
   /** Runs the selection, or the block at the cursor; returns the block run (if not a selection). */
@@ -197,93 +270,11 @@ async function startPage(): Promise<void> {
     return true;
   };
 
-  const save = async (): Promise<boolean> => {
-    const content = view.state.doc.toString();
-    setText('message', 'saving…');
-    try {
-      const { mtimeMs } = await api.json<{ mtimeMs: number }>('PUT', '/api/file', { content, baseMtimeMs });
-      baseMtimeMs = mtimeMs;
-      savedText = content;
-      updateDirty();
-      setText('message', `saved ${new Date().toLocaleTimeString()}`);
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 409) {
-        const choice = await askConflict();
-        if (choice === 'overwrite') {
-          baseMtimeMs = (err.body.mtimeMs ?? null) as number | null;
-          return save();
-        }
-        if (choice === 'reload') {
-          await reload();
-          return false;
-        }
-        setText('message', 'not saved: the file changed on disk (your edits are still here)');
-        return false;
-      }
-      setText('message', `not saved: ${(err as Error).message}`);
-      return false;
+  const restart = async (): Promise<void> => {
+    if ((await ask($('restart-dialog'))) !== 'restart') {
+      view.focus();
+      return;
     }
-    return true;
-  };
-
-  /** Shows the save-conflict dialog; resolves with overwrite, reload or cancel. */
-  const askConflict = (): Promise<string> => {
-    const dialog = $<HTMLDialogElement>('conflict');
-    dialog.querySelector('.conflict-name')!.textContent = name;
-    dialog.returnValue = 'cancel';
-    dialog.showModal();
-    return new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue || 'cancel'), { once: true }));
-  };
-
-  /** Replaces the text with the file on disk as one undoable change: Ctrl+Z brings the edits back. */
-  const reload = async (): Promise<void> => {
-    const disk = await api.json<{ content: string; mtimeMs: number | null }>('GET', '/api/file');
-    // Its own undo step, never merged with the typing just before it.
-    view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: disk.content }, annotations: isolateHistory.of('full') });
-    baseMtimeMs = disk.mtimeMs;
-    savedText = disk.content;
-    updateDirty();
-    setText('message', 'reloaded from disk (Ctrl/Cmd+Z brings your edits back)');
-    view.focus();
-  };
-
-  const view = new EditorView({
-    parent: $('editor'),
-    state: EditorState.create({
-      doc: file.content,
-      extensions: [
-        Prec.highest(
-          keymap.of([
-            { key: 'Shift-Enter', run: runAndAdvance },
-            { key: 'Mod-Enter', run: () => (runCurrent(), true) },
-            { key: 'Mod-s', run: () => (void save(), true), preventDefault: true },
-            // Ctrl+C interrupts while a block runs, unless text is selected (then it copies).
-            { key: 'Ctrl-c', run: (v) => (current !== undefined && v.state.selection.main.empty ? (interrupt(), true) : false) },
-          ]),
-        ),
-        basicSetup,
-        StreamLanguage.define(shell),
-        // Wrapped lines keep the content as wide as the view, so output panels never scroll sideways.
-        EditorView.lineWrapping,
-        notebook(field),
-        EditorView.updateListener.of((update) => {
-          if (update.docChanged) updateDirty();
-        }),
-        EditorView.contentAttributes.of({ 'aria-label': `${name} (script editor)` }),
-      ],
-    }),
-  });
-  updateDirty();
-  setText('connection', 'connected');
-  setText('session-status', 'idle');
-  setText('message', file.mtimeMs === null ? `${name} does not exist yet: it is created when you save` : '');
-
-  $('run-all').addEventListener('click', () => {
-    for (const block of view.state.field(field)) runBlock(block);
-  });
-  $('save').addEventListener('click', () => void save());
-  $('interrupt').addEventListener('click', () => interrupt());
-  $('restart').addEventListener('click', async () => {
     setText('session-status', 'restarting');
     try {
       const session = await api.json<{ cwd: string }>('POST', '/api/session/restart', {});
@@ -293,9 +284,99 @@ async function startPage(): Promise<void> {
       setText('message', `restart failed: ${(err as Error).message}`);
     }
     setText('session-status', current ? 'busy' : 'idle');
+    view.focus();
+  };
+
+  const clear = (): boolean => {
+    const over = outputViews(view.state).filter((v) => !v.active);
+    for (const output of over) {
+      cleared.add(output.runId);
+      output.dispose();
+    }
+    sessionStorage.setItem(CLEARED_KEY, JSON.stringify([...cleared].slice(-500)));
+    view.dispatch({ effects: clearOutputs.of(null) });
+    setText('message', `cleared ${over.length} output${over.length === 1 ? '' : 's'}`);
+    return true;
+  };
+
+  const showShortcuts = (): boolean => {
+    void ask($('shortcuts')).then(() => view.focus());
+    return true;
+  };
+
+  const textSelected = () => !view.state.selection.main.empty || !(document.getSelection()?.isCollapsed ?? true);
+  const commands: Command[] = [
+    { label: 'Run block and move to the next', keys: 'Shift+Enter', key: 'Shift-Enter', run: runAndAdvance },
+    { label: 'Run block (or the selected lines)', keys: 'Ctrl/Cmd+Enter', key: 'Mod-Enter', run: () => (runCurrent(), true) },
+    ...RUN_ACTIONS.filter((a) => a.scope !== 'block').map((a) => ({
+      label: a.label === 'Run above' ? 'Run every block above this one' : a.label === 'Run below' ? 'Run every block below this one' : 'Run this block and every block below',
+      keys: a.keys,
+      key: a.keys.replace('Ctrl+Shift+↑', 'Ctrl-Shift-ArrowUp').replace('Ctrl+Shift+↓', 'Ctrl-Shift-ArrowDown').replace('Ctrl+Alt+Enter', 'Ctrl-Alt-Enter'),
+      run: () => runScope(a.scope),
+    })),
+    { button: 'run-all', label: 'Run all blocks', keys: 'Ctrl/Cmd+Shift+Enter', key: 'Mod-Shift-Enter', run: () => runBlocks(view.state.field(field)) },
+    // Ctrl+C interrupts while a block runs, unless text is selected (then it copies).
+    { button: 'interrupt', label: 'Interrupt the running block', keys: 'Ctrl+C', key: 'Ctrl-c', run: () => (textSelected() ? false : interrupt()) },
+    { button: 'restart', label: 'Restart the shell', keys: 'Ctrl+Alt+R', key: 'Ctrl-Alt-r', run: () => (void restart(), true) },
+    { button: 'clear', label: 'Clear all outputs', keys: 'Ctrl+Alt+K', key: 'Ctrl-Alt-k', run: clear },
+    { button: 'save', label: 'Save the script', keys: 'Ctrl/Cmd+S', key: 'Mod-s', run: () => (void files.save(), true), preventDefault: true },
+    { button: 'help', label: 'Show keyboard shortcuts', keys: 'F1', key: 'F1', run: showShortcuts, preventDefault: true },
+  ];
+  fillShortcuts($('shortcut-list'), commands, [
+    ['Tab / Shift+Tab', 'Move between the toolbar, the editor and the buttons of output panels'],
+    ['Enter', 'In an input line: send the line to the running block'],
+    ['Ctrl+D', 'In an input line: end of input'],
+    ['Escape', 'Close a dialog or menu; leave an input line for the editor'],
+    ['Ctrl/Cmd+Z', 'Undo (runs never enter the undo history)'],
+  ]);
+
+  const theme = followColorScheme(() => view);
+  const view: EditorView = new EditorView({
+    parent: $('editor'),
+    state: EditorState.create({
+      doc: file.content,
+      extensions: [
+        commandKeymap(commands, () => view),
+        basicSetup,
+        StreamLanguage.define(shell),
+        theme.initial,
+        // Wrapped lines keep the content as wide as the view, so output panels never scroll sideways.
+        EditorView.lineWrapping,
+        notebook(field, (block, scope, anchor) => {
+          if (scope !== 'menu') return void runScope(scope, block);
+          anchor.setAttribute('aria-expanded', 'true');
+          openRunMenu(anchor, (chosen) => {
+            anchor.setAttribute('aria-expanded', 'false');
+            if (chosen) runScope(chosen, block);
+            view.focus();
+          });
+        }),
+        EditorView.updateListener.of((update) => {
+          if (update.docChanged) updateDirty();
+        }),
+        EditorView.contentAttributes.of({ 'aria-label': `${name} (script editor)` }),
+      ],
+    }),
   });
+  const files = new FileSync(api, file, {
+    view: () => view,
+    say: (message) => setText('message', message),
+    changed: updateDirty,
+    ask: async (why) => {
+      const dialog = $<HTMLDialogElement>('conflict');
+      dialog.querySelector('.conflict-why')!.textContent = `${why} (${name})`;
+      const choice = (await ask(dialog)) as ConflictChoice;
+      view.focus();
+      return choice;
+    },
+  });
+  updateDirty();
+  setText('connection', 'connected');
+  setText('session-status', 'idle');
+  setText('message', file.mtimeMs === null ? `${name} does not exist yet: it is created when you save` : 'F1 or ? lists the keyboard shortcuts');
+
   addEventListener('beforeunload', (event) => {
-    if (view.state.doc.toString() !== savedText) event.preventDefault();
+    if (files.dirty) event.preventDefault();
   });
   api
     .json<{ shell: string; cwd: string }>('GET', '/api/session')
@@ -304,6 +385,7 @@ async function startPage(): Promise<void> {
       setText('session-cwd', s.cwd);
     })
     .catch(() => {});
+  void files.watch();
   await restore().catch((err: Error) => setText('message', `could not restore outputs: ${err.message}`));
   view.focus();
   document.body.dataset.ready = 'true';

@@ -3,8 +3,8 @@
  * every change with the shared splitter), the block under the cursor marked, and output panels
  * kept under their blocks as block widgets that move with edits above them.
  */
-import { RangeSetBuilder, StateEffect, StateField, type EditorState, type Extension } from '@codemirror/state';
-import { Decoration, EditorView, WidgetType, type DecorationSet } from '@codemirror/view';
+import { RangeSet, RangeSetBuilder, StateEffect, StateField, type EditorState, type Extension } from '@codemirror/state';
+import { Decoration, EditorView, GutterMarker, WidgetType, gutter, type DecorationSet } from '@codemirror/view';
 import type { Block } from '../src/blocks/split.js';
 import type { BlockSplitter } from '../src/blocks/parser.js';
 import type { OutputView } from './output-view.js';
@@ -29,7 +29,9 @@ export function blockAt(blocks: readonly Block[], state: EditorState, pos: numbe
 
 const blockLine = Decoration.line({ class: 'cm-block' });
 const currentLine = Decoration.line({ class: 'cm-block cm-block-current' });
-const markerLine = Decoration.line({ class: 'cm-block-marker' });
+const markerLine = Decoration.line({ class: 'cm-block-header' });
+const currentMarkerLine = Decoration.line({ class: 'cm-block-header cm-block-current' });
+const markerSign = Decoration.mark({ class: 'cm-block-sign' });
 
 /** Line decorations: every block's lines, the current block's lines marked, `# %%` headers. */
 function blockDecorations(field: StateField<Block[]>): Extension {
@@ -38,7 +40,12 @@ function blockDecorations(field: StateField<Block[]>): Extension {
     const current = blockAt(blocks, state, state.selection.main.head);
     const builder = new RangeSetBuilder<Decoration>();
     for (const block of blocks) {
-      if (block.markerLine) builder.add(state.doc.line(block.markerLine).from, state.doc.line(block.markerLine).from, markerLine);
+      if (block.markerLine) {
+        const line = state.doc.line(block.markerLine);
+        builder.add(line.from, line.from, block === current ? currentMarkerLine : markerLine);
+        const sign = /^#\s?%%/.exec(line.text);
+        if (sign) builder.add(line.from, line.from + sign[0].length, markerSign);
+      }
       for (let n = block.lineStart; n <= block.lineEnd; n++) {
         const from = state.doc.line(n).from;
         builder.add(from, from, block === current ? currentLine : blockLine);
@@ -77,6 +84,9 @@ export const showOutput = StateEffect.define<{ pos: number; replaceFrom: number;
   }),
 });
 
+/** Removes the panels of runs that are over (queued and running ones stay). */
+export const clearOutputs = StateEffect.define<null>();
+
 /** Output panels (block widgets) and the code ranges they ran (marks never drawn, only mapped). */
 interface Outputs {
   widgets: DecorationSet;
@@ -90,6 +100,11 @@ export const outputsField = StateField.define<Outputs>({
     let widgets = outputs.widgets.map(tr.changes);
     let sources = outputs.sources.map(tr.changes);
     for (const effect of tr.effects) {
+      if (effect.is(clearOutputs)) {
+        const over = (deco: Decoration) => !(deco.spec.widget ? (deco.spec.widget as OutputWidget).view : (deco.spec.view as OutputView)).active;
+        widgets = widgets.update({ filter: (_f, _t, deco) => !over(deco) });
+        sources = sources.update({ filter: (_f, _t, deco) => !over(deco) });
+      }
       if (!effect.is(showOutput)) continue;
       const { pos, replaceFrom, codeFrom, codeTo, view } = effect.value;
       const replaced = new Set<OutputView>();
@@ -121,7 +136,163 @@ export const markStaleOutputs = EditorView.updateListener.of((update) => {
   });
 });
 
-/** The notebook extensions: blocks, their marking, and the output panels. */
-export function notebook(field: StateField<Block[]>): Extension {
-  return [field, blockDecorations(field), outputsField, markStaleOutputs];
+/** Every output panel in the document, top to bottom. */
+export function outputViews(state: EditorState): OutputView[] {
+  const views: OutputView[] = [];
+  state.field(outputsField).widgets.between(0, state.doc.length, (_f, _t, deco) => {
+    views.push((deco.spec.widget as OutputWidget).view);
+  });
+  return views;
+}
+
+/** How a block control runs blocks: this one, the ones above it, below it, or it and below. */
+export type RunScope = 'block' | 'above' | 'below' | 'from';
+
+/** The blocks a scope runs, relative to `block`, in script order. */
+export function blocksFor(blocks: readonly Block[], block: Block, scope: RunScope): Block[] {
+  switch (scope) {
+    case 'block':
+      return [block];
+    case 'above':
+      return blocks.slice(0, block.index);
+    case 'below':
+      return blocks.slice(block.index + 1);
+    case 'from':
+      return blocks.slice(block.index);
+  }
+}
+
+/** The run controls' labels and shortcuts, as the gutter, its menu and the shortcut list show them. */
+export const RUN_ACTIONS: { scope: RunScope; label: string; keys: string }[] = [
+  { scope: 'block', label: 'Run block', keys: 'Ctrl+Enter' },
+  { scope: 'above', label: 'Run above', keys: 'Ctrl+Shift+↑' },
+  { scope: 'below', label: 'Run below', keys: 'Ctrl+Shift+↓' },
+  { scope: 'from', label: 'Run from here', keys: 'Ctrl+Alt+Enter' },
+];
+
+/** The run button (and its menu button) on a block's first line. */
+class RunMarker extends GutterMarker {
+  constructor(readonly block: Block) {
+    super();
+  }
+  eq(other: RunMarker): boolean {
+    return other.block.index === this.block.index && other.block.title === this.block.title;
+  }
+  toDOM(): Node {
+    const box = document.createElement('div');
+    box.className = 'cm-run-controls';
+    const name = this.block.title ? `block ${this.block.index + 1} (${this.block.title})` : `block ${this.block.index + 1}`;
+    const run = document.createElement('button');
+    run.type = 'button';
+    run.className = 'cm-run-button';
+    run.dataset.action = 'block';
+    run.tabIndex = -1; // keyboard users have Ctrl+Enter; Tab should not stop at every block
+    run.textContent = '▶';
+    run.title = `Run ${name} (Ctrl+Enter)`;
+    run.setAttribute('aria-label', `Run ${name}`);
+    run.setAttribute('aria-keyshortcuts', 'Control+Enter');
+    const more = document.createElement('button');
+    more.type = 'button';
+    more.className = 'cm-run-menu-button';
+    more.dataset.action = 'menu';
+    more.tabIndex = -1;
+    more.textContent = '⋯';
+    more.title = 'More: run above, below, from here';
+    more.setAttribute('aria-label', `More ways to run ${name}`);
+    more.setAttribute('aria-haspopup', 'menu');
+    box.append(run, more);
+    return box;
+  }
+}
+
+/**
+ * A small popup menu of run actions next to `anchor`. Arrow keys move, Enter runs, Escape closes;
+ * `done` gets the chosen scope, or undefined when closed without a choice.
+ */
+export function openRunMenu(anchor: HTMLElement, done: (scope: RunScope | undefined) => void): void {
+  document.querySelector('.run-menu')?.remove();
+  const menu = document.createElement('div');
+  menu.className = 'run-menu';
+  menu.setAttribute('role', 'menu');
+  menu.setAttribute('aria-label', 'Run');
+  const items = RUN_ACTIONS.map((action) => {
+    const item = document.createElement('button');
+    item.type = 'button';
+    item.setAttribute('role', 'menuitem');
+    item.dataset.scope = action.scope;
+    item.innerHTML = '<span></span><kbd></kbd>';
+    item.firstElementChild!.textContent = action.label;
+    item.lastElementChild!.textContent = action.keys;
+    return item;
+  });
+  menu.append(...items);
+  const box = anchor.getBoundingClientRect();
+  menu.style.left = `${box.left}px`;
+  menu.style.top = `${box.bottom + 2}px`;
+  let closed = false;
+  const close = (scope: RunScope | undefined) => {
+    if (closed) return;
+    closed = true;
+    menu.remove();
+    removeEventListener('pointerdown', outside, true);
+    done(scope);
+  };
+  const outside = (event: Event) => {
+    if (!menu.contains(event.target as Node)) close(undefined);
+  };
+  menu.addEventListener('click', (event) => {
+    const item = (event.target as Element).closest('[role=menuitem]') as HTMLElement | null;
+    if (item) close(item.dataset.scope as RunScope);
+  });
+  menu.addEventListener('keydown', (event) => {
+    const at = items.indexOf(document.activeElement as HTMLButtonElement);
+    if (event.key === 'ArrowDown') items[(at + 1) % items.length].focus();
+    else if (event.key === 'ArrowUp') items[(at - 1 + items.length) % items.length].focus();
+    else if (event.key === 'Escape' || event.key === 'Tab') close(undefined);
+    else return;
+    event.preventDefault();
+  });
+  addEventListener('pointerdown', outside, true);
+  document.body.append(menu);
+  items[0].focus();
+}
+
+/**
+ * The run gutter: a Run button and a menu button on each block's first line. `run` gets the
+ * block and scope; `anchor` is the button (for the menu).
+ */
+function runGutter(field: StateField<Block[]>, run: (block: Block, scope: RunScope | 'menu', anchor: HTMLElement) => void): Extension {
+  const markers = (state: EditorState) => {
+    const builder = new RangeSetBuilder<GutterMarker>();
+    for (const block of state.field(field)) {
+      const line = block.markerLine ?? block.lineStart;
+      if (line <= state.doc.lines) builder.add(state.doc.line(line).from, state.doc.line(line).from, new RunMarker(block));
+    }
+    return builder.finish();
+  };
+  const gutterMarkers = StateField.define<RangeSet<GutterMarker>>({
+    create: markers,
+    update: (value, tr) => (tr.docChanged ? markers(tr.state) : value),
+  });
+  return [
+    gutterMarkers,
+    gutter({
+      class: 'cm-run-gutter',
+      markers: (view) => view.state.field(gutterMarkers),
+      domEventHandlers: {
+        click(view, line, event) {
+          const button = (event.target as Element).closest('button') as HTMLElement | null;
+          if (!button) return false;
+          const block = blockAt(view.state.field(field), view.state, line.from);
+          if (block) run(block, button.dataset.action as RunScope | 'menu', button);
+          return true;
+        },
+      },
+    }),
+  ];
+}
+
+/** The notebook extensions: blocks, their marking, run controls, and the output panels. */
+export function notebook(field: StateField<Block[]>, run: (block: Block, scope: RunScope | 'menu', anchor: HTMLElement) => void): Extension {
+  return [field, runGutter(field, run), blockDecorations(field), outputsField, markStaleOutputs];
 }

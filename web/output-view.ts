@@ -1,17 +1,24 @@
 /**
- * The output panel under a block: a header with the run's state, exit status and duration, and the
- * block's terminal output. A headless xterm.js terminal interprets the output (colours, `\r`
- * progress lines, cursor movement, erase-line) and this view draws its buffer as styled text.
+ * The output panel under a block: a header with the run's execution count, state, exit status
+ * and duration, and the block's terminal output. A headless xterm.js terminal interprets the
+ * output (colours, `\r` progress lines, cursor movement, erase-line) and this view draws its
+ * buffer as styled text, redrawing only the lines that can have changed since the last frame.
  */
 import xtermHeadless from '@xterm/headless';
-import type { IBufferCell, IBufferLine, Terminal as TerminalType } from '@xterm/headless';
+import type { IBuffer, IMarker, Terminal as TerminalType } from '@xterm/headless';
+import stripAnsi from 'strip-ansi';
+import { bufferText, drawLogicalLine, type Link } from './terminal-render.js';
 
 const { Terminal } = xtermHeadless;
 
 /** Terminal width in character cells when the page cannot measure one. */
 export const DEFAULT_COLS = 120;
-/** At most this many lines are drawn (the last ones); the rest is counted in a note. */
-const MAX_DRAWN_LINES = 2000;
+/** Lines shown until the user expands the panel (the last ones). */
+export const SHOWN_LINES = 2000;
+/** Lines the terminal keeps (and an expanded panel shows); older ones only remain in Copy all. */
+const SCROLLBACK = 10_000;
+/** Raw output kept for Copy all once the terminal dropped lines (UTF-16 code units, the last ones). */
+const RAW_LIMIT = 8 * 1024 * 1024;
 
 /** Formats a duration: ms under a second, then seconds, then m:ss. */
 export function formatDuration(ms: number): string {
@@ -21,105 +28,84 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
-/** xterm's 256-colour palette entries 16-255 (6x6x6 cube, then 24 greys) as CSS colours. */
-function palette256(n: number): string {
-  if (n >= 232) {
-    const v = 8 + (n - 232) * 10;
-    return `rgb(${v},${v},${v})`;
-  }
-  const i = n - 16;
-  const level = (k: number) => (k === 0 ? 0 : 55 + k * 40);
-  return `rgb(${level(Math.floor(i / 36))},${level(Math.floor(i / 6) % 6)},${level(i % 6)})`;
+/** Plain text of raw terminal output: escape sequences removed, each `\r`-redrawn line's last state. */
+function plainText(raw: string): string {
+  return stripAnsi(raw)
+    .split('\n')
+    .map((line) => {
+      const trimmed = line.replace(/\r+$/, '');
+      return trimmed.slice(trimmed.lastIndexOf('\r') + 1);
+    })
+    .join('\n')
+    .replace(/\n+$/, '');
 }
 
-const rgb = (c: number) => `rgb(${(c >> 16) & 255},${(c >> 8) & 255},${c & 255})`;
-
-interface Style {
-  fg?: string;
-  bg?: string;
-  classes: string[];
+/** What an output panel asks of the page. */
+export interface OutputHost {
+  /** The panel's height may have changed: the editor re-measures. */
+  resized(): void;
+  /** A `file:line` link was clicked. */
+  openLink(link: Extract<Link, { kind: 'file' }>): void;
+  /** Says something in the status bar. */
+  say(message: string): void;
+  /** The input line closed while it had the focus (the page gives it back to the editor). */
+  inputClosed(): void;
 }
 
-function cellStyle(cell: IBufferCell): Style {
-  const classes: string[] = [];
-  let fg: string | undefined;
-  let bg: string | undefined;
-  if (cell.isFgPalette()) {
-    const n = cell.getFgColor();
-    if (n < 16) classes.push(`fg-${n}`);
-    else fg = palette256(n);
-  } else if (cell.isFgRGB()) fg = rgb(cell.getFgColor());
-  if (cell.isBgPalette()) {
-    const n = cell.getBgColor();
-    if (n < 16) classes.push(`bg-${n}`);
-    else bg = palette256(n);
-  } else if (cell.isBgRGB()) bg = rgb(cell.getBgColor());
-  if (cell.isBold()) classes.push('bold');
-  if (cell.isDim()) classes.push('dim');
-  if (cell.isItalic()) classes.push('italic');
-  if (cell.isUnderline()) classes.push('underline');
-  if (cell.isStrikethrough()) classes.push('strike');
-  if (cell.isInverse()) classes.push('inverse');
-  if (cell.isInvisible()) classes.push('invisible');
-  return { fg, bg, classes };
+function button(label: string, title: string): HTMLButtonElement {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'output-action';
+  b.textContent = label;
+  b.title = title;
+  return b;
 }
 
-const sameStyle = (a: Style, b: Style) => a.fg === b.fg && a.bg === b.bg && a.classes.join() === b.classes.join();
-
-/** Appends one buffer line's cells to `out` as text nodes and styled spans. */
-function drawLine(line: IBufferLine, out: Node[], cell: IBufferCell, trimRight: boolean): void {
-  const length = trimRight ? line.translateToString(true).length : line.length;
-  let text = '';
-  let style: Style = { classes: [] };
-  const push = () => {
-    if (!text) return;
-    if (!style.fg && !style.bg && style.classes.length === 0) {
-      out.push(document.createTextNode(text));
-    } else {
-      const span = document.createElement('span');
-      span.textContent = text;
-      if (style.classes.length) span.className = style.classes.join(' ');
-      if (style.fg) span.style.color = style.fg;
-      if (style.bg) span.style.backgroundColor = style.bg;
-      out.push(span);
-    }
-    text = '';
-  };
-  for (let x = 0, col = 0; x < line.length && col < length; x++) {
-    line.getCell(x, cell);
-    if (cell.getWidth() === 0) continue; // the right half of a wide character
-    const next = cellStyle(cell);
-    if (!sameStyle(style, next)) {
-      push();
-      style = next;
-    }
-    text += cell.getChars() || ' ';
-    col += Math.max(1, cell.getWidth());
-  }
-  push();
+/** A drawn logical line: its element and how many buffer rows it spans. */
+interface DrawnLine {
+  el: HTMLElement;
+  rows: number;
 }
 
 /** One run's output panel. `dom` is what the editor shows under the block. */
 export class OutputView {
   readonly dom: HTMLElement;
+  private readonly count: HTMLElement;
   private readonly status: HTMLElement;
+  private readonly more: HTMLElement;
+  private readonly moreText: HTMLElement;
+  private readonly expandButton: HTMLButtonElement;
   private readonly body: HTMLElement;
   private readonly stdin: HTMLInputElement;
   private readonly term: TerminalType;
+  /** The run's execution count (`[n]`), once it started. */
+  private executionCount?: number;
   private drawScheduled = false;
   private hasOutput = false;
+  private expanded = false;
+  /** Drawn lines, in order; the first starts at buffer row `start.line`. */
+  private drawn: DrawnLine[] = [];
+  private drawnRows = 0;
+  private start?: IMarker;
+  /** The viewport's top row at the last draw: rows above it cannot have changed since. */
+  private dirty?: IMarker;
+  /** The buffer's first row, to learn when the terminal dropped lines from its scrollback. */
+  private origin?: IMarker;
+  private drawnBuffer?: IBuffer;
+  private raw: string[] = [];
+  private rawLength = 0;
+  private rawDropped = 0;
 
   /**
    * @param code the code the run ran
    * @param cols terminal width in character cells; the block's PTY gets the same (COLUMNS)
-   * @param onResize called after the panel's height may have changed (the editor re-measures)
    */
   constructor(
     readonly runId: string,
     /** The code the run ran (to tell when its block was edited since). */
     readonly code: string,
     readonly cols: number,
-    private readonly onResize: () => void,
+    private readonly host: OutputHost,
   ) {
     // The outer element has padding, never margins: CodeMirror measures block widgets without them.
     this.dom = document.createElement('div');
@@ -129,11 +115,27 @@ export class OutputView {
     this.dom.dataset.cols = String(cols);
     const panel = document.createElement('div');
     panel.className = 'output-panel';
-    this.status = document.createElement('div');
+    const header = document.createElement('div');
+    header.className = 'output-header';
+    this.count = document.createElement('span');
+    this.count.className = 'output-count';
+    this.status = document.createElement('span');
     this.status.className = 'output-status';
     this.status.setAttribute('role', 'status');
+    const copy = button('Copy', 'Copy all of this output as plain text');
+    copy.setAttribute('aria-label', 'Copy all output');
+    copy.onclick = () => void this.copyAll();
+    header.append(this.count, this.status, copy);
+    this.more = document.createElement('div');
+    this.more.className = 'output-more';
+    this.more.hidden = true;
+    this.moreText = document.createElement('span');
+    this.expandButton = button('Show all', 'Show every line the panel keeps');
+    this.expandButton.onclick = () => this.setExpanded(!this.expanded);
+    this.more.append(this.moreText, this.expandButton);
     this.body = document.createElement('pre');
-    this.body.className = 'output-body';
+    this.body.className = 'output-body empty';
+    this.body.addEventListener('click', (event) => this.clicked(event));
     this.stdin = document.createElement('input');
     this.stdin.className = 'output-stdin';
     this.stdin.dataset.testid = 'stdin';
@@ -143,23 +145,26 @@ export class OutputView {
     this.stdin.placeholder = 'input to the running block: Enter sends a line, Ctrl+D end of input, Ctrl+C interrupts';
     this.stdin.setAttribute('aria-label', 'Input to the running block');
     this.stdin.hidden = true;
-    panel.append(this.status, this.body, this.stdin);
+    panel.append(header, this.more, this.body, this.stdin);
     this.dom.append(panel);
-    this.setStatus('queued', '');
-    this.term = new Terminal({ cols, rows: 30, convertEol: true, scrollback: 10_000, allowProposedApi: true });
+    this.setStatus('queued', 'queued');
+    this.term = new Terminal({ cols, rows: 30, convertEol: true, scrollback: SCROLLBACK, allowProposedApi: true });
   }
 
   private setStatus(state: string, text: string): void {
     this.dom.dataset.state = state;
-    this.status.textContent = text || state;
+    this.status.textContent = text;
+    if (state === 'queued' || state === 'running') this.count.textContent = '[*]';
   }
 
   /**
-   * The run started: show the input line. `send` types text into the block's terminal; `interrupt`
-   * is Ctrl+C.
+   * The run started as the `count`th run of the session: show the input line. `send` types text
+   * into the block's terminal; `interrupt` is Ctrl+C.
    */
-  started(send: (data: string) => void, interrupt: () => void): void {
+  started(count: number, send: (data: string) => void, interrupt: () => void): void {
     this.setStatus('running', 'running…');
+    this.dom.dataset.count = String(count);
+    this.executionCount = count;
     this.stdin.hidden = false;
     this.stdin.onkeydown = (event) => {
       if (event.key === 'Enter') {
@@ -170,13 +175,21 @@ export class OutputView {
         this.stdin.value = '';
       } else if (event.ctrlKey && event.key === 'c' && this.stdin.selectionStart === this.stdin.selectionEnd) {
         interrupt();
+      } else if (event.key === 'Escape') {
+        this.host.inputClosed();
       } else {
         return;
       }
       event.preventDefault();
+      event.stopPropagation();
       this.dom.classList.remove('waiting');
     };
-    this.onResize();
+    this.host.resized();
+  }
+
+  /** True while the run is queued or running. */
+  get active(): boolean {
+    return this.dom.dataset.state === 'queued' || this.dom.dataset.state === 'running';
   }
 
   /** Dims the output while its block's text differs from the code that ran. */
@@ -200,6 +213,7 @@ export class OutputView {
   /** Appends terminal output; the view redraws once per animation frame at most. */
   write(text: string): void {
     this.hasOutput = true;
+    this.keepRaw(text);
     this.term.write(text, () => this.scheduleDraw());
   }
 
@@ -210,14 +224,14 @@ export class OutputView {
       this.draw();
       this.dom.classList.remove('running');
       this.dom.dataset.exitCode = String(end.exitCode);
-      const state = end.interrupted ? 'interrupted' : end.exitCode === 0 ? 'ok' : 'failed';
+      const state = end.cancelled ? 'cancelled' : end.interrupted ? 'interrupted' : end.exitCode === 0 ? 'ok' : 'failed';
       const parts = [end.cancelled ? 'cancelled' : `exit ${end.exitCode}`];
       if (!end.cancelled) parts.push(formatDuration(end.durationMs));
       if (end.interrupted && !end.cancelled) parts.push('interrupted');
       if (end.sessionRestarted) parts.push('shell restarted: state was reset');
       this.setStatus(state, parts.join(' · '));
-      if (!this.hasOutput) this.body.classList.add('empty');
-      this.onResize();
+      this.count.textContent = this.executionCount ? `[${this.executionCount}]` : '[ ]';
+      this.host.resized();
     });
   }
 
@@ -226,7 +240,14 @@ export class OutputView {
     this.closeInput();
     this.dom.classList.remove('running');
     this.setStatus('error', `error: ${message}`);
-    this.onResize();
+    this.count.textContent = '[!]';
+    this.host.resized();
+  }
+
+  /** Frees the terminal; the panel is gone for good. */
+  dispose(): void {
+    this.closeInput();
+    this.term.dispose();
   }
 
   private closeInput(): void {
@@ -234,11 +255,46 @@ export class OutputView {
     this.stdin.hidden = true;
     this.stdin.onkeydown = null;
     this.dom.classList.remove('waiting');
-    if (hadFocus) this.onInputClosed();
+    if (hadFocus) this.host.inputClosed();
   }
 
-  /** Called when the input line closes while it had the focus (the page gives it back to the editor). */
-  onInputClosed: () => void = () => {};
+  private keepRaw(text: string): void {
+    this.raw.push(text);
+    this.rawLength += text.length;
+    while (this.rawLength > RAW_LIMIT && this.raw.length > 1) {
+      const first = this.raw.shift()!;
+      this.rawLength -= first.length;
+      this.rawDropped += first.length;
+    }
+  }
+
+  /** The output as plain text: the terminal's lines, or the raw output once lines were dropped. */
+  text(): string {
+    if (!this.origin?.isDisposed && this.term.buffer.active.type === 'normal') return bufferText(this.term.buffer.active);
+    const note = this.rawDropped ? `[… the first ${this.rawDropped} characters of output were not kept …]\n` : '';
+    return note + plainText(this.raw.join(''));
+  }
+
+  private async copyAll(): Promise<void> {
+    try {
+      await navigator.clipboard.writeText(this.text());
+      this.host.say('output copied');
+    } catch (err) {
+      this.host.say(`could not copy: ${(err as Error).message}`);
+    }
+  }
+
+  private clicked(event: MouseEvent): void {
+    const a = (event.target as Element).closest?.('a.output-link') as HTMLAnchorElement | null;
+    if (!a?.dataset.path) return; // web links open by themselves (new tab)
+    event.preventDefault();
+    this.host.openLink({ kind: 'file', path: a.dataset.path, line: Number(a.dataset.line), column: a.dataset.column ? Number(a.dataset.column) : undefined });
+  }
+
+  private setExpanded(expanded: boolean): void {
+    this.expanded = expanded;
+    this.redrawAll();
+  }
 
   private scheduleDraw(): void {
     if (this.drawScheduled) return;
@@ -249,27 +305,89 @@ export class OutputView {
     });
   }
 
-  /** Draws the terminal buffer: logical lines (wrapped rows joined), trailing blank rows dropped. */
+  private redrawAll(): void {
+    this.start?.dispose();
+    this.start = undefined;
+    this.draw();
+  }
+
+  /** A marker on buffer row `row` (markers follow their row when the scrollback drops lines). */
+  private markRow(row: number): IMarker | undefined {
+    const buffer = this.term.buffer.active;
+    return this.term.registerMarker(row - (buffer.baseY + buffer.cursorY));
+  }
+
+  /**
+   * Draws what changed: rows above the viewport top of the last draw are scrollback and never
+   * change, so only the lines from there on are drawn again (a full draw after the buffer was
+   * cleared, switched or trimmed past them). At most SHOWN_LINES rows stay drawn unless expanded.
+   */
   private draw(): void {
     const buffer = this.term.buffer.active;
+    const atBottom = this.body.scrollHeight - this.body.scrollTop - this.body.clientHeight < 4;
     let last = buffer.length - 1;
     while (last >= 0 && buffer.getLine(last)!.translateToString(true) === '') last--;
-    const first = Math.max(0, last + 1 - MAX_DRAWN_LINES);
-    const nodes: Node[] = [];
-    if (first > 0) {
-      const note = document.createElement('span');
-      note.className = 'omitted';
-      note.textContent = `… ${first} earlier lines not shown\n`;
-      nodes.push(note);
+    const limit = this.expanded ? Infinity : SHOWN_LINES;
+
+    const incremental = buffer === this.drawnBuffer && buffer.type === 'normal' && !!this.start && !this.start.isDisposed && !!this.dirty && !this.dirty.isDisposed;
+    let from: number;
+    if (incremental) {
+      // Drop the drawn lines that reach the first row that may have changed, and always the last
+      // drawn one (its closing "\n" depends on what follows it); draw again from there.
+      const dirtyRow = this.dirty!.line;
+      let row = this.start!.line + this.drawnRows;
+      while (this.drawn.length > 0) {
+        const line = this.drawn.pop()!;
+        line.el.remove();
+        row -= line.rows;
+        this.drawnRows -= line.rows;
+        if (row <= dirtyRow) break;
+      }
+      from = row;
+    } else {
+      this.body.replaceChildren();
+      this.drawn = [];
+      this.drawnRows = 0;
+      from = Math.max(0, last + 1 - Math.min(limit, buffer.length));
+      while (from > 0 && buffer.getLine(from)?.isWrapped) from--; // a logical line's first row
+      this.drawnBuffer = buffer;
+      if (!this.origin && buffer.type === 'normal') this.origin = this.markRow(0);
     }
-    const cell = buffer.getNullCell();
-    for (let y = first; y <= last; y++) {
-      const line = buffer.getLine(y)!;
-      const nextWrapped = y < last && buffer.getLine(y + 1)!.isWrapped;
-      drawLine(line, nodes, cell, !nextWrapped);
-      if (!nextWrapped && y < last) nodes.push(document.createTextNode('\n'));
+    let first = this.drawn.length > 0 ? this.start!.line : from;
+
+    const added: HTMLElement[] = [];
+    for (let row = from; row <= last; ) {
+      const line = drawLogicalLine(buffer, row, last);
+      this.drawn.push(line);
+      this.drawnRows += line.rows;
+      added.push(line.el);
+      row += line.rows;
     }
-    this.body.replaceChildren(...nodes);
-    this.onResize();
+    this.body.append(...added);
+    while (this.drawnRows > limit && this.drawn.length > 1) {
+      const line = this.drawn.shift()!;
+      line.el.remove();
+      this.drawnRows -= line.rows;
+      first += line.rows;
+    }
+    if (buffer.type === 'normal') {
+      if (!this.start || this.start.isDisposed || this.start.line !== first) {
+        this.start?.dispose();
+        this.start = this.markRow(first);
+      }
+      this.dirty?.dispose();
+      this.dirty = this.markRow(buffer.baseY);
+    }
+
+    const hidden = first;
+    const dropped = this.origin?.isDisposed === true;
+    this.more.hidden = hidden === 0 && !dropped && !this.expanded;
+    const older = dropped ? `older lines are only in Copy (the panel keeps the last ${SCROLLBACK.toLocaleString('en')})` : '';
+    this.moreText.textContent = hidden > 0 ? `… ${hidden.toLocaleString('en')} earlier lines not shown${older ? `; ${older}` : ''}` : older && `… ${older}`;
+    this.expandButton.hidden = hidden === 0 && !this.expanded;
+    this.expandButton.textContent = this.expanded ? `Show last ${SHOWN_LINES}` : 'Show all';
+    this.body.classList.toggle('empty', this.drawn.length === 0 && !this.hasOutput);
+    if (atBottom) this.body.scrollTop = this.body.scrollHeight;
+    this.host.resized();
   }
 }

@@ -20,6 +20,8 @@ export interface FollowerEvents {
   running(run: PageRun | undefined): void;
   /** The session's directory after a block. */
   cwd(path: string): void;
+  /** A run ended; `failed`: non-zero exit status, interrupted, or a server-side error. */
+  ended(run: PageRun, failed: boolean): void;
 }
 
 /** Waits before reconnect attempt `n` (ms): 250, 500, 1000, ... up to 5 s. */
@@ -29,7 +31,11 @@ const MAX_ATTEMPTS = 8;
 
 export class RunFollower {
   private readonly order: PageRun[] = [];
+  /** Resolves true once the server has the run (its POST was answered), false if it never will. */
+  private readonly posted = new Map<PageRun, Promise<boolean>>();
   private looping = false;
+  /** Runs started so far, in order: the execution count each run shows, as Jupyter's `[n]`. */
+  private executions = 0;
   /** True once the server said it is stopping: nothing reconnects any more. */
   stopped = false;
 
@@ -40,17 +46,15 @@ export class RunFollower {
     private readonly interrupt: (run: PageRun) => void,
   ) {}
 
-  /** Follows `run` after the runs already followed (runs execute in the order they were posted). */
-  add(run: PageRun): void {
+  /**
+   * Follows `run` after the runs already followed (runs execute in the order they were posted),
+   * once `posted` resolves true.
+   */
+  add(run: PageRun, posted: Promise<boolean>): void {
     this.order.push(run);
+    this.posted.set(run, posted);
     if (this.order.length > 1) run.view.queued();
     void this.loop();
-  }
-
-  /** Stops following a run that is still waiting its turn (it was cancelled). */
-  drop(run: PageRun): void {
-    const i = this.order.indexOf(run);
-    if (i > 0) this.order.splice(i, 1);
   }
 
   private async loop(): Promise<void> {
@@ -58,7 +62,9 @@ export class RunFollower {
     this.looping = true;
     try {
       while (this.order.length > 0 && !this.stopped) {
-        await this.follow(this.order[0]);
+        const run = this.order[0];
+        if (await this.posted.get(run)) await this.follow(run);
+        this.posted.delete(run);
         this.order.shift();
       }
     } finally {
@@ -81,7 +87,7 @@ export class RunFollower {
           run.view.queued(event.data.position);
           break;
         case 'start':
-          run.view.started((data) => this.send(run, data), () => this.interrupt(run));
+          run.view.started(++this.executions, (data) => this.send(run, data), () => this.interrupt(run));
           this.on.running(run);
           break;
         case 'output':
@@ -94,10 +100,12 @@ export class RunFollower {
           finished = true;
           run.view.ended(event.data);
           this.on.cwd(event.data.cwd);
+          this.on.ended(run, event.data.exitCode !== 0 || event.data.interrupted);
           break;
         case 'error':
           finished = true;
           run.view.failed(event.data.message);
+          this.on.ended(run, true);
           break;
         case 'shutdown':
           this.stopped = true;
