@@ -64,8 +64,17 @@ test('Ctrl+C in the editor interrupts the running block', async () => {
   await nb.page.waitForFunction(() => document.querySelectorAll('[data-testid="output"]')[1]?.getAttribute('data-exit-code') === '130');
 });
 
-test('Restart shell resets state and says so', async () => {
+test('Restart shell asks first, then resets state and says so', async () => {
   await nb.page.click('#restart');
+  await nb.page.waitForSelector('dialog#restart-dialog[open]');
+  await nb.page.click('dialog#restart-dialog button[value="cancel"]');
+  // Cancelled: the shell still has its state.
+  await runBlockWith('name=${name:-unset}');
+  await nb.page.waitForFunction(() => document.querySelectorAll('[data-testid="output"]')[2]?.getAttribute('data-count') === '5');
+  await nb.page.waitForFunction(() => document.querySelectorAll('[data-testid="output"]')[2]?.hasAttribute('data-exit-code'));
+  await expect(output(2).locator('.output-body').textContent()).resolves.toBe('name=Ada');
+  await nb.page.click('#restart');
+  await nb.page.click('dialog#restart-dialog button[value="restart"]');
   await nb.page.waitForFunction(() => document.querySelector('#message')?.textContent === 'shell restarted: all state was reset');
   await runBlockWith('name=${name:-unset}');
   await nb.page.waitForFunction(() => document.querySelectorAll('[data-testid="output"]')[2]?.textContent?.includes('name=unset'));
