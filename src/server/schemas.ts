@@ -6,13 +6,14 @@ import type { Context } from 'hono';
 import { validator } from 'hono/validator';
 import { z } from 'zod';
 
+/** Run ids and batch ids: 1-64 characters of base64url. */
+const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "-" or "_"');
+
 /** POST /api/runs. */
 export const runBody = z.strictObject({
   code: z.string(),
-  runId: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "-" or "_"')
-    .optional(),
+  runId: id.optional(),
+  batch: id.optional(),
   lineStart: z.int().min(1).optional(),
   lineEnd: z.int().min(1).optional(),
   cols: z.int().min(20).max(1000).optional(),

@@ -18,6 +18,8 @@ export interface RunQueueOptions {
 export class RunQueue {
   private readonly runs = new Map<string, Run>();
   private readonly waiting: Run[] = [];
+  /** Batches with a failed run, newest last (the last 100). */
+  private readonly failedBatches = new Set<string>();
   private current: Run | undefined;
   private readonly maxRuns: number;
   private readonly outputLimits: OutputLimits;
@@ -37,6 +39,7 @@ export class RunQueue {
     const run = new Run(request.runId ?? randomUUID(), request, this.outputLimits);
     this.runs.set(run.runId, run);
     this.forgetOldRuns();
+    if (request.batch !== undefined && this.failedBatches.has(request.batch)) run.cancelRequested = true;
     this.waiting.push(run);
     // The run in progress counts as one ahead of it.
     if (this.current) run.emit({ event: 'queued', data: { runId: run.runId, position: this.waiting.length } });
@@ -112,9 +115,23 @@ export class RunQueue {
         onWaiting: () => run.emit({ event: 'waiting', data: { runId: run.runId } }),
       });
       run.emit({ event: 'end', data: { runId: run.runId, durationMs: Math.round(performance.now() - t0), ...result } });
+      if (result.exitCode !== 0 || result.interrupted) this.cancelBatch(run);
     } catch (err) {
       run.emit({ event: 'error', data: { runId: run.runId, message: (err as Error).message } });
+      this.cancelBatch(run);
     }
+  }
+
+  /**
+   * Cancels the queued runs of a failed run's batch (RunRequest.batch), and the ones posted later
+   * (a client posts a batch one run at a time, and a block can fail before the next is posted).
+   */
+  private cancelBatch(failed: Run): void {
+    const { batch } = failed.request;
+    if (batch === undefined) return;
+    this.failedBatches.add(batch);
+    if (this.failedBatches.size > 100) this.failedBatches.delete(this.failedBatches.values().next().value!);
+    for (const run of this.waiting) if (run.request.batch === batch) run.cancelRequested = true;
   }
 
   private forgetOldRuns(): void {

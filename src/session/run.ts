@@ -45,6 +45,12 @@ export interface RunRequest {
   lineEnd?: number;
   /** Terminal width for the block, in character cells (the page's output width). */
   cols?: number;
+  /**
+   * Runs posted together ("Run all", "Run below"): when one of them fails (non-zero exit status,
+   * interrupted, or an error), the runs of the same batch still queued are cancelled, as Jupyter
+   * stops its queue at a failing cell.
+   */
+  batch?: string;
 }
 
 /** A run's summary, as GET /api/runs lists it. */

@@ -94,6 +94,27 @@ describe('resume and replay', () => {
     expect(outputOf(all[0])).toBe(lines(1, 40));
   });
 
+  test('a failing run of a batch cancels the batch\'s runs queued after it, even ones posted after it failed; other runs go on', async () => {
+    const first = await postJson({ code: 'echo one', batch: 'b1' });
+    const failing = await postJson({ code: 'sleep 0.2; false', batch: 'b1' });
+    const queued = await postJson({ code: 'echo never-queued', batch: 'b1' });
+    const other = await postJson({ code: 'echo other-batch', batch: 'b2' });
+    await waitDone(failing.runId);
+    const late = await postJson({ code: 'echo never-late', batch: 'b1' });
+    const ends: Record<string, unknown>[] = [];
+    for (const { runId } of [first, failing, queued, other, late]) {
+      const events = await readEvents(await api(server, `/api/runs/${runId}/events`));
+      ends.push({ ...(events.find((e) => e.event === 'end')!.data as Record<string, unknown>), output: outputOf(events) });
+    }
+    expect(ends.map((e) => [e.exitCode, e.cancelled ?? false, e.output])).toEqual([
+      [0, false, 'one\n'],
+      [1, false, ''],
+      [130, true, ''],
+      [0, false, 'other-batch\n'],
+      [130, true, ''],
+    ]);
+  });
+
   test('GET /api/runs gives the page what it needs to restore: code, lines, status', async () => {
     const running = await postJson({ code: 'sleep 0.5', lineStart: 3, lineEnd: 3 });
     const queued = await postJson({ code: 'echo after', lineStart: 5, lineEnd: 6 });
