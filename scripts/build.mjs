@@ -28,9 +28,12 @@ await esbuild.build({
   logLevel: 'warning',
 });
 
+// The page, split: xterm.js is a chunk loaded after the editor is up (web/output-view.ts).
 await esbuild.build({
-  entryPoints: [join(root, 'web/main.ts')],
-  outfile: join(web, 'app.js'),
+  entryPoints: { app: join(root, 'web/main.ts') },
+  outdir: web,
+  chunkNames: 'chunk-[hash]',
+  splitting: true,
   bundle: true,
   platform: 'browser',
   format: 'esm',

@@ -15,7 +15,7 @@ import { Api, ApiError } from './api.js';
 import { commandKeymap, fillShortcuts, type Command } from './commands.js';
 import { FileSync, type ConflictChoice } from './file-sync.js';
 import { RUN_ACTIONS, blockAt, blocksField, blocksFor, clearOutputs, notebook, openRunMenu, outputViews, showOutput, type RunScope } from './notebook.js';
-import { DEFAULT_COLS, OutputView, type OutputHost } from './output-view.js';
+import { DEFAULT_COLS, OutputView, loadTerminal, type OutputHost } from './output-view.js';
 import { RunFollower, type PageRun } from './runs.js';
 
 const TOKEN_KEY = 'cmdrun-token';
@@ -108,8 +108,6 @@ async function startPage(): Promise<void> {
   };
   const send = (run: PageRun, data: string) =>
     api.json('POST', `/api/runs/${run.runId}/input`, { data }).catch((err: Error) => setText('message', `input not sent: ${err.message}`));
-  /** Runs of one "Run all/above/below/from here": after a failure, the rest are cancelled. */
-  const batches = new Map<PageRun, PageRun[]>();
   const follower = new RunFollower(
     api,
     {
@@ -119,16 +117,6 @@ async function startPage(): Promise<void> {
         setText('session-status', run ? 'busy' : 'idle');
       },
       cwd: (path) => setText('session-cwd', path),
-      ended: (run, failed) => {
-        const batch = batches.get(run);
-        batches.delete(run);
-        if (!failed || !batch) return;
-        // Like Jupyter: a failing block stops the blocks queued after it in the same batch.
-        for (const later of batch.slice(batch.indexOf(run) + 1)) {
-          batches.delete(later);
-          if (later.view.active) interrupt(later);
-        }
-      },
     },
     send,
     (run) => void interrupt(run),
@@ -178,11 +166,14 @@ async function startPage(): Promise<void> {
   /** POSTs go out one after another, so the server queues runs in the order the page asked. */
   let posting: Promise<unknown> = Promise.resolve();
 
-  /** Posts a run of `code` (lines lineStart..lineEnd) to the server's queue and follows it. */
-  const runLines = (code: string, lineStart: number, lineEnd: number, panelFrom: number, codeFrom: number, codeTo: number): PageRun => {
+  /**
+   * Posts a run of `code` (lines lineStart..lineEnd) to the server's queue and follows it. Runs of
+   * one `batch` stop at the first that fails (the server cancels the rest).
+   */
+  const runLines = (code: string, lineStart: number, lineEnd: number, panelFrom: number, codeFrom: number, codeTo: number, batch?: string): PageRun => {
     const cols = fittingColumns(view.contentDOM.clientWidth);
     const run = panel(newRunId(), code, cols, { lineEnd, panelFrom, codeFrom, codeTo });
-    const body = { code, runId: run.runId, lineStart, lineEnd, cols };
+    const body = { code, runId: run.runId, lineStart, lineEnd, cols, batch };
     // A network error is retried with the same runId: the server never runs it twice.
     const post = async (attempt: number): Promise<boolean> => {
       try {
@@ -226,15 +217,15 @@ async function startPage(): Promise<void> {
     }
   };
 
-  const runBlock = (block: Block): PageRun => {
+  const runBlock = (block: Block, batch?: string): PageRun => {
     const doc = view.state.doc;
-    return runLines(block.code, block.lineStart, block.lineEnd, block.markerLine ?? block.lineStart, doc.line(block.lineStart).from, doc.line(block.lineEnd).to);
+    return runLines(block.code, block.lineStart, block.lineEnd, block.markerLine ?? block.lineStart, doc.line(block.lineStart).from, doc.line(block.lineEnd).to, batch);
   };
 
-  /** Runs `blocks` in order; a failing one cancels the rest. */
+  /** Runs `blocks` in order as one batch: a failing one cancels the rest, as in Jupyter. */
   const runBlocks = (blocks: Block[]): boolean => {
-    const runs = blocks.map(runBlock);
-    for (const run of runs) batches.set(run, runs);
+    const batch = newRunId();
+    for (const block of blocks) runBlock(block, batch);
     if (blocks.length === 0) setText('message', 'no blocks to run there');
     return true;
   };
@@ -389,6 +380,8 @@ async function startPage(): Promise<void> {
   await restore().catch((err: Error) => setText('message', `could not restore outputs: ${err.message}`));
   view.focus();
   document.body.dataset.ready = 'true';
+  performance.mark('cmdrun:ready'); // for the benchmark: navigation -> interactive editor
+  void loadTerminal();
 }
 
 startPage().catch((err: Error) => {

@@ -4,12 +4,15 @@
  * output (colours, `\r` progress lines, cursor movement, erase-line) and this view draws its
  * buffer as styled text, redrawing only the lines that can have changed since the last frame.
  */
-import xtermHeadless from '@xterm/headless';
 import type { IBuffer, IMarker, Terminal as TerminalType } from '@xterm/headless';
 import stripAnsi from 'strip-ansi';
 import { bufferText, drawLogicalLine, type Link } from './terminal-render.js';
 
-const { Terminal } = xtermHeadless;
+let xterm: Promise<typeof import('@xterm/headless')> | undefined;
+/** Loads xterm.js, a chunk of its own: the editor does not wait for it. Call early to prefetch. */
+export function loadTerminal(): Promise<typeof import('@xterm/headless')> {
+  return (xterm ??= import('@xterm/headless'));
+}
 
 /** Terminal width in character cells when the page cannot measure one. */
 export const DEFAULT_COLS = 120;
@@ -77,7 +80,9 @@ export class OutputView {
   private readonly expandButton: HTMLButtonElement;
   private readonly body: HTMLElement;
   private readonly stdin: HTMLInputElement;
-  private readonly term: TerminalType;
+  /** Set once xterm.js has loaded; `ready` resolves then (output written before waits for it). */
+  private term!: TerminalType;
+  private readonly ready: Promise<void>;
   /** The run's execution count (`[n]`), once it started. */
   private executionCount?: number;
   private drawScheduled = false;
@@ -148,7 +153,11 @@ export class OutputView {
     panel.append(header, this.more, this.body, this.stdin);
     this.dom.append(panel);
     this.setStatus('queued', 'queued');
-    this.term = new Terminal({ cols, rows: 30, convertEol: true, scrollback: SCROLLBACK, allowProposedApi: true });
+    this.ready = loadTerminal().then((module) => {
+      // A CommonJS module: its exports arrive as `default` of the chunk's namespace.
+      const { Terminal } = (module as unknown as { default?: typeof module }).default ?? module;
+      this.term = new Terminal({ cols, rows: 30, convertEol: true, scrollback: SCROLLBACK, allowProposedApi: true });
+    });
   }
 
   private setStatus(state: string, text: string): void {
@@ -214,13 +223,13 @@ export class OutputView {
   write(text: string): void {
     this.hasOutput = true;
     this.keepRaw(text);
-    this.term.write(text, () => this.scheduleDraw());
+    void this.ready.then(() => this.term.write(text, () => this.scheduleDraw()));
   }
 
   /** The run ended: show exit status and duration; the panel gets `data-exit-code`. */
   ended(end: { exitCode: number; durationMs: number; interrupted: boolean; sessionRestarted: boolean; cancelled?: boolean }): void {
     this.closeInput();
-    this.term.write('', () => {
+    void this.ready.then(() => this.term.write('', () => {
       this.draw();
       this.dom.classList.remove('running');
       this.dom.dataset.exitCode = String(end.exitCode);
@@ -232,7 +241,7 @@ export class OutputView {
       this.setStatus(state, parts.join(' · '));
       this.count.textContent = this.executionCount ? `[${this.executionCount}]` : '[ ]';
       this.host.resized();
-    });
+    }));
   }
 
   /** A server-side failure (not a failing command). */
@@ -247,7 +256,7 @@ export class OutputView {
   /** Frees the terminal; the panel is gone for good. */
   dispose(): void {
     this.closeInput();
-    this.term.dispose();
+    void this.ready.then(() => this.term.dispose());
   }
 
   private closeInput(): void {
@@ -270,7 +279,7 @@ export class OutputView {
 
   /** The output as plain text: the terminal's lines, or the raw output once lines were dropped. */
   text(): string {
-    if (!this.origin?.isDisposed && this.term.buffer.active.type === 'normal') return bufferText(this.term.buffer.active);
+    if (this.term && !this.origin?.isDisposed && this.term.buffer.active.type === 'normal') return bufferText(this.term.buffer.active);
     const note = this.rawDropped ? `[… the first ${this.rawDropped} characters of output were not kept …]\n` : '';
     return note + plainText(this.raw.join(''));
   }
@@ -293,7 +302,9 @@ export class OutputView {
 
   private setExpanded(expanded: boolean): void {
     this.expanded = expanded;
-    this.redrawAll();
+    this.start?.dispose();
+    this.start = undefined; // a full draw
+    this.draw();
   }
 
   private scheduleDraw(): void {
@@ -303,12 +314,6 @@ export class OutputView {
       this.drawScheduled = false;
       this.draw();
     });
-  }
-
-  private redrawAll(): void {
-    this.start?.dispose();
-    this.start = undefined;
-    this.draw();
   }
 
   /** A marker on buffer row `row` (markers follow their row when the scrollback drops lines). */

@@ -20,8 +20,6 @@ export interface FollowerEvents {
   running(run: PageRun | undefined): void;
   /** The session's directory after a block. */
   cwd(path: string): void;
-  /** A run ended; `failed`: non-zero exit status, interrupted, or a server-side error. */
-  ended(run: PageRun, failed: boolean): void;
 }
 
 /** Waits before reconnect attempt `n` (ms): 250, 500, 1000, ... up to 5 s. */
@@ -100,12 +98,10 @@ export class RunFollower {
           finished = true;
           run.view.ended(event.data);
           this.on.cwd(event.data.cwd);
-          this.on.ended(run, event.data.exitCode !== 0 || event.data.interrupted);
           break;
         case 'error':
           finished = true;
           run.view.failed(event.data.message);
-          this.on.ended(run, true);
           break;
         case 'shutdown':
           this.stopped = true;

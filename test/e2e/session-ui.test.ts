@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { useNotebook } from '../helpers/browser.js';
+import { runBlockWith as runBlockWithIn, useNotebook } from '../helpers/browser.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cmdrun-e2e-ui-'));
 const script = join(dir, 'ui.sh');
@@ -25,11 +25,7 @@ const nb = useNotebook(script);
 
 const output = (n: number) => nb.page.locator('[data-testid="output"]').nth(n);
 
-/** Puts the cursor on the line with `text` and runs that block in place. */
-async function runBlockWith(text: string): Promise<void> {
-  await nb.page.locator('.cm-line', { hasText: text }).first().click();
-  await nb.page.keyboard.press('Control+Enter');
-}
+const runBlockWith = (text: string) => runBlockWithIn(nb.page, text);
 
 test('a block that reads input gets an input line; Enter sends the answer', async () => {
   await runBlockWith('read -r name');

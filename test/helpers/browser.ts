@@ -73,3 +73,9 @@ export function useNotebook(script: string): OpenNotebook {
   });
   return nb;
 }
+
+/** Puts the cursor on the first line holding `text` and runs that block in place (Ctrl+Enter). */
+export async function runBlockWith(page: Page, text: string): Promise<void> {
+  await page.locator('.cm-line', { hasText: text }).first().click();
+  await page.keyboard.press('Control+Enter');
+}
