@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A tour of cmdrun. Put the cursor in a block and press Shift+Enter to run it and move on,
-# or Ctrl/Cmd+Enter to run it in place. Every block runs in ONE shell that keeps its state.
+# or Ctrl/Cmd+Enter to run it in place, or click the ▶ beside a block. Every block runs in ONE
+# shell that keeps its state. F1 lists every shortcut.
 
 # %% Set up a scratch folder (state carries over: cwd and variables)
 workdir=$(mktemp -d)
@@ -33,11 +34,19 @@ Third line, after a blank one
 NOTES
 wc -l notes.txt
 
-# %% A failing block: its exit status is shown in red, and the session goes on
-greet "again"
-ls /this/path/does/not/exist
+# %% Answer a prompt: an input line appears under the block and takes the cursor
+read -r -p "What is your name? " name
+echo "Nice to meet you, ${name:-stranger}!"
+
+# %% A slow block: press Interrupt (or Ctrl+C in the editor) to stop it
+for i in $(seq 1 20); do echo "tick $i"; sleep 0.5; done
 
 # %% Clean up
 cd /
 rm -rf "$workdir"
 echo "done"
+
+# %% A failing block: its exit status is shown in red, and the session goes on
+# (Run all stops at a failing block, as Jupyter does)
+greet "again"
+ls /this/path/does/not/exist

@@ -364,7 +364,7 @@ async function startPage(): Promise<void> {
   updateDirty();
   setText('connection', 'connected');
   setText('session-status', 'idle');
-  setText('message', file.mtimeMs === null ? `${name} does not exist yet: it is created when you save` : 'F1 or ? lists the keyboard shortcuts');
+  setText('message', file.mtimeMs === null ? `${name} does not exist yet: it is created when you save` : 'F1 or the ? button lists the keyboard shortcuts');
 
   addEventListener('beforeunload', (event) => {
     if (files.dirty) event.preventDefault();

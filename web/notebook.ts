@@ -4,7 +4,7 @@
  * kept under their blocks as block widgets that move with edits above them.
  */
 import { RangeSet, RangeSetBuilder, StateEffect, StateField, type EditorState, type Extension } from '@codemirror/state';
-import { Decoration, EditorView, GutterMarker, WidgetType, gutter, type DecorationSet } from '@codemirror/view';
+import { Decoration, EditorView, GutterMarker, ViewPlugin, WidgetType, gutter, type DecorationSet } from '@codemirror/view';
 import type { Block } from '../src/blocks/split.js';
 import type { BlockSplitter } from '../src/blocks/parser.js';
 import type { OutputView } from './output-view.js';
@@ -292,7 +292,22 @@ function runGutter(field: StateField<Block[]>, run: (block: Block, scope: RunSco
   ];
 }
 
+/**
+ * CodeMirror hides every gutter from assistive technology (aria-hidden on .cm-gutters); the run
+ * gutter's buttons are real controls, so only the other gutters (line numbers, folding) stay hidden.
+ */
+const exposeRunGutter = ViewPlugin.define((view) => {
+  const expose = () => {
+    const gutters = view.dom.querySelector('.cm-gutters');
+    if (!gutters?.hasAttribute('aria-hidden')) return;
+    gutters.removeAttribute('aria-hidden');
+    for (const other of gutters.querySelectorAll(':scope > .cm-gutter:not(.cm-run-gutter)')) other.setAttribute('aria-hidden', 'true');
+  };
+  queueMicrotask(expose); // after every plugin, the gutters among them, is constructed
+  return { update: expose };
+});
+
 /** The notebook extensions: blocks, their marking, run controls, and the output panels. */
 export function notebook(field: StateField<Block[]>, run: (block: Block, scope: RunScope | 'menu', anchor: HTMLElement) => void): Extension {
-  return [field, runGutter(field, run), blockDecorations(field), outputsField, markStaleOutputs];
+  return [field, runGutter(field, run), exposeRunGutter, blockDecorations(field), outputsField, markStaleOutputs];
 }

@@ -128,6 +128,7 @@ export class OutputView {
     this.status.className = 'output-status';
     this.status.setAttribute('role', 'status');
     const copy = button('Copy', 'Copy all of this output as plain text');
+    copy.classList.add('output-copy');
     copy.setAttribute('aria-label', 'Copy all output');
     copy.onclick = () => void this.copyAll();
     header.append(this.count, this.status, copy);
@@ -392,6 +393,7 @@ export class OutputView {
     this.expandButton.hidden = hidden === 0 && !this.expanded;
     this.expandButton.textContent = this.expanded ? `Show last ${SHOWN_LINES}` : 'Show all';
     this.body.classList.toggle('empty', this.drawn.length === 0 && !this.hasOutput);
+    this.dom.classList.toggle('has-output', this.hasOutput);
     if (atBottom) this.body.scrollTop = this.body.scrollHeight;
     this.host.resized();
   }
