@@ -87,12 +87,16 @@ async function startPage(): Promise<void> {
     return;
   }
   const api = new Api(token);
+  performance.mark('cmdrun:start');
+  // Everything the page needs at start is asked for at once.
+  const session = api.json<{ shell: string; cwd: string }>('GET', '/api/session');
+  const runs = api.json<RunSummary[]>('GET', '/api/runs');
   const [file, split] = await Promise.all([
-    api.json<{ path: string; content: string; mtimeMs: number | null }>('GET', '/api/file'),
+    api.json<{ path: string; content: string; mtimeMs: number | null }>('GET', '/api/file').finally(() => performance.mark('cmdrun:file')),
     loadBlockSplitter({
       runtime: new URL('web-tree-sitter.wasm', location.href).href,
       bash: new URL('tree-sitter-bash.wasm', location.href).href,
-    }),
+    }).finally(() => performance.mark('cmdrun:parser')),
   ]);
   const name = file.path.split('/').pop() ?? file.path;
   document.title = `${name} · cmdrun`;
@@ -196,9 +200,8 @@ async function startPage(): Promise<void> {
 
   /** Shows the server's runs again after a reload: each under the block it ran, by text and position. */
   const restore = async (): Promise<void> => {
-    const runs = await api.json<RunSummary[]>('GET', '/api/runs');
     const doc = view.state.doc;
-    for (const summary of runs) {
+    for (const summary of await runs) {
       if (cleared.has(summary.runId) && summary.status === 'done') continue;
       const blocks = view.state.field(field);
       const same = blocks.filter((b) => b.code === summary.code);
@@ -349,6 +352,7 @@ async function startPage(): Promise<void> {
       ],
     }),
   });
+  performance.mark('cmdrun:editor');
   const files = new FileSync(api, file, {
     view: () => view,
     say: (message) => setText('message', message),
@@ -369,8 +373,7 @@ async function startPage(): Promise<void> {
   addEventListener('beforeunload', (event) => {
     if (files.dirty) event.preventDefault();
   });
-  api
-    .json<{ shell: string; cwd: string }>('GET', '/api/session')
+  session
     .then((s) => {
       setText('session-shell', s.shell);
       setText('session-cwd', s.cwd);

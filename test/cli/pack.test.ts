@@ -62,7 +62,8 @@ test('npx cmdrun run <file> runs the blocks', () => {
 
 test('npx cmdrun --no-browser <file> serves the notebook', async () => {
   writeFileSync(join(app, 'nb.sh'), 'echo hi\n');
-  const child = spawn('npx', ['cmdrun', '--no-browser', '--port', '0', 'nb.sh'], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
+  // npx does not pass SIGTERM on to cmdrun: run it in a process group of its own and signal the group.
+  const child = spawn('npx', ['cmdrun', '--no-browser', '--port', '0', 'nb.sh'], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
@@ -81,6 +82,19 @@ test('npx cmdrun --no-browser <file> serves the notebook', async () => {
     const file = await fetch(`${origin}/api/file`, { headers: { authorization: `Bearer ${url.split('#token=')[1]}` } });
     expect(await file.json()).toMatchObject({ content: 'echo hi\n' });
   } finally {
-    child.kill('SIGTERM');
+    process.kill(-child.pid!, 'SIGTERM');
+    // cmdrun exits 0 on SIGTERM, its shell with it: the group empties.
+    const gone = async () => {
+      for (let i = 0; i < 100; i++) {
+        try {
+          process.kill(-child.pid!, 0);
+        } catch {
+          return true;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return false;
+    };
+    expect(await gone()).toBe(true);
   }
 });
