@@ -107,3 +107,17 @@ test('Keep editing writes nothing; the next save asks again (409) and nothing is
   expect(await editorText()).toBe(`${before}\necho more`);
   expect(nb.pageErrors).toEqual([]);
 });
+
+test('leaving the page with unsaved edits asks first', async () => {
+  await nb.page.locator('.cm-content').click();
+  await nb.page.keyboard.type('# unsaved');
+  await expect(fileName()).resolves.toBe('sync.sh •');
+  const asked = new Promise<string>((resolve) =>
+    nb.page.once('dialog', (dialog) => {
+      resolve(dialog.type());
+      void dialog.dismiss(); // stay on the page
+    }),
+  );
+  await nb.page.close({ runBeforeUnload: true });
+  await expect(asked).resolves.toBe('beforeunload');
+});
