@@ -143,7 +143,10 @@ export class Run {
     if (init.event !== 'output') this.flushOutput();
     const event = { id: ++this.lastId, ...init } as RunEvent;
     this.log.push(event);
-    if (event.event === 'output') this.keepBounded(event.data.text.length);
+    if (event.event === 'output') {
+      this.keepBounded(event.data.text.length);
+      this.updateFlow(); // a reader stuck on a slow write lags further with every output event
+    }
     if (event.event === 'start') {
       this.status = 'running';
       this.startedAt = event.data.startedAt;
@@ -249,7 +252,9 @@ export class Run {
           this.delivered(consumer, event);
           if (event.event === 'end' || event.event === 'error') return;
         }
-        if (signal?.aborted || this.finished) return;
+        if (signal?.aborted) return;
+        // Events may have come while the last ones were handed over: the loop reads them next.
+        if (this.finished && consumer.cursor >= this.lastId) return;
         await Promise.race([changed, aborted]);
       }
     } finally {
