@@ -5,7 +5,7 @@
  */
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { Run } from '../session/run.js';
+import type { Run, RunEvent } from '../session/run.js';
 
 /** Idle streams get a comment line this often (ms), so proxies and clients keep them open. */
 export const PING_MS = 15_000;
@@ -30,12 +30,7 @@ export function streamRun(c: Context, run: Run, afterId: number, shutdown: Abort
     let first = true;
     try {
       for await (const event of run.follow(afterId, stop)) {
-        await stream.writeSSE({
-          id: String(event.id),
-          event: event.event,
-          data: JSON.stringify(event.data),
-          retry: first ? RETRY_MS : undefined,
-        });
+        await stream.write(frame(event, first ? RETRY_MS : undefined));
         first = false;
         lastWrite = Date.now();
       }
@@ -45,6 +40,14 @@ export function streamRun(c: Context, run: Run, afterId: number, shutdown: Abort
       clearInterval(ping);
     }
   });
+}
+
+/**
+ * One event as an SSE frame. The data is one line, as JSON.stringify never emits raw line breaks, so
+ * it is written as is: Hono's writeSSE would scan and copy every output chunk again to split it.
+ */
+function frame(event: RunEvent, retry?: number): string {
+  return `id: ${event.id}\nevent: ${event.event}\ndata: ${JSON.stringify(event.data)}\n${retry ? `retry: ${retry}\n` : ''}\n`;
 }
 
 /** The id after which to resume: the Last-Event-ID header, else `?lastEventId=`, else 0. */
