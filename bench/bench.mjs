@@ -1,0 +1,188 @@
+// cmdrun's benchmark: the built CLI driven over real HTTP + SSE, beside bare bash baselines.
+// Prints a table (figure, baseline, target, pass/miss) and writes bench/results.json.
+//
+//   npm run bench                      build dist/, then every section (~1 min)
+//   node bench/bench.mjs [section...]  only these: startup latency runall throughput page
+//   BENCH_NODE_ARGS='--cpu-prof' node bench/bench.mjs throughput   node flags for the servers
+//
+// Units: ms for times, MB = 10^6 bytes for throughput, MiB = 2^20 bytes for memory.
+import { cpus, release, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { barePtyShell, timeBash, timeNodeStart } from './lib/baseline.mjs';
+import { memory, readRun, runBlock, shellPid, startCmdrun } from './lib/cmdrun.mjs';
+import { measurePage } from './lib/page.mjs';
+import { repeat, summary } from './lib/stats.mjs';
+
+const LATENCY_RUNS = 300; // measured runs per command, after LATENCY_WARMUP
+const LATENCY_WARMUP = 30;
+const RUN_ALL_BLOCKS = 1000;
+const BIG_OUTPUT = 'yes | head -c 200000000'; // 200 MB
+const MANY_LINES = 'seq 1000000'; // 6.9 MB in 10^6 lines
+const MANY_LINES_RUNS = 5; // median of 5: one run is only ~0.1 s
+const STARTS = 10;
+const PAGE_LINES = 100_000;
+
+const dir = mkdtempSync(join(tmpdir(), 'cmdrun-bench-'));
+const script = join(dir, 'bench.sh');
+writeFileSync(script, 'true\n');
+const nodeArgs = process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+
+/** Calls fn(server) with a fresh cmdrun serving `file`, and stops it afterwards. */
+async function withServer(file, fn) {
+  const server = await startCmdrun(file, { nodeArgs });
+  try {
+    return await fn(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Rows of the table; `pass` is undefined for figures without a target. */
+const rows = [];
+const results = {};
+const row = (metric, value, baseline = '', comparison = '', target = '', pass = undefined) =>
+  rows.push({ metric, value, baseline, comparison, target, pass });
+const f = (n, digits = 1) => (n === undefined ? '–' : n.toFixed(digits));
+
+/** 1. POST a block to its `end` event, beside the bare PTY shell's round trip for the same command. */
+async function latency() {
+  const bare = await barePtyShell();
+  await withServer(script, async (server) => {
+    for (const cmd of ['true', 'echo hi']) {
+      const base = summary((await repeat(LATENCY_RUNS, LATENCY_WARMUP, () => bare.run(cmd))).map((r) => r.ms));
+      const runs = await repeat(LATENCY_RUNS, LATENCY_WARMUP, () => runBlock(server, cmd));
+      const ours = summary(runs.map((r) => r.ms));
+      // The `end` event's durationMs: the server's own time for the block, in whole ms.
+      const inServer = summary(runs.map((r) => r.end.durationMs));
+      results[`latency ${cmd}`] = { cmdrunMs: ours, serverDurationMs: inServer, barePtyBashMs: base, runs: LATENCY_RUNS };
+      for (const q of ['median', 'p95']) {
+        const overhead = ours[q] - base[q];
+        const median = q === 'median';
+        row(`block \`${cmd}\`, ${q} (ms)`, f(ours[q], 2), `${f(base[q], 2)} bare PTY bash`, `+${f(overhead, 2)} ms, ${f(ours[q] / base[q], 0)}x`,
+          median ? '< +2 ms' : '', median ? overhead < 2 : undefined);
+      }
+    }
+  });
+  bare.close();
+}
+
+/** 2. 1,000 one-line blocks queued in order, first POST to the last `end`; then the server's memory. */
+async function runAll() {
+  const lines = Array.from({ length: RUN_ALL_BLOCKS }, (_, i) => `echo "block ${i + 1}"`);
+  const file = join(dir, 'lines.sh');
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  const scriptMs = await timeBash([file]);
+  const bare = await barePtyShell();
+  let bareMs = 0;
+  for (const line of lines) bareMs += (await bare.run(line)).ms;
+  bare.close();
+
+  const { ms, end, mem } = await withServer(script, async (server) => {
+    const t0 = performance.now();
+    let last;
+    for (const code of lines) {
+      const res = await server.request('POST', '/api/runs', { code }, { accept: 'application/json' });
+      if (res.status !== 202) throw new Error(`POST /api/runs: ${res.status}`);
+      last = (await res.json()).runId;
+    }
+    const { end, endAt } = await readRun(await server.request('GET', `/api/runs/${last}/events`));
+    const mem = { server: memory(server.pid), shell: memory(await shellPid(server)) };
+    return { ms: endAt - t0, end, mem };
+  });
+  results.runAll = { blocks: RUN_ALL_BLOCKS, cmdrunMs: ms, lastExitCode: end.exitCode, bashScriptMs: scriptMs, barePtyLineByLineMs: bareMs, memoryMiB: mem };
+  row(`run-all ${RUN_ALL_BLOCKS} blocks (ms)`, f(ms, 0), `${f(scriptMs, 0)} as one script`, `${f(ms / scriptMs, 0)}x`, '≤ 3x', ms <= 3 * scriptMs);
+  row('  the same, per block (ms)', f(ms / RUN_ALL_BLOCKS, 2), `${f(bareMs / RUN_ALL_BLOCKS, 2)} bare PTY bash`, `${f(ms / bareMs, 0)}x`);
+  row(`server RSS after ${RUN_ALL_BLOCKS} blocks (MiB)`, `${f(mem.server.rssMB, 0)} (peak ${f(mem.server.peakMB, 0)})`);
+  row(`shell RSS after ${RUN_ALL_BLOCKS} blocks (MiB)`, `${f(mem.shell.rssMB, 0)} (peak ${f(mem.shell.peakMB, 0)})`);
+}
+
+/**
+ * 3 and 5. Output throughput to an SSE client that reads everything, beside the same block into
+ * /dev/null and through the bare PTY shell (medians of `times` runs); the server's memory after 200 MB.
+ */
+async function throughput() {
+  const bare = await barePtyShell();
+  await withServer(script, async (server) => {
+    const shell = await shellPid(server);
+    for (const [name, block, times] of [['200 MB output', BIG_OUTPUT, 1], ['1M lines output', MANY_LINES, MANY_LINES_RUNS]]) {
+      const devNullMs = summary(await repeat(times, 0, () => timeBash(['-c', `${block} > /dev/null`]))).median;
+      const ptyRuns = await repeat(times, 0, () => bare.run(block));
+      const runs = await repeat(times, 0, () => runBlock(server, block));
+      const ptyMs = summary(ptyRuns.map((r) => r.ms)).median;
+      const ms = summary(runs.map((r) => r.ms)).median;
+      const bytes = ptyRuns[0].bytes;
+      const mbps = (t) => bytes / 1e3 / t; // bytes per ms / 1000 = MB/s
+      const ratio = ptyMs / ms;
+      const delivered = Math.min(...runs.map((r) => r.bytes));
+      results[name] = { block, runs: times, bytes, deliveredBytes: delivered, cmdrunMs: ms, barePtyMs: ptyMs, devNullMs };
+      row(`${name} (MB/s)`, f(mbps(ms), 0), `PTY ${f(mbps(ptyMs), 0)}, /dev/null ${f(mbps(devNullMs), 0)}`,
+        `${f(ratio, 2)} of PTY, ${f(devNullMs / ms, 3)} of /dev/null`, '≥ 50 MB/s, ≥ 0.5 of PTY', mbps(ms) >= 50 && ratio >= 0.5);
+      if (delivered !== bytes) row(`  ${name}: bytes delivered`, `${delivered}`, `${bytes}`, 'output lost');
+      if (name === '200 MB output') {
+        // VmHWM is the peak since the server started: this fresh server has run nothing bigger.
+        const mem = { server: memory(server.pid), shell: memory(shell) };
+        results[name].memoryMiB = mem;
+        row('server peak RSS, 200 MB run (MiB)', f(mem.server.peakMB, 0), '', '', '< 150 MiB', mem.server.peakMB < 150);
+        row('shell peak RSS, 200 MB run (MiB)', f(mem.shell.peakMB, 0));
+      }
+    }
+  });
+  bare.close();
+}
+
+/** 4. From launching the CLI to the first successful GET /api/health, beside `node -e 0`. */
+async function startup() {
+  // With --port 0 the port is known once the URL line is printed, so health is asked right after it.
+  const once = () =>
+    withServer(script, async (server) => {
+      const res = await fetch(`${server.origin}/api/health`);
+      if (!res.ok) throw new Error(`health: ${res.status}`);
+      return performance.now() - server.startedAt;
+    });
+  const ours = summary(await repeat(STARTS, 1, once));
+  const node = summary(await repeat(STARTS, 1, timeNodeStart));
+  results.startup = { cmdrunMs: ours, nodeMs: node, starts: STARTS };
+  row('start-up to health, median (ms)', f(ours.median, 0), `node -e 0: ${f(node.median, 0)}`, `+${f(ours.median - node.median, 0)} ms`, '< 300 ms', ours.median < 300);
+}
+
+/** 6. The page in headless Chromium: interactive editor, and `seq 100000` rendered. */
+async function page() {
+  const file = join(dir, 'page.sh');
+  writeFileSync(file, `seq ${PAGE_LINES}\n`);
+  const p = await withServer(file, (server) => measurePage(server, PAGE_LINES));
+  if (!p) {
+    console.log('page: skipped, no Chromium (set CHROMIUM_PATH or apt-get install chromium)');
+    return;
+  }
+  results.page = p;
+  row('page: editor ready (ms)', f(p.readyMs, 0), `DOMContentLoaded ${f(p.domContentLoadedMs, 0)}, load ${f(p.loadMs, 0)}`);
+  row(`page: seq ${PAGE_LINES} rendered (ms)`, f(p.renderMs, 0), '', `exit ${p.exitCode}`);
+}
+
+const sections = { startup, latency, runall: runAll, throughput, page };
+const chosen = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(sections);
+const started = performance.now();
+try {
+  for (const name of chosen) {
+    if (!sections[name]) throw new Error(`unknown section ${name}; one of ${Object.keys(sections).join(' ')}`);
+    process.stderr.write(`bench: ${name}...\n`);
+    await sections[name]();
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model;
+const os = /PRETTY_NAME="(.*)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux';
+const machine = { cpu, cores: cpus().length, node: process.version, os: `${os}, kernel ${release()}` };
+const table = rows.map((r) => ({ ...r, pass: r.pass === undefined ? '' : r.pass ? 'pass' : 'miss' }));
+const header = { metric: 'metric', value: 'cmdrun', baseline: 'baseline', comparison: 'vs baseline', target: 'target', pass: '' };
+const widths = Object.keys(header).map((k) => Math.max(...[header, ...table].map((r) => String(r[k]).length)));
+for (const r of [header, ...table]) console.log(Object.keys(header).map((k, i) => String(r[k]).padEnd(widths[i])).join('  ').trimEnd());
+console.log(`\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.os}; ${f((performance.now() - started) / 1000, 0)} s`);
+
+const out = fileURLToPath(new URL('./results.json', import.meta.url));
+writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), machine, nodeArgs, results, table }, null, 2)}\n`);
+console.log(`written ${out}`);

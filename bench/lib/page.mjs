@@ -1,0 +1,65 @@
+// The page in headless Chromium: time to an interactive editor, and to render a long output.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** The output panel states of a run that has finished (the page may use `done` or the outcome). */
+const FINISHED = ['done', 'ok', 'failed', 'interrupted', 'error'];
+
+/**
+ * Opens `server.url` (a notebook whose only block is `seq LINES`), runs the block with Shift+Enter
+ * and waits until its panel is finished and shows the last line. All times in ms.
+ * Resolves with undefined when Chromium is missing.
+ */
+export async function measurePage(server, lines) {
+  if (!existsSync(CHROMIUM)) return undefined;
+  const { chromium } = await import('playwright-core');
+  const profile = mkdtempSync(join(tmpdir(), 'cmdrun-bench-chromium-'));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1200, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    // Records when the page marks itself ready, on the page's own clock (ms since navigation start).
+    await page.addInitScript(() => {
+      new MutationObserver((_, observer) => {
+        if (document.body?.dataset.ready === 'true') {
+          window.__readyAt = performance.now();
+          observer.disconnect();
+        }
+      }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-ready'] });
+    });
+    await page.goto(server.url);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+    // Navigation Timing, and the page's own `cmdrun:*` marks (start, file, parser, editor, ready) if it sets them.
+    const nav = await page.evaluate(() => {
+      const [entry] = performance.getEntriesByType('navigation');
+      const marks = Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('cmdrun:')).map((m) => [m.name, m.startTime]));
+      return { readyMs: marks['cmdrun:ready'] ?? window.__readyAt, domContentLoadedMs: entry.domContentLoadedEventEnd, loadMs: entry.loadEventEnd, marks };
+    });
+
+    await page.click('.cm-content');
+    const t0 = performance.now();
+    await page.keyboard.press('Shift+Enter');
+    await page.waitForFunction(
+      ({ finished, last }) => {
+        const panels = document.querySelectorAll('[data-testid=output]');
+        const panel = panels[panels.length - 1];
+        return panel && finished.includes(panel.dataset.state) && panel.textContent.includes(last);
+      },
+      { finished: FINISHED, last: String(lines) },
+      { polling: 'raf', timeout: 120_000 },
+    );
+    const renderMs = performance.now() - t0;
+    const exitCode = await page.$eval('[data-testid=output]', (el) => el.dataset.exitCode);
+    return { ...nav, renderMs, exitCode: Number(exitCode) };
+  } finally {
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
