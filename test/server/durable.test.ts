@@ -115,6 +115,28 @@ describe('resume and replay', () => {
     ]);
   });
 
+  test('a client that stops reading for a while pauses the shell instead of losing output', async () => {
+    // 30 MB, far past the 4 MiB tail a run keeps: only pausing the shell keeps every byte.
+    const res = await api(server, '/api/runs', { method: 'POST', json: { code: 'yes 0123456789abcdef | head -c 30000000; echo; echo finished' } });
+    const reader = res.body!.getReader();
+    await reader.read();
+    await new Promise((r) => setTimeout(r, 2500)); // the client stalls; the socket's buffers fill
+    const events: SseEvent[] = [];
+    const parser = createParser({ onEvent: (m) => events.push({ id: m.id, event: m.event, data: JSON.parse(m.data) }) });
+    const decoder = new TextDecoder();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      parser.feed(decoder.decode(value, { stream: true }));
+    }
+    const text = events.filter((e) => e.event === 'output').map((e) => (e.data as { text: string }).text).join('');
+    expect(text).not.toContain('bytes of output omitted');
+    expect(text.endsWith('\nfinished\n')).toBe(true);
+    // Everything but the first read's bytes arrived: at most one chunk (64 KiB) short.
+    expect(text.length).toBeGreaterThan(30_000_000 - 70_000);
+    expect(events.at(-1)?.event).toBe('end');
+  }, 60_000);
+
   test('GET /api/runs gives the page what it needs to restore: code, lines, status', async () => {
     const running = await postJson({ code: 'sleep 0.5', lineStart: 3, lineEnd: 3 });
     const queued = await postJson({ code: 'echo after', lineStart: 5, lineEnd: 6 });
