@@ -301,12 +301,12 @@ async function startPage(): Promise<void> {
   const textSelected = () => !view.state.selection.main.empty || !(document.getSelection()?.isCollapsed ?? true);
   const commands: Command[] = [
     { label: 'Run block and move to the next', keys: 'Shift+Enter', key: 'Shift-Enter', run: runAndAdvance },
-    { label: 'Run block (or the selected lines)', keys: 'Ctrl/Cmd+Enter', key: 'Mod-Enter', run: () => (runCurrent(), true) },
-    ...RUN_ACTIONS.filter((a) => a.scope !== 'block').map((a) => ({
-      label: a.label === 'Run above' ? 'Run every block above this one' : a.label === 'Run below' ? 'Run every block below this one' : 'Run this block and every block below',
+    ...RUN_ACTIONS.map((a) => ({
+      label: a.description,
       keys: a.keys,
-      key: a.keys.replace('Ctrl+Shift+↑', 'Ctrl-Shift-ArrowUp').replace('Ctrl+Shift+↓', 'Ctrl-Shift-ArrowDown').replace('Ctrl+Alt+Enter', 'Ctrl-Alt-Enter'),
-      run: () => runScope(a.scope),
+      key: a.key,
+      // Ctrl/Cmd+Enter runs the selection when there is one.
+      run: a.scope === 'block' ? () => (runCurrent(), true) : () => runScope(a.scope),
     })),
     { button: 'run-all', label: 'Run all blocks', keys: 'Ctrl/Cmd+Shift+Enter', key: 'Mod-Shift-Enter', run: () => runBlocks(view.state.field(field)) },
     // Ctrl+C interrupts while a block runs, unless text is selected (then it copies).

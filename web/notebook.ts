@@ -162,12 +162,15 @@ export function blocksFor(blocks: readonly Block[], block: Block, scope: RunScop
   }
 }
 
-/** The run controls' labels and shortcuts, as the gutter, its menu and the shortcut list show them. */
-export const RUN_ACTIONS: { scope: RunScope; label: string; keys: string }[] = [
-  { scope: 'block', label: 'Run block', keys: 'Ctrl+Enter' },
-  { scope: 'above', label: 'Run above', keys: 'Ctrl+Shift+↑' },
-  { scope: 'below', label: 'Run below', keys: 'Ctrl+Shift+↓' },
-  { scope: 'from', label: 'Run from here', keys: 'Ctrl+Alt+Enter' },
+/**
+ * The run controls: the menu's label, what the shortcut list says, the keys as shown and as
+ * CodeMirror binds them.
+ */
+export const RUN_ACTIONS: { scope: RunScope; label: string; description: string; keys: string; key: string }[] = [
+  { scope: 'block', label: 'Run block', description: 'Run block (or the selected lines)', keys: 'Ctrl/Cmd+Enter', key: 'Mod-Enter' },
+  { scope: 'above', label: 'Run above', description: 'Run every block above this one', keys: 'Ctrl+Shift+↑', key: 'Ctrl-Shift-ArrowUp' },
+  { scope: 'below', label: 'Run below', description: 'Run every block below this one', keys: 'Ctrl+Shift+↓', key: 'Ctrl-Shift-ArrowDown' },
+  { scope: 'from', label: 'Run from here', description: 'Run this block and every block below', keys: 'Ctrl+Alt+Enter', key: 'Ctrl-Alt-Enter' },
 ];
 
 /** The run button (and its menu button) on a block's first line. */
@@ -188,7 +191,7 @@ class RunMarker extends GutterMarker {
     run.dataset.action = 'block';
     run.tabIndex = -1; // keyboard users have Ctrl+Enter; Tab should not stop at every block
     run.textContent = '▶';
-    run.title = `Run ${name} (Ctrl+Enter)`;
+    run.title = `Run ${name} (Ctrl/Cmd+Enter)`;
     run.setAttribute('aria-label', `Run ${name}`);
     run.setAttribute('aria-keyshortcuts', 'Control+Enter');
     const more = document.createElement('button');

@@ -56,7 +56,7 @@ test('the block menu runs above, below and from here; panels count up like Jupyt
   await menuOf(2).click(); // block C
   await nb.page.waitForSelector('.run-menu [role="menuitem"]');
   await expect(nb.page.locator('.run-menu [role="menuitem"]').allTextContents()).resolves.toEqual([
-    'Run blockCtrl+Enter',
+    'Run blockCtrl/Cmd+Enter',
     'Run aboveCtrl+Shift+↑',
     'Run belowCtrl+Shift+↓',
     'Run from hereCtrl+Alt+Enter',
