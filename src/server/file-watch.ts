@@ -5,9 +5,8 @@
 import { watch, watchFile, unwatchFile, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Context } from 'hono';
-import { streamSSE } from 'hono/streaming';
 import type { FileState, ScriptFile } from './script-file.js';
-import { PING_MS, RETRY_MS } from './sse.js';
+import { PING_MS, RETRY_MS, eventStream, frame } from './sse.js';
 
 /** Options of {@link FileWatcher}; the defaults suit the server. */
 export interface FileWatchOptions {
@@ -136,39 +135,28 @@ export class FileWatcher {
  * aborts. A client that goes away is unsubscribed.
  */
 export function streamFileChanges(c: Context, watcher: FileWatcher, shutdown: AbortSignal): Response {
-  return streamSSE(c, async (stream) => {
+  return eventStream(c, shutdown, async (send, stop) => {
     let pending: { mtimeMs: number | null } | undefined;
     let wake: (() => void) | undefined;
     const unsubscribe = watcher.subscribe((state) => {
       pending = { mtimeMs: state?.mtimeMs ?? null };
       wake?.();
     });
-    const abort = new AbortController();
-    stream.onAbort(() => abort.abort());
-    const stop = AbortSignal.any([abort.signal, shutdown]);
     stop.addEventListener('abort', () => wake?.());
-    let lastWrite = Date.now();
-    const ping = setInterval(() => {
-      if (Date.now() - lastWrite >= PING_MS && !stream.aborted) void stream.write(': ping\n\n');
-    }, PING_MS / 3);
     try {
       // Subscribed before this first line: a client that has read it misses no change after.
-      await stream.write(`retry: ${RETRY_MS}\n\n`);
+      await send(`retry: ${RETRY_MS}\n\n`);
       while (!stop.aborted) {
         if (!pending) {
           await new Promise<void>((resolve) => (wake = resolve));
           wake = undefined;
           continue;
         }
-        const data = JSON.stringify(pending);
+        const change = pending;
         pending = undefined;
-        if (stream.aborted) break;
-        await stream.writeSSE({ event: 'change', data });
-        lastWrite = Date.now();
+        await send(frame('change', change));
       }
-      if (shutdown.aborted && !stream.aborted) await stream.writeSSE({ event: 'shutdown', data: '{}' });
     } finally {
-      clearInterval(ping);
       unsubscribe();
     }
   });

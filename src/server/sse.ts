@@ -1,11 +1,10 @@
 /**
- * A run's events as a Server-Sent Events response (WHATWG HTML §9.2): `id:` is the run's own
- * sequence number, `event:` the event name, `data:` one line of JSON (Hono's writeSSE splits data
- * on line breaks, and JSON.stringify never emits raw ones).
+ * The API's Server-Sent Events responses (WHATWG HTML §9.2): `id:` is a run's own sequence number,
+ * `event:` the event name, `data:` one line of JSON.
  */
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { Run, RunEvent } from '../session/run.js';
+import type { Run } from '../session/run.js';
 
 /** Idle streams get a comment line this often (ms), so proxies and clients keep them open. */
 export const PING_MS = 15_000;
@@ -13,12 +12,16 @@ export const PING_MS = 15_000;
 export const RETRY_MS = 1_000;
 
 /**
- * Streams the run's events after `afterId` (0: from the first), then live ones, and closes after
- * `end` or `error`, or with a final `shutdown` event when `shutdown` aborts. The stream pulls from the run's log at the pace the client reads (no queue per
- * client), and a connected client that lags pauses the shell (Run.follow). A client that goes away
- * only stops its own stream; the run goes on.
+ * An SSE response with what every event stream of the API shares: a `: ping` comment when idle for
+ * {@link PING_MS}, `stop` aborted when the client goes away or `shutdown` aborts, and then (server
+ * stopping) a final `shutdown` event, so clients stop reconnecting. `body` writes frames with `send`
+ * (skipped once the client is gone) until it returns.
  */
-export function streamRun(c: Context, run: Run, afterId: number, shutdown: AbortSignal): Response {
+export function eventStream(
+  c: Context,
+  shutdown: AbortSignal,
+  body: (send: (frame: string) => Promise<void>, stop: AbortSignal) => Promise<void>,
+): Response {
   return streamSSE(c, async (stream) => {
     const abort = new AbortController();
     stream.onAbort(() => abort.abort());
@@ -27,15 +30,14 @@ export function streamRun(c: Context, run: Run, afterId: number, shutdown: Abort
     const ping = setInterval(() => {
       if (Date.now() - lastWrite >= PING_MS && !stream.aborted) void stream.write(': ping\n\n');
     }, PING_MS / 3);
-    let first = true;
+    const send = async (text: string) => {
+      if (stream.aborted) return;
+      await stream.write(text);
+      lastWrite = Date.now();
+    };
     try {
-      for await (const event of run.follow(afterId, stop)) {
-        await stream.write(frame(event, first ? RETRY_MS : undefined));
-        first = false;
-        lastWrite = Date.now();
-      }
-      // The server is stopping: say so, so clients stop reconnecting (or retry later on purpose).
-      if (shutdown.aborted && !stream.aborted) await stream.writeSSE({ event: 'shutdown', data: '{}' });
+      await body(send, stop);
+      if (shutdown.aborted) await send(frame('shutdown', {}));
     } finally {
       clearInterval(ping);
     }
@@ -43,11 +45,29 @@ export function streamRun(c: Context, run: Run, afterId: number, shutdown: Abort
 }
 
 /**
- * One event as an SSE frame. The data is one line, as JSON.stringify never emits raw line breaks, so
- * it is written as is: Hono's writeSSE would scan and copy every output chunk again to split it.
+ * Streams the run's events after `afterId` (0: from the first), then live ones, and closes after
+ * `end` or `error`, or with a final `shutdown` event when `shutdown` aborts. The stream pulls from
+ * the run's log at the pace the client reads (no queue per client), and a connected client that
+ * lags pauses the shell (Run.follow). A client that goes away only stops its own stream; the run
+ * goes on.
  */
-function frame(event: RunEvent, retry?: number): string {
-  return `id: ${event.id}\nevent: ${event.event}\ndata: ${JSON.stringify(event.data)}\n${retry ? `retry: ${retry}\n` : ''}\n`;
+export function streamRun(c: Context, run: Run, afterId: number, shutdown: AbortSignal): Response {
+  return eventStream(c, shutdown, async (send, stop) => {
+    let retry: number | undefined = RETRY_MS;
+    for await (const event of run.follow(afterId, stop)) {
+      await send(frame(event.event, event.data, event.id, retry));
+      retry = undefined;
+    }
+  });
+}
+
+/**
+ * One event as an SSE frame, its data as JSON. The data is one line, as JSON.stringify never emits
+ * raw line breaks, so it is written as is: Hono's writeSSE would scan and copy every output chunk
+ * again to split it.
+ */
+export function frame(event: string, data: unknown, id?: number, retry?: number): string {
+  return `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n${retry ? `retry: ${retry}\n` : ''}\n`;
 }
 
 /** The id after which to resume: the Last-Event-ID header, else `?lastEventId=`, else 0. */
