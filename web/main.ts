@@ -155,11 +155,35 @@ async function startPage(): Promise<void> {
   };
 
   /**
-   * Shows a panel for run `runId` of `code` under line `lineEnd`, replacing the panels of lines
-   * panelFrom..lineEnd; [codeFrom, codeTo] is the text that ran (for the stale mark).
+   * Where a run's panel goes: under line `lineEnd`, replacing the panels of lines
+   * panelFrom..lineEnd; lines lineStart..lineEnd and [codeFrom, codeTo] are the text that ran (the
+   * server gets the lines, the stale mark compares the text).
    */
-  const panel = (runId: string, code: string, cols: number, at: { lineEnd: number; panelFrom: number; codeFrom: number; codeTo: number }): PageRun => {
-    const output = new OutputView(runId, code, cols, host);
+  interface Place {
+    lineStart: number;
+    lineEnd: number;
+    panelFrom: number;
+    codeFrom: number;
+    codeTo: number;
+  }
+  /** The place of lines lineStart..lineEnd; a block's panel also replaces the one of its header. */
+  const placeOf = (lineStart: number, lineEnd: number, panelFrom = lineStart): Place => {
+    const doc = view.state.doc;
+    return { lineStart, lineEnd, panelFrom, codeFrom: doc.line(lineStart).from, codeTo: doc.line(lineEnd).to };
+  };
+  const blockPlace = (block: Block) => placeOf(block.lineStart, block.lineEnd, block.markerLine ?? block.lineStart);
+
+  /** The output width in cells, measured again only when the editor's width changed. */
+  let measured = { width: -1, cols: DEFAULT_COLS };
+  const columns = (): number => {
+    const width = view.contentDOM.clientWidth;
+    if (width !== measured.width) measured = { width, cols: fittingColumns(width) };
+    return measured.cols;
+  };
+
+  /** Shows a panel for run `runId` of `code` at `at`. */
+  const panel = (runId: string, code: string, at: Place): PageRun => {
+    const output = new OutputView(runId, code, columns(), host);
     const doc = view.state.doc;
     const pos = doc.line(at.lineEnd).to;
     view.dispatch({ effects: showOutput.of({ pos, replaceFrom: doc.line(at.panelFrom).from, codeFrom: at.codeFrom, codeTo: at.codeTo, view: output }) });
@@ -171,13 +195,12 @@ async function startPage(): Promise<void> {
   let posting: Promise<unknown> = Promise.resolve();
 
   /**
-   * Posts a run of `code` (lines lineStart..lineEnd) to the server's queue and follows it. Runs of
-   * one `batch` stop at the first that fails (the server cancels the rest).
+   * Posts a run of `code` (at `at`) to the server's queue and follows it. Runs of one `batch` stop
+   * at the first that fails (the server cancels the rest).
    */
-  const runLines = (code: string, lineStart: number, lineEnd: number, panelFrom: number, codeFrom: number, codeTo: number, batch?: string): PageRun => {
-    const cols = fittingColumns(view.contentDOM.clientWidth);
-    const run = panel(newRunId(), code, cols, { lineEnd, panelFrom, codeFrom, codeTo });
-    const body = { code, runId: run.runId, lineStart, lineEnd, cols, batch };
+  const runLines = (code: string, at: Place, batch?: string): PageRun => {
+    const run = panel(newRunId(), code, at);
+    const body = { code, runId: run.runId, lineStart: at.lineStart, lineEnd: at.lineEnd, cols: run.view.cols, batch };
     // A network error is retried with the same runId: the server never runs it twice.
     const post = async (attempt: number): Promise<boolean> => {
       try {
@@ -207,23 +230,14 @@ async function startPage(): Promise<void> {
       const same = blocks.filter((b) => b.code === summary.code);
       const nearest = summary.lineStart ?? 1;
       const block = same.sort((x, y) => Math.abs(x.lineStart - nearest) - Math.abs(y.lineStart - nearest))[0];
-      let at;
-      if (block) {
-        at = { lineEnd: block.lineEnd, panelFrom: block.markerLine ?? block.lineStart, codeFrom: doc.line(block.lineStart).from, codeTo: doc.line(block.lineEnd).to };
-      } else {
-        // The block changed since it ran: show the output where it was, marked stale.
-        const lineEnd = Math.min(summary.lineEnd ?? doc.lines, doc.lines);
-        const lineStart = Math.min(summary.lineStart ?? lineEnd, lineEnd);
-        at = { lineEnd, panelFrom: lineStart, codeFrom: doc.line(lineStart).from, codeTo: doc.line(lineEnd).to };
-      }
-      follower.add(panel(summary.runId, summary.code, fittingColumns(view.contentDOM.clientWidth), at), Promise.resolve(true));
+      // A block whose text changed since it ran: the output shows where it was, marked stale.
+      const lineEnd = Math.min(summary.lineEnd ?? doc.lines, doc.lines);
+      const at = block ? blockPlace(block) : placeOf(Math.min(summary.lineStart ?? lineEnd, lineEnd), lineEnd);
+      follower.add(panel(summary.runId, summary.code, at), Promise.resolve(true));
     }
   };
 
-  const runBlock = (block: Block, batch?: string): PageRun => {
-    const doc = view.state.doc;
-    return runLines(block.code, block.lineStart, block.lineEnd, block.markerLine ?? block.lineStart, doc.line(block.lineStart).from, doc.line(block.lineEnd).to, batch);
-  };
+  const runBlock = (block: Block, batch?: string): PageRun => runLines(block.code, blockPlace(block), batch);
 
   /** Runs `blocks` in order as one batch: a failing one cancels the rest, as in Jupyter. */
   const runBlocks = (blocks: Block[]): boolean => {
@@ -247,7 +261,7 @@ async function startPage(): Promise<void> {
     if (!sel.empty) {
       const first = state.doc.lineAt(sel.from).number;
       const last = state.doc.lineAt(sel.to).number;
-      runLines(state.sliceDoc(sel.from, sel.to), first, last, first, sel.from, sel.to);
+      runLines(state.sliceDoc(sel.from, sel.to), { ...placeOf(first, last), codeFrom: sel.from, codeTo: sel.to });
       return undefined;
     }
     const block = blockAt(state.field(field), state, sel.head);
