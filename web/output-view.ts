@@ -6,7 +6,7 @@
  */
 import type { IBuffer, IMarker, Terminal as TerminalType } from '@xterm/headless';
 import stripAnsi from 'strip-ansi';
-import { bufferText, drawLogicalLine, type Link } from './terminal-render.js';
+import { bufferText, drawLogicalLine, lastContentRow, type Link } from './terminal-render.js';
 
 let xterm: Promise<typeof import('@xterm/headless')> | undefined;
 /** Loads xterm.js, a chunk of its own: the editor does not wait for it. Call early to prefetch. */
@@ -331,8 +331,7 @@ export class OutputView {
   private draw(): void {
     const buffer = this.term.buffer.active;
     const atBottom = this.body.scrollHeight - this.body.scrollTop - this.body.clientHeight < 4;
-    let last = buffer.length - 1;
-    while (last >= 0 && buffer.getLine(last)!.translateToString(true) === '') last--;
+    const last = lastContentRow(buffer);
     const limit = this.expanded ? Infinity : SHOWN_LINES;
 
     const incremental = buffer === this.drawnBuffer && buffer.type === 'normal' && !!this.start && !this.start.isDisposed && !!this.dirty && !this.dirty.isDisposed;

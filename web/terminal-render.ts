@@ -163,11 +163,17 @@ export function drawLogicalLine(buffer: IBuffer, row: number, lastRow: number): 
   return { el, rows: end - row + 1 };
 }
 
+/** The last row with any text (-1 when there is none): the rows after it are the blank screen. */
+export function lastContentRow(buffer: IBuffer): number {
+  let last = buffer.length - 1;
+  while (last >= 0 && buffer.getLine(last)!.translateToString(true) === '') last--;
+  return last;
+}
+
 /** The buffer's text: logical lines joined by "\n", trailing blank rows dropped. */
 export function bufferText(buffer: IBuffer): string {
   const lines: string[] = [];
-  let last = buffer.length - 1;
-  while (last >= 0 && buffer.getLine(last)!.translateToString(true) === '') last--;
+  const last = lastContentRow(buffer);
   for (let y = 0; y <= last; y++) {
     const line = buffer.getLine(y)!;
     const text = line.translateToString(y === last || !buffer.getLine(y + 1)?.isWrapped);
