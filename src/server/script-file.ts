@@ -102,14 +102,10 @@ export class ScriptFile {
     });
   }
 
+  /** The file's mtime and permission bits; a file that does not exist yet gets mode 0644. */
   private async currentMtime(): Promise<{ mtimeMs: number | null; mode: number }> {
-    try {
-      const info = await stat(this.path);
-      return { mtimeMs: info.mtimeMs, mode: info.mode & 0o7777 };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { mtimeMs: null, mode: 0o644 };
-      throw err;
-    }
+    const info = await stat(this.path).catch(absentOnEnoent);
+    return info ? { mtimeMs: info.mtimeMs, mode: info.mode & 0o7777 } : { mtimeMs: null, mode: 0o644 };
   }
 
   /**
