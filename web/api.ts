@@ -5,7 +5,7 @@
  */
 import { createParser } from 'eventsource-parser';
 
-import type { RunEvent } from '../src/session/run.js';
+import type { RunEvent } from '../src/runs/run.js';
 
 export type { RunEvent };
 

@@ -10,7 +10,7 @@ import { EditorView } from '@codemirror/view';
 import { basicSetup } from 'codemirror';
 import { loadBlockSplitter } from '../src/blocks/parser.js';
 import type { Block } from '../src/blocks/split.js';
-import type { RunSummary } from '../src/session/run.js';
+import type { RunSummary } from '../src/runs/run.js';
 import { Api, ApiError } from './api.js';
 import { commandKeymap, fillShortcuts, type Command } from './commands.js';
 import { FileSync, type ConflictChoice } from './file-sync.js';

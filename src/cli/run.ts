@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import stripAnsi from 'strip-ansi';
 import { loadBlockSplitter } from '../blocks/parser.js';
 import type { Block } from '../blocks/split.js';
-import { RunQueue } from '../session/run-queue.js';
-import type { Run } from '../session/run.js';
+import { RunQueue } from '../runs/run-queue.js';
+import type { Run } from '../runs/run.js';
 import { ShellSession } from '../session/session.js';
 import { checkDir, checkScript, UsageError } from './checks.js';
 

@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
-import type { RunQueue } from '../session/run-queue.js';
+import type { RunQueue } from '../runs/run-queue.js';
 import type { ShellSession } from '../session/session.js';
 import { type FileWatcher, streamFileChanges } from './file-watch.js';
 import { bearerToken, hostAndOriginGuard, jsonOnly, noStore } from './guards.js';

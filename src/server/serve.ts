@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import getPort, { portNumbers } from 'get-port';
-import { RunQueue } from '../session/run-queue.js';
+import { RunQueue } from '../runs/run-queue.js';
 import { ShellSession } from '../session/session.js';
 import { createApp } from './app.js';
 import { FileWatcher } from './file-watch.js';

@@ -4,7 +4,7 @@
  */
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { Run } from '../session/run.js';
+import type { Run } from '../runs/run.js';
 
 /** Idle streams get a comment line this often (ms), so proxies and clients keep them open. */
 export const PING_MS = 15_000;

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_OUTPUT_LIMITS, Run, type OutputLimits, type RunRequest } from './run.js';
-import type { ShellSession } from './session.js';
+import type { ShellSession } from '../session/session.js';
 
 /** Options for {@link RunQueue}. */
 export interface RunQueueOptions {
