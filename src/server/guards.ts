@@ -3,7 +3,7 @@
  * cross-site defences of shared/notes/security.md), JSON-only bodies, and response headers.
  */
 import type { MiddlewareHandler } from 'hono';
-import { bearerAuth } from 'hono/bearer-auth';
+import { timingSafeEqual } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
 
 /** True for the wildcard addresses that bind every interface. */
@@ -57,17 +57,22 @@ export const noStore: MiddlewareHandler = async (c, next) => {
 };
 
 /**
- * 401 unless the request has `Authorization: Bearer <token>` (RFC 6750 §2.1). Hono's bearerAuth
- * compares the token in constant time (it hashes both sides); a missing or malformed header is a
- * 401 here too, so clients see one status for every authentication failure.
+ * 401 unless the request has `Authorization: Bearer <token>` (RFC 6750 §2.1, §3: a wrong token is
+ * `error="invalid_token"`). The token is compared in constant time (crypto.timingSafeEqual on
+ * equal-length buffers; only a length mismatch answers early, and the length is no secret).
  */
 export function bearerToken(token: string): MiddlewareHandler {
   const unauthorized = { error: 'unauthorized: send Authorization: Bearer TOKEN' };
-  const check = bearerAuth({ token, invalidToken: { message: { error: 'unauthorized: wrong token' } } });
+  const expected = Buffer.from(token, 'utf8');
   return async (c, next) => {
-    if (!/^Bearer [A-Za-z0-9._~+/-]+=*$/.test(c.req.header('authorization') ?? '')) {
+    const header = c.req.header('authorization') ?? '';
+    if (!/^Bearer [A-Za-z0-9._~+/-]+=*$/.test(header)) {
       return c.json(unauthorized, 401, { 'WWW-Authenticate': 'Bearer realm="cmdrun"' });
     }
-    return check(c, next);
+    const given = Buffer.from(header.slice('Bearer '.length), 'utf8');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return c.json({ error: 'unauthorized: wrong token' }, 401, { 'WWW-Authenticate': 'Bearer realm="cmdrun", error="invalid_token"' });
+    }
+    await next();
   };
 }

@@ -3,7 +3,8 @@
  * over from block to block, as a Jupyter kernel does. A shell that dies is replaced by a fresh one.
  */
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { BlockFile } from './block-file.js';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ShellProcess } from './shell-process.js';
@@ -114,7 +115,14 @@ export class ShellSession {
   ) {
     this.currentCwd = opts.cwd;
     this.layout = { dir, scriptName: opts.scriptName, relName: relativeName(opts.scriptName), cwd: opts.cwd };
+    const paths = layoutPaths(this.layout);
+    this.blockFile = new BlockFile(paths.block);
+    this.checkFile = new BlockFile(paths.check);
   }
+
+  /** The block being run, and the syntax check's copy of it (shells.ts, checkText). */
+  private readonly blockFile: BlockFile;
+  private readonly checkFile: BlockFile;
 
   /** Where the session's files are (shells.ts, SessionLayout). */
   private readonly layout: SessionLayout;
@@ -230,16 +238,18 @@ export class ShellSession {
       if (this.interrupts > 0) {
         return { exitCode: 130, cwd: this.currentCwd, interrupted: true, sessionRestarted: restarted };
       }
-      const { block: file, check: checkFile } = layoutPaths(this.layout);
+      const { blockFile, checkFile } = this;
+      const file = blockFile.path;
       // Blank lines before the block make the shell's line numbers those of the script.
       const padding = '\n'.repeat(Math.max(0, (options.lineStart ?? 1) - 1));
       const padded = padding + code + (code.endsWith('\n') ? '' : '\n');
       let check: string | undefined;
       if (options.interpreter) {
-        writeFileSync(file, padded, { mode: 0o600 });
+        blockFile.write(padded);
       } else {
-        writeFileSync(file, this.profile.blockPrefix + padded, { mode: 0o600 });
-        writeFileSync((check = checkFile), checkText(padded), { mode: 0o600 });
+        blockFile.write(this.profile.blockPrefix + padded);
+        checkFile.write(checkText(padded));
+        check = checkFile.path;
       }
       if (options.cols) proc.resize(options.cols, this.opts.rows);
       let lastOutput = performance.now();
@@ -381,6 +391,8 @@ export class ShellSession {
   /** SIGKILLs the shell and every process of its terminal session at once (a forced stop). */
   killNow(): void {
     this.proc?.kill('SIGKILL');
+    this.blockFile.close();
+    this.checkFile.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -390,6 +402,8 @@ export class ShellSession {
     this.closed = true;
     await this.proc?.terminate();
     await this.starting?.then((p) => p.terminate()).catch(() => {});
+    this.blockFile.close();
+    this.checkFile.close();
     await rm(this.dir, { recursive: true, force: true });
   }
 }
