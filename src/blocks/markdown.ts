@@ -81,7 +81,9 @@ export function splitMarkdown(source: string, isIncomplete: IsIncomplete): Block
       }
       if (ref.name !== 'FencedCode') return;
       const block = fenceBlock(ref.node, text, lineOf, indents.get(ref.from) ?? 0, isIncomplete);
-      if (block) blocks.push({ ...block, index: blocks.length, ...(block.title ?? heading ? { title: block.title ?? heading } : {}) });
+      if (!block) return false;
+      const titled = block.title ?? heading;
+      blocks.push({ ...block, index: blocks.length, ...(titled ? { title: titled } : {}), ...(heading ? { heading } : {}) });
       return false;
     },
   });

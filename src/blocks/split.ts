@@ -51,6 +51,8 @@ export interface Block {
   code: string;
   /** Markdown: the `name` attribute of the fence (`cmdrun run --block` matches it). */
   name?: string;
+  /** Markdown: the text of the nearest heading above the fence (`cmdrun run --block` matches it). */
+  heading?: string;
   /** Markdown: `excludeFromRunAll=true`: Run all/above/below/from here and `cmdrun run` skip it. */
   excludeFromRunAll?: boolean;
   /** The program that runs the code in the session instead of the shell (interpreter fences). */
