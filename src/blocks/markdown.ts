@@ -11,6 +11,7 @@ import type { SyntaxNode } from '@lezer/common';
 import { parser as commonmark, type BlockContext, type Line } from '@lezer/markdown';
 import { consoleCommands, type IsIncomplete } from './console.js';
 import { fenceKind, isTrue, parseFenceInfo } from './fence.js';
+import { normalizeLineBreaks } from './line-breaks.js';
 import type { Block } from './split.js';
 
 /**
@@ -32,11 +33,6 @@ const parser = commonmark.configure({
     },
   ],
 });
-
-/** Line breaks as CommonMark reads them (section 2.1: `\n`, `\r\n` or a lone `\r`), made `\n`. */
-export function normalizeLineBreaks(text: string): string {
-  return text.replace(/\r\n?/g, '\n');
-}
 
 /**
  * Splits a Markdown document into its runnable fences (fence.ts says which languages run).
