@@ -208,7 +208,10 @@ async function startPage(): Promise<void> {
       // A block whose text changed since it ran: the output shows where it was, marked stale.
       const lineEnd = Math.min(summary.lineEnd ?? doc.lines, doc.lines);
       const at = block ? blockPlace(block) : placeOf(Math.min(summary.lineStart ?? lineEnd, lineEnd), lineEnd);
-      follower.add(panel(summary.runId, summary.code, at, block ? undefined : summary.code), Promise.resolve(true));
+      // A selection's lines are its source while they still give the code that ran (a fence's rules applied).
+      const lines = view.state.sliceDoc(at.codeFrom, at.codeTo);
+      const selected = selectionRun(lines, blockHolding(blocks, at.lineStart), splitters.isIncomplete).code === summary.code;
+      follower.add(panel(summary.runId, summary.code, at, block || selected ? undefined : summary.code), Promise.resolve(true));
     }
   };
 
