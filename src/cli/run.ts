@@ -108,7 +108,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<void> {
   const blocks = selectBlocks(all, flags);
   let session: ShellSession;
   try {
-    session = await ShellSession.start({ shell: flags.shell, cwd, scriptName: basename(path), cols: process.stdout.columns });
+    session = await ShellSession.start({ shell: flags.shell, cwd, scriptName: file, cols: process.stdout.columns });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -141,6 +141,15 @@ export async function runCommand(file: string, flags: RunFlags): Promise<void> {
       else if (current) queue.input(current.runId, text);
     });
   }
+
+  // Output of background jobs printed between blocks, in the order it came.
+  const background = (async () => {
+    for await (const event of queue.background.follow(0)) {
+      if (event.event !== 'output') continue;
+      if (flags.json) await writeOut(`${JSON.stringify({ id: event.id, event: event.event, ...event.data })}\n`);
+      else await writeOut(strip ? stripAnsi(event.data.text) : event.data.text);
+    }
+  })();
 
   let firstFailure: number | undefined;
   const runOne = async (code: string, block?: Block, n = 0): Promise<number> => {
@@ -196,5 +205,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<void> {
     await runOne('exit');
     flags.json = saved;
   }
+  queue.endBackground();
+  await background;
   await shutdown(firstFailure ?? 0);
 }

@@ -29,6 +29,7 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
   try {
     server = await startServer({
       file: path,
+      scriptName: file ?? 'untitled.sh',
       host: flags.host,
       port: flags.port,
       shell: flags.shell,

@@ -23,6 +23,12 @@ export class RunQueue {
   private current: Run | undefined;
   private readonly maxRuns: number;
   private readonly outputLimits: OutputLimits;
+  /**
+   * Output the shell printed while no block ran (background jobs), as the `output` events of one
+   * run that never ends (GET /api/session/output). It keeps the last 256 KiB and never pauses the
+   * shell: the blocks' own readers do that.
+   */
+  readonly background = new Run('background', { code: '' }, { headChars: 0, tailChars: 256 * 1024 });
 
   constructor(
     private readonly session: ShellSession,
@@ -30,6 +36,7 @@ export class RunQueue {
   ) {
     this.maxRuns = options.maxRuns ?? 200;
     this.outputLimits = options.outputLimits ?? DEFAULT_OUTPUT_LIMITS;
+    session.onBackground((text) => this.background.output(text));
   }
 
   /** Queues a block; with a known `runId`, returns that run without running anything again. */
@@ -45,6 +52,19 @@ export class RunQueue {
     if (this.current) run.emit({ event: 'queued', data: { runId: run.runId, position: this.waiting.length } });
     void this.pump();
     return run;
+  }
+
+  /**
+   * Ends the background output log (its readers get what it holds, then `end`): for a session that
+   * is closing, after its last block.
+   */
+  endBackground(): void {
+    const { background } = this;
+    if (background.finished) return;
+    background.emit({
+      event: 'end',
+      data: { runId: background.runId, exitCode: 0, durationMs: 0, cwd: this.session.cwd, interrupted: false, sessionRestarted: false },
+    });
   }
 
   /** The run with this id, if it is still kept. */
@@ -103,6 +123,7 @@ export class RunQueue {
       });
       return;
     }
+    this.background.flushOutput(); // what the shell printed before this run is not this run's
     const startedAt = Date.now();
     const t0 = performance.now();
     run.emit({ event: 'start', data: { runId: run.runId, startedAt } });
@@ -111,6 +132,7 @@ export class RunQueue {
       const result = await this.session.run(run.request.code, {
         lineStart: run.request.lineStart,
         cols: run.request.cols,
+        interpreter: run.request.interpreter,
         onOutput: (text) => run.output(text),
         onWaiting: () => run.emit({ event: 'waiting', data: { runId: run.runId } }),
       });

@@ -2,6 +2,7 @@
  * One block's run: its request, state, and bounded event log, with flow control towards the shell
  * when the clients reading it lag. Event shapes are the SSE events of shared/notes/api.md.
  */
+import type { Interpreter } from '../session/session.js';
 
 /** `queued {runId, position}`: waits behind `position` other runs (1 = next). */
 export interface QueuedData { runId: string; position: number }
@@ -51,6 +52,8 @@ export interface RunRequest {
    * stops its queue at a failing cell.
    */
   batch?: string;
+  /** Run this program on the code instead of the shell (a Markdown fence's language); see RunOptions. */
+  interpreter?: Interpreter;
 }
 
 /** A run's summary, as GET /api/runs lists it. */
@@ -283,7 +286,8 @@ export class Run {
     else this.flushTimer ??= setTimeout(() => this.flushOutput(), OUTPUT_FLUSH_MS);
   }
 
-  private flushOutput(): void {
+  /** Sends buffered output now (before an event of another run that must come after it). */
+  flushOutput(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (!this.pending) return;

@@ -5,6 +5,7 @@
 import type { Context } from 'hono';
 import { validator } from 'hono/validator';
 import { z } from 'zod';
+import { INTERPRETERS } from '../session/session.js';
 
 /** Run ids and batch ids: 1-64 characters of base64url. */
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "-" or "_"');
@@ -17,6 +18,7 @@ export const runBody = z.strictObject({
   lineStart: z.int().min(1).optional(),
   lineEnd: z.int().min(1).optional(),
   cols: z.int().min(20).max(1000).optional(),
+  interpreter: z.enum(INTERPRETERS).optional(),
 });
 
 /** PUT /api/file: the new content, and the mtimeMs it was based on (null: the file did not exist). */

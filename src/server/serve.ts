@@ -18,6 +18,8 @@ import { ScriptFile } from './script-file.js';
 export interface ServerOptions {
   /** The script to serve (absolute path); it may not exist yet. */
   file: string;
+  /** The script's name as the user gave it: the shell's `$0` (default: the file's base name). */
+  scriptName?: string;
   /** Address to bind; default 127.0.0.1. */
   host?: string;
   /** Port; 0 = any free port; default: a free port preferring 8765-8799. */
@@ -68,7 +70,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const host = options.host ?? '127.0.0.1';
   const token = options.token ?? randomBytes(32).toString('base64url');
   const wanted = options.port ?? (await getPort({ port: portNumbers(8765, 8799), host }));
-  const session = await ShellSession.start({ shell: options.shell, cwd: options.cwd, scriptName: basename(options.file) });
+  const session = await ShellSession.start({ shell: options.shell, cwd: options.cwd, scriptName: options.scriptName ?? basename(options.file) });
   const maxOutput = options.maxRunOutput ?? DEFAULT_MAX_RUN_OUTPUT;
   const runs = new RunQueue(session, {
     maxRuns: options.maxRuns,

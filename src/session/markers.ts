@@ -12,25 +12,25 @@ export const MARKER_PREFIX = '\x1b]6973;';
 const TERMINATOR = '\x07';
 
 /**
- * What a marker announces. `r`: the shell is ready; `s`: a block starts; `e`: a block ended;
- * `x`: the shell is exiting during a block (its EXIT trap waits for an acknowledgement, so no
- * output is lost to the terminal hang-up that follows).
+ * What a marker announces. `r`: the shell is ready (with its pid); `s`: a block starts; `e`: a
+ * block ended; `q`: the shell has ended (written by the session leader, with the shell's status).
  */
-export type MarkerKind = 'r' | 's' | 'e' | 'x';
+export type MarkerKind = 'r' | 's' | 'e' | 'q';
 
 /** One marker: its kind and its `;`-separated fields (the last field keeps any further `;`). */
 export interface Marker {
   kind: MarkerKind;
   /** The per-start or per-block random id the marker carries. */
   id: string;
-  /** For `e`: the exit status as text, then the shell's working directory; for `x`: the status. */
+  /** For `e`: the exit status as text, then the shell's working directory; for `r`: the shell's
+   * pid; for `q`: the shell's exit status (128 + N when signal N ended it). */
   rest: string[];
 }
 
 /** A piece of the terminal stream: plain output, or a marker. */
 export type Piece = { text: string } | { marker: Marker };
 
-const FIELDS_OF: Record<MarkerKind, number> = { r: 1, s: 1, e: 3, x: 2 };
+const FIELDS_OF: Record<MarkerKind, number> = { r: 2, s: 1, e: 3, q: 2 };
 
 function parseMarker(body: string): Marker | undefined {
   const kind = body[0] as MarkerKind;

@@ -2,13 +2,12 @@
  * The persistent shell session: one shell whose state (cwd, variables, functions, aliases) carries
  * over from block to block, as a Jupyter kernel does. A shell that dies is replaced by a fresh one.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { rmSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ShellProcess } from './shell-process.js';
-import { profileFor, type ShellProfile } from './shells.js';
+import { checkPath, checkText, profileFor, type ShellProfile } from './shells.js';
 
 /** `starting`: a shell is being spawned; `idle`: ready; `busy`: a block runs; `dead`: closed. */
 export type SessionStatus = 'starting' | 'idle' | 'busy' | 'dead';
@@ -24,7 +23,10 @@ export interface SessionOptions {
   /** Terminal size in character cells; default 120 x 30. */
   cols?: number;
   rows?: number;
-  /** Name of the file blocks are sourced from, so messages read `deploy.sh: line 3: ...`. */
+  /**
+   * The script's name as the user gave it (`deploy.sh`, `./ops/deploy.sh`): bash's `$0` and the
+   * name its messages start with, as `bash ./ops/deploy.sh` prints them. Default `block.sh`.
+   */
   scriptName?: string;
 }
 
@@ -50,7 +52,16 @@ export interface RunOptions {
   onWaiting?: () => void;
   /** Terminal width in character cells for this block (COLUMNS); default: unchanged. */
   cols?: number;
+  /**
+   * Run this program on the block's text instead of the shell (a Markdown fence's language), in the
+   * session's cwd and environment. Not installed: exit status 127 and a message naming it.
+   */
+  interpreter?: Interpreter;
 }
+
+/** Programs a block can name to run its text (`python3 FILE` in the session's shell). */
+export const INTERPRETERS = ['python3', 'node', 'ruby', 'perl'] as const;
+export type Interpreter = (typeof INTERPRETERS)[number];
 
 /** How often a running block is checked for waiting on input (ms)... */
 const WAITING_POLL_MS = 150;
@@ -87,7 +98,11 @@ export class ShellSession {
     private readonly dir: string,
   ) {
     this.currentCwd = opts.cwd;
+    this.fileName = basename(opts.scriptName).replace(/^-+/, '') || 'block.sh';
   }
+
+  /** The block file's name in the session's folder: the script's base name. */
+  private readonly fileName: string;
 
   /**
    * Starts a session and waits until its shell is ready (~5-20 ms for bash).
@@ -97,6 +112,7 @@ export class ShellSession {
     const shell = options.shell ?? 'bash';
     const profile = profileFor(shell);
     const dir = await mkdtemp(join(tmpdir(), 'cmdrun-'));
+    await mkdir(join(dir, 'check'), { mode: 0o700 });
     const session = new ShellSession(
       {
         shell,
@@ -104,8 +120,8 @@ export class ShellSession {
         env: shellEnv(options.env ?? process.env),
         cols: options.cols ?? 120,
         rows: options.rows ?? 30,
-        // A file name, never an option: messages read `deploy.sh: line 3: ...`.
-        scriptName: (options.scriptName ?? '').replaceAll('/', '_').replace(/^-+/, '') || 'block.sh',
+        // Never an option, nor a login shell's `-bash`.
+        scriptName: (options.scriptName || 'block.sh').replace(/^-/, './-'),
       },
       profile,
       dir,
@@ -127,6 +143,11 @@ export class ShellSession {
   /** The current shell's pid, or undefined while none runs. */
   get pid(): number | undefined {
     return this.proc?.pid;
+  }
+
+  /** The id of the shell's terminal session (proc(5) field 6), or undefined while none runs. */
+  get sessionId(): number | undefined {
+    return this.proc?.sid;
   }
 
   /** The working directory reported after the last block. */
@@ -151,9 +172,12 @@ export class ShellSession {
       env: this.opts.env,
       cols: this.opts.cols,
       rows: this.opts.rows,
+      scriptName: this.opts.scriptName,
+      fileName: this.fileName,
     }).then(
       (proc) => {
         this.proc = proc;
+        proc.onBackground((text) => this.background(text));
         this.starting = undefined;
         this.currentCwd = this.opts.cwd;
         proc.whenExited().then(() => {
@@ -170,7 +194,10 @@ export class ShellSession {
   }
 
   /**
-   * Runs one block: checks its syntax (`bash -n`), then sources it in the shell.
+   * Runs one block: the shell checks its syntax in place (with the session's options and
+   * aliases), then sources it. A syntax error is exit status 2 with the shell's message, and
+   * nothing of the block runs. An interrupt that arrives before the block starts is kept: the block
+   * then does not run, or gets its Ctrl-C as soon as the shell has taken it.
    * @throws Error when another block is running, the session is closed, or no shell can start.
    */
   async run(code: string, options: RunOptions): Promise<BlockResult> {
@@ -183,14 +210,18 @@ export class ShellSession {
       const proc = await this.shellProcess();
       const restarted = this.restartPending;
       this.restartPending = false;
-      const file = join(this.dir, this.opts.scriptName);
+      if (this.interrupts > 0) {
+        return { exitCode: 130, cwd: this.currentCwd, interrupted: true, sessionRestarted: restarted };
+      }
+      const file = join(this.dir, this.fileName);
       // Blank lines before the block make the shell's line numbers those of the script.
       const padding = '\n'.repeat(Math.max(0, (options.lineStart ?? 1) - 1));
-      await writeFile(file, padding + code + (code.endsWith('\n') ? '' : '\n'), { mode: 0o600 });
-      const syntax = await this.checkSyntax();
-      if (syntax) {
-        options.onOutput(syntax.message);
-        return { exitCode: syntax.exitCode, cwd: this.currentCwd, interrupted: false, sessionRestarted: restarted };
+      const padded = padding + code + (code.endsWith('\n') ? '' : '\n');
+      writeFileSync(file, padded, { mode: 0o600 });
+      let check: string | undefined;
+      if (!options.interpreter) {
+        check = checkPath(this.dir, this.fileName);
+        writeFileSync(check, checkText(padded), { mode: 0o600 });
       }
       if (options.cols) proc.resize(options.cols, this.opts.rows);
       let lastOutput = performance.now();
@@ -206,11 +237,15 @@ export class ShellSession {
           }
         }, WAITING_POLL_MS);
       }
-      const end = await proc.run(file, (text) => {
+      const onStart = () => {
+        if (this.interrupts > 0) proc.write('\x03'); // asked for while the shell took the line
+      };
+      const step = { file, check, interpreter: options.interpreter };
+      const end = await proc.run(step, (text) => {
         lastOutput = performance.now();
         reported = false;
         options.onOutput(text);
-      });
+      }, onStart);
       if (end.cwd !== undefined) this.currentCwd = end.cwd;
       if (end.shellExited) {
         await proc.terminate(); // jobs the dead shell left behind
@@ -231,16 +266,15 @@ export class ShellSession {
     }
   }
 
-  /** `bash -n` (zsh -n, dash -n) on the block file, run in its folder so messages name just the file. */
-  private checkSyntax(): Promise<{ exitCode: number; message: string } | undefined> {
-    const options = { env: this.opts.env, cwd: this.dir };
-    return new Promise((resolve) => {
-      execFile(this.opts.shell, this.profile.checkArgs(this.opts.scriptName), options, (err, _stdout, stderr) => {
-        if (!err) return resolve(undefined);
-        const code = typeof err.code === 'number' ? err.code : 2;
-        resolve({ exitCode: code, message: stderr.replaceAll('\r\n', '\n') || `${err.message}\n` });
-      });
-    });
+  /** Receives output printed while no block runs, e.g. by a background job; see {@link onBackground}. */
+  private background: (text: string) => void = () => {};
+
+  /**
+   * Sets the receiver of output printed while no block runs (a background job started by an
+   * earlier block, `(sleep 1; echo later) &`). Output printed while a block runs is that block's.
+   */
+  onBackground(receiver: (text: string) => void): void {
+    this.background = receiver;
   }
 
   /** Called when input is typed: a block that reads again is reported waiting again. */
@@ -255,8 +289,10 @@ export class ShellSession {
    */
   interrupt(): boolean {
     const proc = this.proc;
-    if (!this.running || !proc) return false;
+    if (!this.running) return false;
     this.interrupts++;
+    // Before the block starts, the interrupt waits for it (run() checks; the start sends Ctrl-C).
+    if (!proc || (!proc.blockStarted && this.interrupts < 3)) return true;
     if (this.interrupts === 1) {
       proc.write('\x03');
       return true;

@@ -3,12 +3,12 @@
  * The session (session.ts) owns one of these at a time and replaces it when it dies.
  */
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pty from '@lydell/node-pty';
 import { MarkerScanner, type Marker } from './markers.js';
 import { readStat, signalSession, waitsForTerminalInput } from './processes.js';
-import type { ShellProfile } from './shells.js';
+import type { RunStep, ShellProfile } from './shells.js';
 
 /** How a block ended, as seen from this process. */
 export interface BlockEnd {
@@ -31,6 +31,10 @@ export interface SpawnOptions {
   env: Record<string, string>;
   cols: number;
   rows: number;
+  /** The script's name as given: the shell's `$0` (bash) and the name messages start with. */
+  scriptName: string;
+  /** The block file's name in `dir`. */
+  fileName: string;
   /** How long to wait for the startup file's ready marker, in ms. */
   readyTimeoutMs?: number;
 }
@@ -38,29 +42,48 @@ export interface SpawnOptions {
 interface ActiveBlock {
   id: string;
   started: boolean;
+  /** The run line as the terminal echoes it, dropped from what arrives before the start marker. */
+  echo: string;
+  /** Text that arrived after the line was typed and before the start marker. */
+  early: string;
   onOutput: (text: string) => void;
+  onStart: () => void;
   resolve: (end: BlockEnd) => void;
 }
 
 /** A random marker id: 12 bytes, base64url (never contains `;`). */
 export const newMarkerId = (): string => randomBytes(12).toString('base64url');
 
-/** A shell in a PTY that has read its startup file and waits for blocks. */
+/**
+ * A shell in a PTY that has read its startup file and waits for blocks. The PTY's own process is
+ * the session leader (see shells.ts): it outlives the shell, so the terminal is not hung up (and
+ * unread output discarded) when the shell ends.
+ */
 export class ShellProcess {
   private readonly scanner = new MarkerScanner();
   private active: ActiveBlock | undefined;
   private exitCode: number | undefined;
   private readonly exitWaiters: Array<() => void> = [];
+  /** The interactive shell's pid (the leader's child), from the ready marker. */
+  private shellPid = 0;
+  /** Receives output printed while no block runs (background jobs); see {@link onBackground}. */
+  private background: (text: string) => void = () => {};
 
   private constructor(
     private readonly term: pty.IPty,
     private readonly profile: ShellProfile,
+    private readonly leaderId: string,
   ) {
     this.wire();
   }
 
-  /** The shell's pid, also its session id. */
+  /** The interactive shell's pid. */
   get pid(): number {
+    return this.shellPid;
+  }
+
+  /** The terminal session's id: the session leader's pid; every process the shell starts is in it. */
+  get sid(): number {
     return this.term.pid;
   }
 
@@ -70,7 +93,7 @@ export class ShellProcess {
   }
 
   /**
-   * Starts the shell and waits for its ready marker.
+   * Starts the shell under its session leader and waits for its ready marker.
    * @throws Error when the shell cannot start, exits first, or is not ready within the timeout.
    */
   static async spawn(opts: SpawnOptions): Promise<ShellProcess> {
@@ -78,83 +101,105 @@ export class ShellProcess {
     const rcPath = join(opts.dir, opts.profile.rcName);
     const extra = opts.profile.env(opts.dir, rcPath);
     const restore = Object.fromEntries(Object.keys(extra).map((key) => [key, opts.env[key]]));
-    await writeFile(rcPath, opts.profile.rc({ readyId, restore }), { mode: 0o600 });
+    writeFileSync(rcPath, opts.profile.rc({ readyId, restore, dir: opts.dir, scriptName: opts.scriptName, fileName: opts.fileName }), { mode: 0o600 });
+    const { file, args } = opts.profile.launch(opts.shell, rcPath, readyId, opts.scriptName);
+    const env: Record<string, string> = { ...opts.env, ...extra };
+    delete env.BASH_ENV; // read by a `bash -c` leader; the session's shell unsets it anyway
     let term: pty.IPty;
     try {
-      term = pty.spawn(opts.shell, opts.profile.args(rcPath), {
-        name: 'xterm-256color',
-        cols: opts.cols,
-        rows: opts.rows,
-        cwd: opts.cwd,
-        env: { ...opts.env, ...extra },
-      });
+      term = pty.spawn(file, args, { name: 'xterm-256color', cols: opts.cols, rows: opts.rows, cwd: opts.cwd, env });
     } catch (err) {
       throw new Error(`cannot start ${opts.shell}: ${(err as Error).message}`);
     }
-    const proc = new ShellProcess(term, opts.profile);
+    const proc = new ShellProcess(term, opts.profile, readyId);
     let early = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         proc.kill('SIGKILL');
         reject(new Error(`${opts.shell} was not ready after ${opts.readyTimeoutMs ?? 10_000} ms: ${early.slice(-500)}`));
       }, opts.readyTimeoutMs ?? 10_000);
-      proc.onReady = (id) => {
+      proc.onReady = (id, pid) => {
         if (id !== readyId) return false;
         clearTimeout(timer);
+        proc.shellPid = pid;
         resolve();
         return true;
       };
-      proc.onStray = (text) => {
+      proc.background = (text) => {
         early += text;
       };
       proc.whenExited().then(() => {
         clearTimeout(timer);
+        proc.kill('SIGKILL');
         reject(new Error(`${opts.shell} exited before it was ready (status ${proc.exitCode}): ${early.slice(-500)}`));
       });
     });
     proc.onReady = () => false;
-    proc.onStray = () => {};
+    proc.background = () => {};
     return proc;
   }
 
   /** Called for a ready marker; returns true when it was the expected one. */
-  private onReady: (id: string) => boolean = () => false;
-  /** Called for output that arrives while no block is running. */
-  private onStray: (text: string) => void = () => {};
+  private onReady: (id: string, pid: number) => boolean = () => false;
+
+  /** Sets the receiver of output printed while no block runs (a background job's). */
+  onBackground(receiver: (text: string) => void): void {
+    this.background = receiver;
+  }
 
   private wire(): void {
     this.term.onData((data) => this.receive(data));
     this.term.onExit(({ exitCode, signal }) => {
       // node-pty emits exit only after the PTY's socket closed (node-pty#72), so all output is in.
       for (const piece of this.scanner.feed(this.scanner.flush())) this.deliver(piece);
-      this.exitCode = signal ? 128 + signal : exitCode;
-      const block = this.active;
-      this.active = undefined;
-      block?.resolve({ exitCode: this.exitCode, shellExited: true });
-      for (const waiter of this.exitWaiters.splice(0)) waiter();
+      this.ended(signal ? 128 + signal : exitCode);
     });
+  }
+
+  /** The shell has ended with `status`: the running block ends with it. Idempotent. */
+  private ended(status: number): void {
+    if (this.exited) return;
+    this.exitCode = status;
+    const block = this.active;
+    this.active = undefined;
+    if (block && !block.started) this.flushEarly(block);
+    block?.resolve({ exitCode: status, shellExited: true });
+    for (const waiter of this.exitWaiters.splice(0)) waiter();
   }
 
   private receive(data: string): void {
     for (const piece of this.scanner.feed(data)) this.deliver(piece);
   }
 
+  /** Output of a block that has not started: its echoed run line is dropped, the rest is background. */
+  private flushEarly(block: ActiveBlock): void {
+    const at = block.early.indexOf(block.echo);
+    const rest = at < 0 ? block.early : block.early.slice(0, at) + block.early.slice(at + block.echo.length);
+    block.early = '';
+    block.echo = '';
+    if (rest) this.background(rest);
+  }
+
   private deliver(piece: { text: string } | { marker: Marker }): void {
     const block = this.active;
     if ('text' in piece) {
       if (block?.started) block.onOutput(piece.text);
-      else this.onStray(piece.text);
+      else if (block) block.early += piece.text;
+      else this.background(piece.text);
       return;
     }
     const { kind, id, rest } = piece.marker;
-    if (kind === 'r' && this.onReady(id)) return;
+    if (kind === 'r' && this.onReady(id, Number(rest[0]))) return;
+    if (kind === 'q' && id === this.leaderId) {
+      const status = Number(rest[0]);
+      this.ended(Number.isInteger(status) ? status : 1);
+      return;
+    }
     if (block && id === block.id) {
       if (kind === 's') {
+        this.flushEarly(block);
         block.started = true;
-        return;
-      }
-      if (kind === 'x') {
-        this.term.write('\n'); // releases the EXIT trap: everything before the marker is read
+        block.onStart();
         return;
       }
       if (kind === 'e') {
@@ -165,23 +210,29 @@ export class ShellProcess {
       }
     }
     // A marker that is not ours for this block is the block's own output.
-    const text = `\x1b]6973;${kind};${[id, ...rest].join(';')}\x07`;
-    if (block?.started) block.onOutput(text);
-    else this.onStray(text);
+    this.deliver({ text: `\x1b]6973;${kind};${[id, ...rest].join(';')}\x07` });
   }
 
   /**
-   * Runs the block already written to `file` and resolves when it ends.
+   * Runs the block already written to `step.file` and resolves when it ends. `onStart` is called
+   * once the shell has taken the line and the block starts (a Ctrl-C sent before then would be
+   * lost with the line).
    * @throws Error when a block is already running or the shell has exited.
    */
-  run(file: string, onOutput: (text: string) => void): Promise<BlockEnd> {
+  run(step: RunStep, onOutput: (text: string) => void, onStart: () => void = () => {}): Promise<BlockEnd> {
     if (this.active) throw new Error('a block is already running in this shell');
     if (this.exited) throw new Error('the shell has exited');
     const id = newMarkerId();
+    const line = this.profile.runLine(id, step);
     return new Promise<BlockEnd>((resolve) => {
-      this.active = { id, started: false, onOutput, resolve };
-      this.term.write(`${this.profile.runLine(id, file)}\n`);
+      this.active = { id, started: false, echo: `${line}\n`, early: '', onOutput, onStart, resolve };
+      this.term.write(`${line}\n`);
     });
+  }
+
+  /** True when the running block's start marker has arrived. */
+  get blockStarted(): boolean {
+    return this.active?.started ?? false;
   }
 
   /** The terminal's path (/dev/pts/N). */
@@ -191,13 +242,13 @@ export class ShellProcess {
 
   /** The terminal's foreground process group (the shell's own when it runs no job). */
   foregroundGroup(): number | undefined {
-    return readStat(this.pid)?.tpgid;
+    return readStat(this.sid)?.tpgid;
   }
 
   /** True when the running block waits for terminal input (see waitsForTerminalInput). */
   waitsForInput(): boolean {
     const fg = this.foregroundGroup();
-    return fg !== undefined && fg > 0 && waitsForTerminalInput(this.pid, fg, this.ttyPath);
+    return fg !== undefined && fg > 0 && waitsForTerminalInput(this.sid, fg, this.ttyPath);
   }
 
   /** Changes the terminal size (SIGWINCH to the foreground job); sizes in character cells. */
@@ -228,7 +279,7 @@ export class ShellProcess {
 
   /** Sends `signal` to every process of the shell's terminal session. */
   kill(signal: NodeJS.Signals): void {
-    signalSession(this.pid, signal);
+    signalSession(this.sid, signal);
   }
 
   /**

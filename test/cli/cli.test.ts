@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, test } from 'vitest';
-import { sessionMembers } from '../../src/session/processes.js';
+import { readStat, sessionMembers } from '../../src/session/processes.js';
 import { runCli, serveCli } from '../helpers/cli.js';
 import { raw } from '../helpers/server.js';
 import { outputOf, readEvents } from '../helpers/sse.js';
@@ -28,13 +28,14 @@ describe('cmdrun FILE', () => {
       fetch(`${served.origin}/api/runs`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
     expect(outputOf(await readEvents(await post('sleep 300 & pwd')))).toBe(`${dir}\n`);
     const session = (await (await fetch(`${served.origin}/api/session`, { headers: auth })).json()) as { pid: number };
+    const sid = readStat(session.pid)!.session;
     void post('sleep 200');
     await new Promise((r) => setTimeout(r, 200));
-    expect(sessionMembers(session.pid).length).toBeGreaterThanOrEqual(3);
+    expect(sessionMembers(sid).length).toBeGreaterThanOrEqual(3);
 
     served.child.kill('SIGTERM');
     expect(await served.exited).toBe(0);
-    expect(sessionMembers(session.pid)).toEqual([]);
+    expect(sessionMembers(sid)).toEqual([]);
   });
 
   test('--token and --cwd are honoured', async () => {

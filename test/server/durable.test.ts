@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { sessionMembers } from '../../src/session/processes.js';
+import { readStat, sessionMembers } from '../../src/session/processes.js';
 import { serveCli, type Served } from '../helpers/cli.js';
 import { api, startTestServer } from '../helpers/server.js';
 import { outputOf, readEvents, type SseEvent } from '../helpers/sse.js';
@@ -218,17 +218,18 @@ describe('memory and shutdown (the built CLI)', () => {
     const served = await serveCli([join(dir, 's.sh')]);
     const auth = { authorization: `Bearer ${served.token}` };
     const session = (await (await fetch(`${served.origin}/api/session`, { headers: auth })).json()) as { pid: number };
+    const sid = readStat(session.pid)!.session;
     const stream = fetch(`${served.origin}/api/runs`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json' },
       body: JSON.stringify({ code: "trap '' TERM HUP; sleep 100 & echo started; sleep 100" }),
     }).then(readEvents);
     await new Promise((r) => setTimeout(r, 500));
-    expect(sessionMembers(session.pid).length).toBeGreaterThanOrEqual(2);
+    expect(sessionMembers(sid).length).toBeGreaterThanOrEqual(2);
     served.child.kill('SIGTERM');
     const events = await stream;
     expect(events.at(-1)!.event).toBe('shutdown');
     expect(await served.exited).toBe(0);
-    expect(sessionMembers(session.pid)).toEqual([]);
+    expect(sessionMembers(sid)).toEqual([]);
   });
 });

@@ -172,10 +172,10 @@ describe('close and restart', () => {
     const own = await startBash();
     try {
       await run(own, 'x=1; sleep 300 &');
-      const pid = own.pid!;
-      expect(sessionMembers(pid).length).toBeGreaterThanOrEqual(2);
+      const sid = own.sessionId!;
+      expect(sessionMembers(sid).length).toBeGreaterThanOrEqual(2);
       await own.restart();
-      expect(sessionMembers(pid)).toEqual([]);
+      expect(sessionMembers(sid)).toEqual([]);
       expect((await run(own, 'echo "${x-unset}"')).output).toBe('unset\n');
     } finally {
       await own.close();
@@ -185,11 +185,11 @@ describe('close and restart', () => {
   test('close leaves no process and no temp files behind', async () => {
     const own = await startBash();
     await run(own, 'sleep 300 & disown; sleep 301 &');
-    const pid = own.pid!;
+    const sid = own.sessionId!;
     const dir = (await run(own, 'echo "${BASH_SOURCE[0]%/*}"')).output.trim();
     expect(existsSync(dir)).toBe(true);
     await own.close();
-    expect(sessionMembers(pid)).toEqual([]);
+    expect(sessionMembers(sid)).toEqual([]);
     expect(existsSync(dir)).toBe(false);
     expect(own.status).toBe('dead');
   });
