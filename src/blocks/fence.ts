@@ -4,8 +4,10 @@
  * and `{"name":"setup"}`. No I/O; shared by the server, `cmdrun run` and the page.
  */
 
-/** The programs an interpreter fence runs its code with (inside the session, as `<program> <file>`). */
-export type Interpreter = 'python3' | 'node' | 'ruby' | 'perl';
+import type { Interpreter } from '../session/session.js';
+
+/** The programs an interpreter fence runs its code with: the session's (`<program> <file>` in the shell). */
+export type { Interpreter };
 
 /**
  * How a fence runs:

@@ -158,7 +158,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<void> {
       lineStart: block?.lineStart,
       lineEnd: block?.lineEnd,
       cols: process.stdout.columns,
-      ...(block?.interpreter ? { interpreter: block.interpreter } : {}),
+      interpreter: block?.interpreter,
     });
     current = run;
     sigints = 0;
