@@ -45,6 +45,17 @@ const LINES = [
   '```',
   'Trailing prose.  ', // trailing spaces kept byte for byte
   '',
+  '```python {name=ask excludeFromRunAll=true}',
+  'name = input("name? ")',
+  'print("hi", name)',
+  '```',
+  '',
+  '```py {name=nap excludeFromRunAll=true}',
+  'import time',
+  'print("napping", flush=True)',
+  'time.sleep(30)',
+  '```',
+  '',
 ];
 const SOURCE = LINES.join('\r\n');
 writeFileSync(runbook, SOURCE);
@@ -67,7 +78,15 @@ const panelsDone = (page: Page, n: number) =>
 test('▶ sits on the opening line of each runnable fence, never on prose, data or headings', async () => {
   const { lines, buttons } = await layout(nb.page);
   const withButton = buttons.map((top) => lines.reduce((best, l) => (Math.abs(l.top - top) < Math.abs(best.top - top) ? l : best)).text);
-  expect(withButton).toEqual(['```sh {name=setup}', '```console', '```python', '```sh {name=skip excludeFromRunAll=true}', '```bash']);
+  expect(withButton).toEqual([
+    '```sh {name=setup}',
+    '```console',
+    '```python',
+    '```sh {name=skip excludeFromRunAll=true}',
+    '```bash',
+    '```python {name=ask excludeFromRunAll=true}',
+    '```py {name=nap excludeFromRunAll=true}',
+  ]);
   // Runnable fences are shaded from fence to fence; prose and the yaml fence are not.
   const shaded = lines.filter((l) => l.shaded).map((l) => l.text);
   expect(shaded).toContain('export E2E_WORD=persisted');
@@ -165,3 +184,18 @@ test('a CRLF .sh file keeps its CRLF line breaks after a save from the page', as
     await sh.close();
   }
 }, 30_000);
+
+test('a python fence takes input from its input line, and Interrupt stops it', async () => {
+  const panel = (text: string) => nb.page.locator('[data-testid="output"]', { hasText: text });
+  await nb.page.getByRole('button', { name: 'Run block 6 (ask, python3, not in Run all)', exact: true }).click();
+  await nb.page.waitForSelector('[data-testid="output"].waiting', { timeout: 15_000 });
+  await nb.page.keyboard.type('Ada'); // the input line took the cursor
+  await nb.page.keyboard.press('Enter');
+  await panel('hi Ada').waitFor();
+  await expect(panel('hi Ada').getAttribute('data-exit-code')).resolves.toBe('0');
+  await nb.page.getByRole('button', { name: 'Run block 7 (nap, python3, not in Run all)', exact: true }).click();
+  await panel('napping').waitFor();
+  await nb.page.click('#interrupt');
+  await nb.page.waitForFunction(() => [...document.querySelectorAll('[data-testid="output"]')].at(-1)?.getAttribute('data-state') === 'interrupted');
+  await expect(panel('napping').locator('.output-body').textContent()).resolves.toContain('KeyboardInterrupt');
+});
