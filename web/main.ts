@@ -209,8 +209,7 @@ async function startPage(): Promise<void> {
       const lineEnd = Math.min(summary.lineEnd ?? doc.lines, doc.lines);
       const at = block ? blockPlace(block) : placeOf(Math.min(summary.lineStart ?? lineEnd, lineEnd), lineEnd);
       // A selection's lines are its source while they still give the code that ran (a fence's rules applied).
-      const lines = view.state.sliceDoc(at.codeFrom, at.codeTo);
-      const selected = selectionRun(lines, blockHolding(blocks, at.lineStart), splitters.isIncomplete).code === summary.code;
+      const selected = selectionRun(doc, at.codeFrom, at.codeTo, blockHolding(blocks, at.lineStart)).code === summary.code;
       follower.add(panel(summary.runId, summary.code, at, block || selected ? undefined : summary.code), Promise.resolve(true));
     }
   };
@@ -240,7 +239,7 @@ async function startPage(): Promise<void> {
       const first = state.doc.lineAt(sel.from).number;
       const last = state.doc.lineAt(sel.to).number;
       // Inside a fence: its console prompts and its interpreter apply (markdown.ts).
-      const { code, interpreter } = selectionRun(state.sliceDoc(sel.from, sel.to), blockHolding(state.field(field), first), splitters.isIncomplete);
+      const { code, interpreter } = selectionRun(state.doc, sel.from, sel.to, blockHolding(state.field(field), first));
       runLines(code, { ...placeOf(first, last), codeFrom: sel.from, codeTo: sel.to }, undefined, interpreter);
       return undefined;
     }

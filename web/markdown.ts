@@ -7,9 +7,8 @@
 import { markdown } from '@codemirror/lang-markdown';
 import { HighlightStyle, LanguageDescription, LanguageSupport, StreamLanguage, syntaxHighlighting, type StreamParser } from '@codemirror/language';
 import { shell } from '@codemirror/legacy-modes/mode/shell';
-import type { Extension } from '@codemirror/state';
+import type { Extension, Text } from '@codemirror/state';
 import { tags } from '@lezer/highlight';
-import { consoleCommands, type IsIncomplete } from '../src/blocks/console.js';
 import { fenceKind, parseFenceInfo } from '../src/blocks/fence.js';
 import { documentKind } from '../src/blocks/parser.js';
 import type { Interpreter } from '../src/blocks/fence.js';
@@ -63,14 +62,24 @@ export interface SelectionRun {
 }
 
 /**
- * What the selected `text` runs when it lies inside `block`: inside a console fence only its
- * command lines (the `$ ` prompts removed, output lines blank), inside an interpreter fence the
- * text as the fence's program; elsewhere the text as it is, in the shell.
+ * What the selection [from, to] of `doc` runs. Inside a fence it is the selected part of the
+ * fence's own code, line by line (a block's code lines are the document's lines with container
+ * markup, fence indentation or a console `$ ` prompt removed from their start, and a console
+ * fence's output lines blank), run by the fence's interpreter; elsewhere the text as it is.
  */
-export function selectionRun(text: string, block: Block | undefined, isIncomplete: IsIncomplete): SelectionRun {
-  if (!block?.fence) return { code: text };
-  if (fenceKind(block.fence.language).kind === 'console') {
-    return { code: consoleCommands(text.split('\n'), isIncomplete).map((line) => line ?? '').join('\n') };
+export function selectionRun(doc: Text, from: number, to: number, block: Block | undefined): SelectionRun {
+  if (!block?.fence) return { code: doc.sliceString(from, to) };
+  const code = block.code.split('\n');
+  const first = doc.lineAt(from).number;
+  const last = doc.lineAt(to).number;
+  const lines: string[] = [];
+  for (let n = first; n <= last; n++) {
+    const line = doc.line(n);
+    const text = n >= block.lineStart && n <= block.lineEnd ? code[n - block.lineStart] : '';
+    const removed = line.length - text.length; // what the code line lacks at its start
+    const start = n === first ? Math.max(0, from - line.from - removed) : 0;
+    const end = n === last ? Math.max(0, to - line.from - removed) : text.length;
+    lines.push(text.slice(start, end));
   }
-  return block.interpreter ? { code: text, interpreter: block.interpreter } : { code: text };
+  return block.interpreter ? { code: lines.join('\n'), interpreter: block.interpreter } : { code: lines.join('\n') };
 }
