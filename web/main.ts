@@ -318,6 +318,7 @@ async function startPage(): Promise<void> {
   ]);
 
   const theme = followColorScheme(() => view);
+  const language = await documentLanguage(name);
   const view: EditorView = new EditorView({
     parent: $('editor'),
     state: EditorState.create({
@@ -325,7 +326,7 @@ async function startPage(): Promise<void> {
       extensions: [
         commandKeymap(commands, () => view),
         basicSetup,
-        documentLanguage(name),
+        language,
         theme.initial,
         // Wrapped lines keep the content as wide as the view, so output panels never scroll sideways.
         EditorView.lineWrapping,
