@@ -73,21 +73,22 @@ const READ_SYSCALL = process.arch === 'x64' ? 0 : 63;
  * @param sid the shell's session id, @param fgPgrp the terminal's foreground process group.
  */
 export function waitsForTerminalInput(sid: number, fgPgrp: number, ttyPath: string): boolean {
-  for (const pid of sessionMembers(sid)) {
-    if (readStat(pid)?.pgrp !== fgPgrp) continue;
-    let syscall: string;
-    try {
-      syscall = readFileSync(`/proc/${pid}/syscall`, 'utf8');
-    } catch {
-      continue;
-    }
-    const [nr, fdHex] = syscall.split(' ');
-    if (Number(nr) !== READ_SYSCALL) continue;
-    try {
-      if (readlinkSync(`/proc/${pid}/fd/${Number.parseInt(fdHex, 16)}`) === ttyPath) return true;
-    } catch {
-      // The process or its descriptor is gone.
-    }
+  return sessionMembers(sid).some((pid) => readStat(pid)?.pgrp === fgPgrp && readsTerminal(pid, ttyPath));
+}
+
+/** True when process `pid` is blocked in read(2) on the terminal `ttyPath` (/proc/PID/syscall). */
+export function readsTerminal(pid: number, ttyPath: string): boolean {
+  let syscall: string;
+  try {
+    syscall = readFileSync(`/proc/${pid}/syscall`, 'utf8');
+  } catch {
+    return false;
   }
-  return false;
+  const [nr, fdHex] = syscall.split(' ');
+  if (Number(nr) !== READ_SYSCALL) return false;
+  try {
+    return readlinkSync(`/proc/${pid}/fd/${Number.parseInt(fdHex, 16)}`) === ttyPath;
+  } catch {
+    return false; // the process or its descriptor is gone
+  }
 }

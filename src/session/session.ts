@@ -2,12 +2,12 @@
  * The persistent shell session: one shell whose state (cwd, variables, functions, aliases) carries
  * over from block to block, as a Jupyter kernel does. A shell that dies is replaced by a fresh one.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ShellProcess } from './shell-process.js';
-import { checkPath, checkText, profileFor, type ShellProfile } from './shells.js';
+import { checkText, layoutPaths, profileFor, type SessionLayout, type ShellProfile } from './shells.js';
 
 /** `starting`: a shell is being spawned; `idle`: ready; `busy`: a block runs; `dead`: closed. */
 export type SessionStatus = 'starting' | 'idle' | 'busy' | 'dead';
@@ -63,6 +63,9 @@ export interface RunOptions {
 export const INTERPRETERS = ['python3', 'node', 'ruby', 'perl'] as const;
 export type Interpreter = (typeof INTERPRETERS)[number];
 
+/** How long after Ctrl-C the shell's own `read` is checked for (ms); see interrupt(). */
+const READ_INTERRUPT_MS = 50;
+
 /** How often a running block is checked for waiting on input (ms)... */
 const WAITING_POLL_MS = 150;
 /** ...once its output has been quiet this long (ms). */
@@ -80,6 +83,16 @@ export function shellEnv(base: NodeJS.ProcessEnv): Record<string, string> {
   return env;
 }
 
+/**
+ * The name a session's files get for the script `name` as given: the name itself when it is a
+ * plain relative path (`deploy.sh`, `./ops/deploy.sh`: no `..`, no empty part), else its base name.
+ */
+export function relativeName(name: string): string {
+  const parts = name.split('/');
+  if (!name.startsWith('/') && parts.every((part) => part !== '' && part !== '..')) return name;
+  return parts.filter((part) => part !== '' && part !== '..' && part !== '.').at(-1) ?? 'block.sh';
+}
+
 /** A persistent shell session. Blocks run one at a time; callers queue them (see RunQueue). */
 export class ShellSession {
   private proc: ShellProcess | undefined;
@@ -87,6 +100,8 @@ export class ShellSession {
   private running = false;
   /** Interrupts asked for the running block: 1 = Ctrl-C, 2 = SIGKILL its job, 3 = kill the shell. */
   private interrupts = 0;
+  /** Blocks run so far: tells a delayed step of interrupt() that its block is still the one running. */
+  private blocks = 0;
   private closed = false;
   /** Set when a shell died outside a block: the next block reports sessionRestarted. */
   private restartPending = false;
@@ -98,11 +113,11 @@ export class ShellSession {
     private readonly dir: string,
   ) {
     this.currentCwd = opts.cwd;
-    this.fileName = basename(opts.scriptName).replace(/^-+/, '') || 'block.sh';
+    this.layout = { dir, scriptName: opts.scriptName, relName: relativeName(opts.scriptName), cwd: opts.cwd };
   }
 
-  /** The block file's name in the session's folder: the script's base name. */
-  private readonly fileName: string;
+  /** Where the session's files are (shells.ts, SessionLayout). */
+  private readonly layout: SessionLayout;
 
   /**
    * Starts a session and waits until its shell is ready (~5-20 ms for bash).
@@ -112,7 +127,6 @@ export class ShellSession {
     const shell = options.shell ?? 'bash';
     const profile = profileFor(shell);
     const dir = await mkdtemp(join(tmpdir(), 'cmdrun-'));
-    await mkdir(join(dir, 'check'), { mode: 0o700 });
     const session = new ShellSession(
       {
         shell,
@@ -127,6 +141,9 @@ export class ShellSession {
       dir,
     );
     try {
+      const paths = layoutPaths(session.layout);
+      for (const path of Object.values(paths)) await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      await symlink('/dev/tty', paths.tty);
       await session.shellProcess();
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
@@ -172,8 +189,7 @@ export class ShellSession {
       env: this.opts.env,
       cols: this.opts.cols,
       rows: this.opts.rows,
-      scriptName: this.opts.scriptName,
-      fileName: this.fileName,
+      layout: this.layout,
     }).then(
       (proc) => {
         this.proc = proc;
@@ -205,6 +221,7 @@ export class ShellSession {
     if (this.running) throw new Error('a block is already running');
     this.running = true;
     this.interrupts = 0;
+    this.blocks++;
     let poll: NodeJS.Timeout | undefined;
     try {
       const proc = await this.shellProcess();
@@ -213,15 +230,16 @@ export class ShellSession {
       if (this.interrupts > 0) {
         return { exitCode: 130, cwd: this.currentCwd, interrupted: true, sessionRestarted: restarted };
       }
-      const file = join(this.dir, this.fileName);
+      const { block: file, check: checkFile } = layoutPaths(this.layout);
       // Blank lines before the block make the shell's line numbers those of the script.
       const padding = '\n'.repeat(Math.max(0, (options.lineStart ?? 1) - 1));
       const padded = padding + code + (code.endsWith('\n') ? '' : '\n');
-      writeFileSync(file, padded, { mode: 0o600 });
       let check: string | undefined;
-      if (!options.interpreter) {
-        check = checkPath(this.dir, this.fileName);
-        writeFileSync(check, checkText(padded), { mode: 0o600 });
+      if (options.interpreter) {
+        writeFileSync(file, padded, { mode: 0o600 });
+      } else {
+        writeFileSync(file, this.profile.blockPrefix + padded, { mode: 0o600 });
+        writeFileSync((check = checkFile), checkText(padded), { mode: 0o600 });
       }
       if (options.cols) proc.resize(options.cols, this.opts.rows);
       let lastOutput = performance.now();
@@ -295,16 +313,32 @@ export class ShellSession {
     if (!proc || (!proc.blockStarted && this.interrupts < 3)) return true;
     if (this.interrupts === 1) {
       proc.write('\x03');
-      return true;
-    }
-    const fg = proc.foregroundGroup();
-    if (this.interrupts === 2 && fg && fg !== proc.pid) {
-      try {
-        process.kill(-fg, 'SIGKILL');
-      } catch {
-        // The job ended meanwhile.
+      // Without job control, the shell's own `read` takes its INT trap and reads on (bash(1):
+      // SIGNALS): the line it has is dropped (^U) and end of input (^D) ends it.
+      if (!this.profile.jobControl) {
+        const block = this.blocks;
+        setTimeout(() => {
+          if (this.blocks === block && this.running && proc.shellReadsInput()) proc.write('\x15\x04');
+        }, READ_INTERRUPT_MS);
       }
       return true;
+    }
+    if (this.interrupts === 2) {
+      if (!this.profile.jobControl) {
+        // No job control (bash): the block's commands share the shell's process group. Kill them
+        // (background jobs too), and the shell's own INT trap, pending since Ctrl-C, ends the block.
+        proc.killChildren();
+        return true;
+      }
+      const fg = proc.foregroundGroup();
+      if (fg && fg !== proc.pid) {
+        try {
+          process.kill(-fg, 'SIGKILL');
+        } catch {
+          // The job ended meanwhile.
+        }
+        return true;
+      }
     }
     proc.kill('SIGKILL');
     return true;

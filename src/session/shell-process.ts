@@ -7,8 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pty from '@lydell/node-pty';
 import { MarkerScanner, type Marker } from './markers.js';
-import { readStat, signalSession, waitsForTerminalInput } from './processes.js';
-import type { RunStep, ShellProfile } from './shells.js';
+import { readsTerminal, readStat, sessionMembers, signalSession, waitsForTerminalInput } from './processes.js';
+import type { RunStep, SessionLayout, ShellProfile } from './shells.js';
 
 /** How a block ended, as seen from this process. */
 export interface BlockEnd {
@@ -31,10 +31,8 @@ export interface SpawnOptions {
   env: Record<string, string>;
   cols: number;
   rows: number;
-  /** The script's name as given: the shell's `$0` (bash) and the name messages start with. */
-  scriptName: string;
-  /** The block file's name in `dir`. */
-  fileName: string;
+  /** Where the session's files are. */
+  layout: SessionLayout;
   /** How long to wait for the startup file's ready marker, in ms. */
   readyTimeoutMs?: number;
 }
@@ -73,6 +71,7 @@ export class ShellProcess {
     private readonly term: pty.IPty,
     private readonly profile: ShellProfile,
     private readonly leaderId: string,
+    private readonly layout: SessionLayout,
   ) {
     this.wire();
   }
@@ -101,17 +100,17 @@ export class ShellProcess {
     const rcPath = join(opts.dir, opts.profile.rcName);
     const extra = opts.profile.env(opts.dir, rcPath);
     const restore = Object.fromEntries(Object.keys(extra).map((key) => [key, opts.env[key]]));
-    writeFileSync(rcPath, opts.profile.rc({ readyId, restore, dir: opts.dir, scriptName: opts.scriptName, fileName: opts.fileName }), { mode: 0o600 });
-    const { file, args } = opts.profile.launch(opts.shell, rcPath, readyId, opts.scriptName);
+    writeFileSync(rcPath, opts.profile.rc({ readyId, restore, ...opts.layout }), { mode: 0o600 });
+    const { file, args, cwd } = opts.profile.launch(opts.shell, rcPath, readyId, opts.layout);
     const env: Record<string, string> = { ...opts.env, ...extra };
-    delete env.BASH_ENV; // read by a `bash -c` leader; the session's shell unsets it anyway
     let term: pty.IPty;
     try {
-      term = pty.spawn(file, args, { name: 'xterm-256color', cols: opts.cols, rows: opts.rows, cwd: opts.cwd, env });
+      term = pty.spawn(file, args, { name: 'xterm-256color', cols: opts.cols, rows: opts.rows, cwd: cwd ?? opts.cwd, env });
     } catch (err) {
       throw new Error(`cannot start ${opts.shell}: ${(err as Error).message}`);
     }
-    const proc = new ShellProcess(term, opts.profile, readyId);
+    const proc = new ShellProcess(term, opts.profile, readyId, opts.layout);
+    if (opts.profile.initLine) term.write(`${opts.profile.initLine}\n`);
     let early = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -223,7 +222,7 @@ export class ShellProcess {
     if (this.active) throw new Error('a block is already running in this shell');
     if (this.exited) throw new Error('the shell has exited');
     const id = newMarkerId();
-    const line = this.profile.runLine(id, step);
+    const line = this.profile.runLine(id, step, this.layout);
     return new Promise<BlockEnd>((resolve) => {
       this.active = { id, started: false, echo: `${line}\n`, early: '', onOutput, onStart, resolve };
       this.term.write(`${line}\n`);
@@ -251,6 +250,11 @@ export class ShellProcess {
     return fg !== undefined && fg > 0 && waitsForTerminalInput(this.sid, fg, this.ttyPath);
   }
 
+  /** True when the shell itself (not a command it runs) is blocked reading the terminal (`read`). */
+  shellReadsInput(): boolean {
+    return readsTerminal(this.shellPid, this.ttyPath);
+  }
+
   /** Changes the terminal size (SIGWINCH to the foreground job); sizes in character cells. */
   resize(cols: number, rows: number): void {
     if (!this.exited && (cols !== this.term.cols || rows !== this.term.rows)) this.term.resize(cols, rows);
@@ -275,6 +279,18 @@ export class ShellProcess {
   whenExited(): Promise<void> {
     if (this.exited) return Promise.resolve();
     return new Promise((resolve) => this.exitWaiters.push(resolve));
+  }
+
+  /** SIGKILLs every process the shell started (its session, but for the leader and the shell). */
+  killChildren(): void {
+    for (const pid of sessionMembers(this.sid)) {
+      if (pid === this.sid || pid === this.shellPid) continue;
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
   }
 
   /** Sends `signal` to every process of the shell's terminal session. */

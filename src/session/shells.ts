@@ -19,18 +19,36 @@
 import { basename } from 'node:path';
 import { MARKER_PREFIX } from './markers.js';
 
+/**
+ * Where a session keeps its files, all in its private temp folder `dir`:
+ * - `dir/run/NAME`: the block being run, NAME being the script's name as given when it is a plain
+ *   relative path (`deploy.sh`, `ops/deploy.sh`), else its base name;
+ * - `dir/check/BASE`: the syntax check's copy of it ({@link checkText});
+ * - `dir/tty/NAME` (bash): a link to the terminal, the "script" bash reads its commands from.
+ */
+export interface SessionLayout {
+  dir: string;
+  /** The script's name as given (`./ops/deploy.sh`), as messages start with it. */
+  scriptName: string;
+  /** NAME above. */
+  relName: string;
+  /** The shell's first working directory (absolute). */
+  cwd: string;
+}
+
+/** The block file, the check's copy and the tty link of a layout. */
+export const layoutPaths = (l: SessionLayout) => ({
+  block: `${l.dir}/run/${l.relName}`,
+  check: `${l.dir}/check/${l.relName.slice(l.relName.lastIndexOf('/') + 1)}`,
+  tty: `${l.dir}/tty/${l.relName}`,
+});
+
 /** Values the startup file needs. */
-export interface RcContext {
+export interface RcContext extends SessionLayout {
   /** Id of the ready marker. */
   readyId: string;
   /** Environment variables the profile set to load its startup file, to restore for the user. */
   restore: Record<string, string | undefined>;
-  /** The session's private temp folder (the syntax check writes its messages there). */
-  dir: string;
-  /** The script's name as given, as messages name it (`deploy.sh: line 3: ...`). */
-  scriptName: string;
-  /** The block file's name in `dir` (the check's copy has it too). */
-  fileName: string;
 }
 
 /** What one run line does. */
@@ -43,10 +61,12 @@ export interface RunStep {
   interpreter?: string;
 }
 
-/** How to start a shell: the program and arguments handed to the PTY. */
+/** How to start a shell: the program, arguments and working directory handed to the PTY. */
 export interface Launch {
   file: string;
   args: string[];
+  /** Default: the session's cwd. */
+  cwd?: string;
 }
 
 /** How to drive one kind of shell. */
@@ -56,17 +76,26 @@ export interface ShellProfile {
   /** File name of the startup file in the session's temp folder. */
   rcName: string;
   /**
-   * The session leader and the interactive shell under it. `leaderId` goes into the `q` marker the
-   * leader writes when the shell has ended; `scriptName` becomes the shell's `$0` where the shell
-   * allows it (bash, as `bash deploy.sh` sets it).
+   * The session leader and the shell under it. `leaderId` goes into the `q` marker the leader
+   * writes when the shell has ended.
    */
-  launch(shell: string, rcPath: string, leaderId: string, scriptName: string): Launch;
+  launch(shell: string, rcPath: string, leaderId: string, layout: SessionLayout): Launch;
+  /**
+   * True when the shell runs jobs in process groups of their own (interactive zsh and dash); bash
+   * runs as `bash script.sh` does, without job control, so its blocks and their jobs share its
+   * process group (see ShellSession.interrupt).
+   */
+  jobControl: boolean;
+  /** Written at the start of a block file's first line (bash: back to the session's cwd). */
+  blockPrefix: string;
+  /** A line typed into the shell right after it starts, or '' (bash: it writes the ready marker). */
+  initLine: string;
   /** Environment variables that make the shell read the startup file in `dir`. */
   env(dir: string, rcPath: string): Record<string, string>;
   /** The startup file. */
   rc(ctx: RcContext): string;
   /** The one line typed into the shell to run a block under marker id `id`. */
-  runLine(id: string, step: RunStep): string;
+  runLine(id: string, step: RunStep, layout: SessionLayout): string;
 }
 
 const osc = MARKER_PREFIX.replace('\x1b', '\\033');
@@ -84,14 +113,21 @@ function restoreLines(restore: RcContext['restore']): string {
 }
 
 /**
- * The session leader's script (POSIX sh; `exec -a` where `argv0` is given, bash only). It runs the
- * shell in a subshell, reports how it ended, and then only holds the terminal until cmdrun kills
- * it (a hang-up would discard output not yet read).
+ * The session leader's script (POSIX sh). It runs the shell in a subshell, reports how it ended,
+ * and then only holds the terminal until cmdrun kills it (a hang-up would discard output not yet
+ * read). Its stderr is closed (it would report a shell killed by a signal: "Killed"), and Ctrl-C
+ * only runs a no-op trap in it (a trap, unlike an ignored signal, is not inherited).
  */
-function leaderScript(leaderId: string, argv0: boolean): string {
-  // The leader's own stderr is closed: it would report the shell killed by a signal ("Killed").
-  return `exec 3>&2 2>/dev/null; (exec ${argv0 ? '-a "$0" ' : ''}"$@" 2>&3 3>&-); __s=$?; printf '${osc}q;%s;%s\\007' ${leaderId} "$__s" >/dev/tty; exec sleep 2147483647`;
+function leaderScript(leaderId: string): string {
+  return `trap : INT; exec 3>&2 2>/dev/null; ("$@" 2>&3 3>&-); __s=$?; printf '${osc}q;%s;%s\\007' ${leaderId} "$__s" >/dev/tty; exec sleep 2147483647`;
 }
+
+/** The PTY's program for a shell started as `args` under the leader. */
+const underLeader = (leaderId: string, args: string[], cwd?: string): Launch => ({
+  file: 'sh',
+  args: ['-c', leaderScript(leaderId), 'sh', ...args],
+  cwd,
+});
 
 /**
  * The end hook, shared by every startup file. `b` is the prefix that bypasses aliases and
@@ -115,12 +151,12 @@ __cmdrun_status() { return "$1"; }`;
  * The in-shell syntax check. cmdrun writes the block a second time as the body of a function
  * defined inside `if false` (see {@link checkText}); sourcing that parses it with the session's
  * options and aliases and runs none of it. The shell's message names that file: `from` in it is
- * replaced by `to`, so it reads as `bash -n deploy.sh` (`zsh -n`) prints it.
- * Status 2 on a syntax error, as bash reports one.
+ * replaced by `to`, so it reads as `bash -n deploy.sh` (`zsh -n`) prints it. Status 2 on a syntax
+ * error, as bash reports one; `first` runs before (bash: a pending interrupt stops here).
  */
-function checkFunction(b: string, source: string, dir: string, from: string, to: string): string {
+function checkFunction(b: string, source: string, dir: string, from: string, to: string, first = ''): string {
   const err = quote(`${dir}/check.err`);
-  return `__cmdrun_check() {
+  return `__cmdrun_check() {${first}
   ${source} "$1" 2>|${err} && ${b}return 0
   ${b}local __cmdrun_t= __cmdrun_f=${quote(from)} __cmdrun_r=${quote(to)}
   IFS= ${b}read -r -d '' __cmdrun_t <${err} || ${b}true
@@ -129,9 +165,6 @@ function checkFunction(b: string, source: string, dir: string, from: string, to:
 }`;
 }
 
-/** Where the check's copy of the block goes, in the session's folder (named as the script). */
-export const checkPath = (dir: string, fileName: string): string => `${dir}/check/${fileName}`;
-
 /**
  * The check's copy of a block (already padded to the script's line numbers): the wrapper starts
  * on the block's first line and closes on lines of their own, after a blank line, so a block that
@@ -139,75 +172,133 @@ export const checkPath = (dir: string, fileName: string): string => `${dir}/chec
  */
 export const checkText = (padded: string): string => `if false; then __cmdrun_c() { ${padded}\n\n}\nfi\n`;
 
+/** The start of every block line: the block's id, and its start marker. */
+const startOf = (b: string, id: string) => `__cmdrun_id=${id}; ${b}printf '${osc}s;%s\\007' ${id} >/dev/tty;`;
+
 /**
- * The block line: start marker, then the check and `source` (or the interpreter on the file),
- * then the end hook with the status. An interpreter that is not installed is status 127 with a
- * message naming it (as a shell reports a missing command).
+ * The line that runs an interpreter on the block file; one that is not installed is status 127
+ * with a message naming it (as a shell reports a missing command).
  */
+function interpreterLine(b: string, id: string, file: string, interpreter: string): string {
+  const prog = quote(interpreter);
+  return (
+    `${startOf(b, id)} if ${b}command -v ${prog} >/dev/null 2>&1; then ${prog} ${quote(file)}; ` +
+    `else ${b}printf 'cmdrun: %s: not installed (this block runs with it)\\n' ${prog} >&2; __cmdrun_status 127; fi; __cmdrun_end "$?"`
+  );
+}
+
+/** zsh and dash: start marker, the check, `source` of the block file, the end hook. */
 function runLineOf(b: string, source: string) {
   return (id: string, { file, check, interpreter }: RunStep): string => {
-    const start = `__cmdrun_id=${id}; ${b}printf '${osc}s;%s\\007' ${id} >/dev/tty;`;
-    if (interpreter) {
-      const prog = quote(interpreter);
-      return (
-        `${start} if ${b}command -v ${prog} >/dev/null 2>&1; then ${prog} ${quote(file)}; ` +
-        `else ${b}printf 'cmdrun: %s: not installed (this block runs with it)\\n' ${prog} >&2; __cmdrun_status 127; fi; __cmdrun_end "$?"`
-      );
-    }
+    if (interpreter) return interpreterLine(b, id, file, interpreter);
     const run = `${source} ${quote(file)}`;
-    return `${start} ${check ? `__cmdrun_check ${quote(check)} && ${run}` : run}; __cmdrun_end "$?"`;
+    return `${startOf(b, id)} ${check ? `__cmdrun_check ${quote(check)} && ${run}` : run}; __cmdrun_end "$?"`;
   };
 }
 
-/** bash (bash(1): INVOCATION, PROMPTING, `PROMPT_COMMAND`). */
+/**
+ * bash, run as `bash script.sh` runs (bash(1): INVOCATION, `BASH_ENV`): a non-interactive bash
+ * whose script is a link to the terminal named as the user named the script, so `$0`, messages
+ * (`deploy.sh: line 7: ...`, with line numbers: bash prints them only when not interactive) and
+ * the stop at an unbound variable (`set -u`) or a failed `${x:?}` are those of `bash deploy.sh`.
+ * - Each block is sourced under its relative name from the session's `run` folder, so
+ *   `${BASH_SOURCE[0]}` and messages read `deploy.sh`; its first line goes back to the session's
+ *   directory (`__cmdrun_back`, the profile's block prefix) before any of the block runs.
+ * - No job control, as in a script: Ctrl-C reaches the shell and its foreground command. The
+ *   shell's INT trap then unwinds the block: with `extdebug`, a DEBUG trap that returns 2 makes
+ *   every function and sourced file return at its next command (bash(1): `shopt` extdebug), back
+ *   to the block line, whose end hook reports 130; the user's DEBUG trap is put back then.
+ * - Aliases expand (`expand_aliases`), as a notebook user expects across blocks; job stop signals
+ *   are ignored (no job control to resume a stopped shell).
+ */
 export const bash: ShellProfile = {
   name: 'bash',
   rcName: 'bashrc',
-  launch: (shell, rcPath, leaderId, scriptName) => ({
-    file: shell,
-    args: ['-c', leaderScript(leaderId, true), scriptName, shell, '--noprofile', '--rcfile', rcPath, '--noediting', '-i'],
-  }),
-  env: () => ({}),
-  rc: ({ readyId, restore, dir, fileName }) => `# cmdrun: generated startup file
-PS1=''; PS2=''; PS0=''
-unset HISTFILE PROMPT_COMMAND BASH_ENV
-set +o history
-stty -onlcr 2>/dev/null
+  jobControl: false,
+  blockPrefix: '__cmdrun_back; ',
+  launch: (shell, _rcPath, leaderId, layout) => underLeader(leaderId, [shell, '--noprofile', '--norc', layout.relName], `${layout.dir}/tty`),
+  env: (_dir, rcPath) => ({ BASH_ENV: rcPath }),
+  rc: ({ readyId, restore, dir, scriptName, relName, cwd }) => `# cmdrun: generated startup file (BASH_ENV)
 ${restoreLines(restore)}
-${endHook(
-  '\\builtin ',
-  `case "\${PROMPT_COMMAND-}" in *__cmdrun_prompt*) ;; *) PROMPT_COMMAND="__cmdrun_prompt\${PROMPT_COMMAND:+;$PROMPT_COMMAND}";; esac
-  \\builtin set +o emacs +o vi`,
-)}
-${checkFunction('\\builtin ', '\\builtin source', dir, `${checkPath(dir, fileName)}: `, '')}
-__cmdrun_prompt() { __cmdrun_end "$?"; }
-PROMPT_COMMAND=__cmdrun_prompt
-\\builtin printf '${osc}r;%s;%s\\007' '${readyId}' "$$" >/dev/tty
+stty -onlcr 2>/dev/null
+\\builtin shopt -s expand_aliases
+\\builtin trap '' TSTP TTIN TTOU
+__cmdrun_id=
+__cmdrun_int=
+__cmdrun_end() {
+  if [ -n "\${__cmdrun_id-}" ]; then
+    \\builtin local __cmdrun_s=$1
+    [ -z "$__cmdrun_int" ] || __cmdrun_s=130
+    \\builtin printf '${osc}e;%s;%s;%s\\007' "$__cmdrun_id" "$__cmdrun_s" "$PWD" >/dev/tty
+    __cmdrun_id=
+    __cmdrun_int=
+  fi
+  return 0
+}
+__cmdrun_status() { return "$1"; }
+__cmdrun_back() {
+  \\builtin cd -- "$__cmdrun_pwd"
+  if [ -n "$__cmdrun_oset" ]; then OLDPWD=$__cmdrun_o; else \\builtin unset OLDPWD; fi
+}
+__cmdrun_interrupt() {
+  [ -n "\${__cmdrun_id-}" ] || return 0
+  __cmdrun_int=1
+  __cmdrun_dbg=$(\\builtin trap -p DEBUG)
+  if \\builtin shopt -q extdebug; then __cmdrun_xd=1; else __cmdrun_xd=; fi
+  \\builtin shopt -s extdebug
+  \\builtin trap __cmdrun_unwind DEBUG
+}
+__cmdrun_unwind() {
+  [ "\${#BASH_SOURCE[@]}" -le 2 ] || return 2
+  \\builtin trap - DEBUG
+  [ -z "$__cmdrun_dbg" ] || \\builtin eval "$__cmdrun_dbg"
+  [ -n "$__cmdrun_xd" ] || \\builtin shopt -u extdebug
+  return 0
+}
+\\builtin trap __cmdrun_interrupt INT
+__cmdrun_init() {
+  __cmdrun_o=\${OLDPWD-}; __cmdrun_oset=\${OLDPWD+x}
+  \\builtin cd -- ${quote(cwd)} || \\builtin exit 1
+  if [ -n "$__cmdrun_oset" ]; then OLDPWD=$__cmdrun_o; else \\builtin unset OLDPWD; fi
+  \\builtin unset -f __cmdrun_init
+  \\builtin printf '${osc}r;%s;%s\\007' '${readyId}' "$$" >/dev/tty
+}
+${checkFunction('\\builtin ', '\\builtin source', dir, `${layoutPaths({ dir, scriptName, relName, cwd }).check}: `, `${scriptName}: `, `\n  [ -z "$__cmdrun_int" ] || \\builtin return 130`)}
 `,
-  runLine: runLineOf('\\builtin ', '\\builtin source'),
+  // Read from the terminal once bash has opened it as its script (after BASH_ENV, before which a
+  // relative script name must still resolve in the tty folder): the session's cwd, then ready.
+  initLine: '__cmdrun_init',
+  runLine: (id, { file, check, interpreter }, layout) => {
+    if (interpreter) return interpreterLine('\\builtin ', id, file, interpreter);
+    const enter = `__cmdrun_pwd=$PWD; __cmdrun_o=\${OLDPWD-}; __cmdrun_oset=\${OLDPWD+x}; \\builtin cd -- ${quote(`${layout.dir}/run`)}`;
+    return `${startOf('\\builtin ', id)} __cmdrun_check ${quote(check!)} && { ${enter} && \\builtin source ${quote(layout.relName)}; }; __cmdrun_end "$?"`;
+  },
 };
 
 /** zsh (zshall(1): STARTUP/SHUTDOWN FILES, `precmd_functions`). */
 export const zsh: ShellProfile = {
   name: 'zsh',
   rcName: '.zshrc',
-  launch: (shell, _rcPath, leaderId) => ({ file: 'sh', args: ['-c', leaderScript(leaderId, false), 'sh', shell, '-d', '-i'] }),
+  jobControl: true,
+  blockPrefix: '',
+  initLine: '',
+  launch: (shell, _rcPath, leaderId) => underLeader(leaderId, [shell, '-d', '-i']),
   env: (dir) => ({ ZDOTDIR: dir }),
-  rc: ({ readyId, restore, dir, scriptName, fileName }) => `# cmdrun: generated startup file
+  rc: (ctx) => `# cmdrun: generated startup file
 PS1=''; PROMPT=''; RPROMPT=''; RPS1=''; PS2=''; RPS2=''
 unsetopt zle prompt_cr prompt_sp beep
 unset HISTFILE
 stty -onlcr 2>/dev/null
-${restoreLines(restore)}
+${restoreLines(ctx.restore)}
 ${endHook(
   '\\builtin ',
   `(( \${precmd_functions[(Ie)__cmdrun_prompt]} )) || precmd_functions=(__cmdrun_prompt $precmd_functions)
   \\builtin unsetopt zle`,
 )}
-${checkFunction('\\builtin ', '\\builtin source', dir, `${checkPath(dir, fileName)}:`, `${scriptName}:`)}
+${checkFunction('\\builtin ', '\\builtin source', ctx.dir, `${layoutPaths(ctx).check}:`, `${ctx.scriptName}:`)}
 __cmdrun_prompt() { __cmdrun_end "$?" }
 precmd_functions=(__cmdrun_prompt)
-\\builtin printf '${osc}r;%s;%s\\007' '${readyId}' "$$" >/dev/tty
+\\builtin printf '${osc}r;%s;%s\\007' '${ctx.readyId}' "$$" >/dev/tty
 `,
   runLine: runLineOf('\\builtin ', '\\builtin source'),
 };
@@ -222,7 +313,10 @@ precmd_functions=(__cmdrun_prompt)
 export const dash: ShellProfile = {
   name: 'dash',
   rcName: 'dashrc',
-  launch: (shell, _rcPath, leaderId) => ({ file: 'sh', args: ['-c', leaderScript(leaderId, false), 'sh', shell, '-i'] }),
+  jobControl: true,
+  blockPrefix: '',
+  initLine: '',
+  launch: (shell, _rcPath, leaderId) => underLeader(leaderId, [shell, '-i']),
   env: (_dir, rcPath) => ({ ENV: rcPath }),
   rc: ({ readyId, restore }) => `# cmdrun: generated startup file
 PS2=''

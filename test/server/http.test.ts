@@ -1,4 +1,6 @@
 import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createParser } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { api, startTestServer } from '../helpers/server.js';
 import { outputOf, readEvents } from '../helpers/sse.js';
@@ -131,5 +133,66 @@ describe('runs', () => {
     expect(after.status).toBe('idle');
     const events = await readEvents(await api(server, '/api/runs', { method: 'POST', json: { code: 'echo "${marker-unset}"' } }));
     expect(outputOf(events)).toBe('unset\n');
+  });
+});
+
+describe('interpreters and background output', () => {
+  test('interpreter runs the code with that program in the session: its cwd, exported variables, exit status', async () => {
+    await readEvents(await api(server, '/api/runs', { method: 'POST', json: { code: 'cd /usr; export GREETING=hello; local_only=1' } }));
+    const code = 'import os, sys\nprint(os.getcwd(), os.environ["GREETING"], os.environ.get("local_only"))\nsys.exit(3)';
+    const events = await readEvents(await api(server, '/api/runs', { method: 'POST', json: { code, interpreter: 'python3', lineStart: 10 } }));
+    expect(outputOf(events)).toBe('/usr hello None\n');
+    expect(events.at(-1)!.data).toMatchObject({ exitCode: 3, interrupted: false });
+    // A traceback names the script's lines (the code is padded as shell blocks are).
+    const failing = await readEvents(await api(server, '/api/runs', { method: 'POST', json: { code: 'x = 1\nraise SystemExit(undefined_name)', interpreter: 'python3', lineStart: 40 } }));
+    expect(outputOf(failing)).toMatch(/line 41/);
+    expect(failing.at(-1)!.data.exitCode).toBe(1);
+    const node = await readEvents(await api(server, '/api/runs', { method: 'POST', json: { code: 'console.log(`${process.cwd()} ${6 * 7}`)', interpreter: 'node' } }));
+    expect(outputOf(node)).toBe('/usr 42\n');
+  });
+
+  test('an interpreter that is not installed is exit status 127 with a message; an unknown one is a 400', async () => {
+    const events = await readEvents(
+      await api(server, '/api/runs', { method: 'POST', json: { code: 'puts 1', interpreter: 'ruby' } }),
+    );
+    const ruby = spawnSync('sh', ['-c', 'command -v ruby']).status === 0;
+    if (!ruby) {
+      expect(outputOf(events)).toBe('cmdrun: ruby: not installed (this block runs with it)\n');
+      expect(events.at(-1)!.data.exitCode).toBe(127);
+    } else {
+      expect(outputOf(events)).toBe('1\n');
+    }
+    const bad = await api(server, '/api/runs', { method: 'POST', json: { code: 'x', interpreter: 'rm' } });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/interpreter/);
+  });
+
+  test('GET /api/session/output streams what background jobs print between blocks, and replays it', async () => {
+    await readEvents(await api(server, '/api/runs', { method: 'POST', json: { code: '(sleep 0.3; echo "from the background") &' } }));
+    const abort = new AbortController();
+    const res = await api(server, '/api/session/output', { signal: abort.signal });
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const seen: Array<{ id?: string; data: { text: string } }> = [];
+    const parser = createParser({ onEvent: (m) => seen.push({ id: m.id, data: JSON.parse(m.data) }) });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    while (!seen.some((e) => e.data.text.includes('from the background'))) parser.feed((await reader.read()).value!);
+    abort.abort();
+    expect(seen.map((e) => e.data.text).join('')).toContain('from the background\n');
+    // The next block's output does not have it, and a new reader gets it again from the log.
+    expect(outputOf(await readEvents(await api(server, '/api/runs', { method: 'POST', json: { code: 'echo next' } })))).toBe('next\n');
+    const replay = new AbortController();
+    const again = await api(server, '/api/session/output', { signal: replay.signal, headers: { 'last-event-id': '0' } });
+    const text = await new Promise<string>((resolve) => {
+      let all = '';
+      const p = createParser({ onEvent: (m) => (all += (JSON.parse(m.data) as { text: string }).text) });
+      const r = again.body!.pipeThrough(new TextDecoderStream()).getReader();
+      const pump = async () => {
+        while (!all.includes('from the background')) p.feed((await r.read()).value!);
+        resolve(all);
+      };
+      void pump();
+    });
+    replay.abort();
+    expect(text).toContain('from the background\n');
   });
 });

@@ -79,6 +79,14 @@ const CASES: Case[] = [
   { name: 'an unterminated quote', code: 'echo "open', exitCode: nonZero, output: /unmatched|unexpected|Unterminated/ },
   { name: 'the block after a syntax error runs normally', code: 'echo fine', output: 'fine\n', exitCode: 0, restarted: false },
   { name: '$LINENO is the script line', code: 'echo "$LINENO"', lineStart: 12, output: '12\n', only: ['bash', 'zsh'] },
+  // The check runs in the session: it sees options and aliases that earlier blocks set.
+  { name: 'extended globs turned on in one block', code: (s) => (s === 'zsh' ? 'setopt ksh_glob; mkdir -p /tmp/cmdrun-glob/a/b; touch /tmp/cmdrun-glob/x.sh /tmp/cmdrun-glob/y.md /tmp/cmdrun-glob/a/b/z.sh' : 'shopt -s extglob globstar; mkdir -p /tmp/cmdrun-glob/a/b; touch /tmp/cmdrun-glob/x.sh /tmp/cmdrun-glob/y.md /tmp/cmdrun-glob/a/b/z.sh'), only: ['bash', 'zsh'], exitCode: 0 },
+  { name: 'parse in the next block', code: 'cd /tmp/cmdrun-glob && echo @(x|y).* && echo !(*.md|a); cd /usr', only: ['bash', 'zsh'], output: 'x.sh y.md\nx.sh\n', exitCode: 0 },
+  { name: 'globstar from an earlier block', code: 'echo /tmp/cmdrun-glob/**/*.sh', only: ['bash'], output: '/tmp/cmdrun-glob/a/b/z.sh /tmp/cmdrun-glob/x.sh\n' },
+  { name: 'an alias that opens a loop, defined in one block', code: "alias forall='for f in 1 2; do'", only: ['bash'], exitCode: 0 },
+  { name: 'is parsed with the alias in the next', code: 'forall echo "n$f"; done', only: ['bash'], output: 'n1\nn2\n', exitCode: 0 },
+  { name: 'extended globs turned off again', code: 'shopt -u extglob', only: ['bash'], exitCode: 0 },
+  { name: 'a syntax error after extglob was turned off: the script\'s line, nothing runs', code: 'echo should-not-run\necho @(x|y)', lineStart: 20, only: ['bash'], output: "conformance.sh: line 21: syntax error near unexpected token `('\nconformance.sh: line 21: `echo @(x|y)'\n", exitCode: 2 },
   // The user's environment.
   { name: 'PS1 and PS2 set by a block', code: "PS1='my prompt $ '; PS2='> '; echo set", output: 'set\n' },
   { name: 'the block after a PS1 change ends with its status', code: 'echo next; (exit 5)', output: 'next\n', exitCode: 5 },
@@ -87,7 +95,11 @@ const CASES: Case[] = [
   { name: 'blocks still end after the prompt hook was replaced', code: 'echo still; (exit 6)', exitCode: 6, output: 'still\n' },
   { name: 'prompt settings reset', code: (s) => (s === 'bash' ? "PS1=''; PROMPT_COMMAND=" : s === 'zsh' ? "PS1=''; unfunction precmd" : "PS1=''"), exitCode: 0 },
   { name: 'set -u: an unset variable fails the block', code: 'set -u; echo "$definitely_unset_var"', exitCode: nonZero, output: /definitely_unset_var|parameter not set/ },
-  { name: 'set -u: later blocks run', code: 'set +u; echo ok', output: 'ok\n', exitCode: 0 },
+  { name: 'set -u: later blocks run', code: 'set +u; plain=1; echo ok', output: 'ok\n', exitCode: 0 },
+  // As `bash script.sh`: the error stops the shell (its state is gone), with bash's message and status.
+  { name: 'set -u: an unbound variable stops the block at that line', only: ['bash'], code: 'set -u\necho "$nope"\necho not-reached', lineStart: 7, output: 'conformance.sh: line 8: nope: unbound variable\n', exitCode: 1, restarted: true },
+  { name: 'a failed ${x:?} stops the block at that line', only: ['bash'], code: 'echo "${x:?x is required}"\necho not-reached', output: 'conformance.sh: line 1: x: x is required\n', exitCode: 1, restarted: true },
+  { name: 'state is set again after the shell stopped', code: 'plain=1; echo ok', output: 'ok\n', exitCode: 0, restarted: false },
   { name: 'set -o vi', code: 'set -o vi; echo vi', only: ['bash', 'zsh'], output: 'vi\n' },
   { name: 'blocks run after set -o vi', code: 'echo after-vi; (exit 2)', only: ['bash', 'zsh'], output: 'after-vi\n', exitCode: 2 },
   { name: 'a user EXIT trap', code: "trap 'echo bye' EXIT; echo trapped", output: 'trapped\n', exitCode: 0 },
@@ -129,6 +141,9 @@ const CASES: Case[] = [
   { name: 'exec replaces the shell', code: 'exec true', exitCode: 0, restarted: true },
   { name: 'set -e then a failing command', code: 'set -e; false', exitCode: 1, restarted: true },
   { name: 'output right before exit is not lost', code: 'seq 1 3000; exit 3', output: lines(3000), exitCode: 3, restarted: true },
+  { name: 'output of a user EXIT trap is not lost', code: "trap 'seq 1 3000' EXIT; exit 4", output: lines(3000), exitCode: 4, restarted: true },
+  { name: 'output right before exec is not lost', code: 'seq 1 3000; exec true', output: lines(3000), exitCode: 0, restarted: true },
+  { name: 'output right before kill -9 $$ is not lost', code: 'seq 1 3000; kill -9 $$', output: lines(3000), exitCode: 137, restarted: true },
   { name: 'a fresh shell takes the next block', code: 'echo fresh', output: 'fresh\n', exitCode: 0, restarted: false },
 ];
 

@@ -153,6 +153,54 @@ describe('interrupt', () => {
   test('interrupt with no block running does nothing', () => {
     expect(session.interrupt()).toBe(false);
   });
+
+  test('an interrupt that arrives while the block is being set up is kept: nothing of it runs', async () => {
+    const marker = `${tmpdir()}/cmdrun-setup-${process.pid}`;
+    for (let i = 0; i < 5; i++) {
+      const pending = run(session, `touch ${marker}; sleep 30`);
+      expect(session.interrupt()).toBe(true); // before the shell has even been sent the block
+      const r = await pending;
+      expect(r).toMatchObject({ exitCode: 130, interrupted: true, sessionRestarted: false });
+      expect(existsSync(marker)).toBe(false);
+    }
+    // Sent right after the block line, before its start marker: the Ctrl-C waits for the start.
+    const pending = run(session, 'echo started; sleep 30; echo not-reached');
+    await new Promise((r) => setImmediate(r));
+    session.interrupt();
+    const r = await pending;
+    expect(r).toMatchObject({ exitCode: 130, interrupted: true });
+    expect(r.output).not.toContain('not-reached');
+  });
+
+  test('interrupt ends a pure shell loop, a function and the shell\'s own read, and keeps the state', async () => {
+    await run(session, 'kept=1; spin() { while :; do :; done; echo not-after-loop; }');
+    for (const code of ['spin; echo not-reached', 'read -r line; echo not-reached', 'sleep 30\necho not-reached']) {
+      const pending = run(session, code);
+      await new Promise((r) => setTimeout(r, 300));
+      session.interrupt();
+      const r = await pending;
+      expect(r, code).toMatchObject({ exitCode: 130, interrupted: true, sessionRestarted: false });
+      expect(r.output).not.toContain('not-');
+    }
+    expect((await run(session, 'echo "$kept"')).output).toBe('1\n');
+  });
+});
+
+describe('background output', () => {
+  test('what a background job prints while no block runs goes to the background receiver, not the next block', async () => {
+    const own = await startBash();
+    try {
+      let background = '';
+      own.onBackground((text) => (background += text));
+      expect((await run(own, '(sleep 0.2; echo later; printf "no newline") &')).output).toBe('');
+      await new Promise((r) => setTimeout(r, 600));
+      expect(background).toBe('later\nno newline');
+      expect((await run(own, 'echo next')).output).toBe('next\n');
+      expect(background).toBe('later\nno newline'); // and the echoed block line never shows
+    } finally {
+      await own.close();
+    }
+  });
 });
 
 test('input reaches a block that reads from the terminal', async () => {
@@ -186,7 +234,8 @@ describe('close and restart', () => {
     const own = await startBash();
     await run(own, 'sleep 300 & disown; sleep 301 &');
     const sid = own.sessionId!;
-    const dir = (await run(own, 'echo "${BASH_SOURCE[0]%/*}"')).output.trim();
+    // The folder of the startup file, where bash (extdebug) says the hooks were defined.
+    const dir = (await run(own, '(shopt -s extdebug; declare -F __cmdrun_end)')).output.trim().replace(/^.* (\/.*)\/[^/]+$/, '$1');
     expect(existsSync(dir)).toBe(true);
     await own.close();
     expect(sessionMembers(sid)).toEqual([]);
