@@ -178,6 +178,8 @@ test('a CRLF .sh file keeps its CRLF line breaks after a save from the page', as
   writeFileSync(script, text);
   const sh = await openNotebook(script);
   try {
+    // Opened, it has no unsaved edits: CodeMirror's \n lines are the file's CRLF lines.
+    await expect(sh.page.locator('#file-name').textContent()).resolves.toBe('crlf.sh');
     await appendAndSave(sh.page, 'echo two', '!', 'crlf.sh');
     expect(readFileSync(script, 'utf8')).toBe('echo one\r\n\r\necho two!\r\n');
   } finally {
