@@ -114,6 +114,10 @@ describe('which fences run (the first word of the info string)', () => {
     expect(split(text + '\n\n    echo indented\n')).toEqual([]);
   });
 
+  test('a fence inside an HTML comment, or in inline code, is no fence', () => {
+    expect(split(md('<!--', '```sh', 'echo hidden', '```', '-->', '', 'Run `` ```sh echo inline ``` `` like this.'))).toEqual([]);
+  });
+
   test('interpreter fences name their program', () => {
     const langs = ['python', 'py', 'node', 'js', 'javascript', 'ruby', 'perl'];
     const text = langs.map((lang) => md('```' + lang, `print(1)`, '```')).join('\n\n');
