@@ -47,5 +47,6 @@ await esbuild.build({
 
 copyFileSync(join(root, 'web/index.html'), join(web, 'index.html'));
 copyFileSync(join(root, 'web/style.css'), join(web, 'style.css'));
+copyFileSync(join(root, 'web/favicon.svg'), join(web, 'favicon.svg'));
 copyFileSync(require.resolve('web-tree-sitter/web-tree-sitter.wasm'), join(web, 'web-tree-sitter.wasm'));
 copyFileSync(join(dirname(require.resolve('tree-sitter-bash/package.json')), 'tree-sitter-bash.wasm'), join(web, 'tree-sitter-bash.wasm'));

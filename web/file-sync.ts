@@ -4,15 +4,17 @@
  * checkout`) that the server reports on GET /api/file/events. With no local edits the page takes
  * the disk version; with local edits the user chooses: merge (three-way, diff3), overwrite with
  * theirs... or keep editing. Every replacement of the text is one undo step, applied line by line
- * so output panels of unchanged blocks stay where they are.
+ * so output panels of unchanged blocks stay where they are. The editor works on `\n` line breaks
+ * (CodeMirror normalises them); a save writes the file's own break back (`\r\n` stays `\r\n`).
  */
 import { isolateHistory } from '@codemirror/commands';
 import type { ChangeSpec } from '@codemirror/state';
 import type { EditorView } from '@codemirror/view';
 import { diffIndices, merge } from 'node-diff3';
+import { lineBreakOf, normalizeLineBreaks, withLineBreak, type LineBreak } from '../src/blocks/line-breaks.js';
 import { Api, ApiError } from './api.js';
 
-/** The file as the server has it. */
+/** The file as the server has it (FileSync keeps its text with `\n` line breaks). */
 interface DiskFile {
   content: string;
   mtimeMs: number | null;
@@ -60,8 +62,10 @@ export function lineChanges(from: string, to: string): ChangeSpec[] {
 }
 
 export class FileSync {
-  /** The file as last loaded from or saved to disk. */
+  /** The file as last loaded from or saved to disk, with `\n` line breaks. */
   private base: DiskFile;
+  /** The line break the file on disk uses, written back by saves. */
+  private lineBreak: LineBreak;
   private asking = false;
   private stopped = false;
 
@@ -70,7 +74,15 @@ export class FileSync {
     loaded: DiskFile,
     private readonly host: FileSyncHost,
   ) {
-    this.base = loaded;
+    this.lineBreak = lineBreakOf(loaded.content);
+    this.base = { ...loaded, content: normalizeLineBreaks(loaded.content) };
+  }
+
+  /** GET /api/file, its text with `\n` breaks; the file's line break is remembered for saves. */
+  private async readDisk(): Promise<DiskFile> {
+    const disk = await this.api.json<DiskFile>('GET', '/api/file');
+    if (disk.mtimeMs !== null) this.lineBreak = lineBreakOf(disk.content);
+    return { ...disk, content: normalizeLineBreaks(disk.content) };
   }
 
   /** True while the editor's text differs from the file as last loaded or saved. */
@@ -83,7 +95,8 @@ export class FileSync {
     const content = this.host.view().state.doc.toString();
     this.host.say('saving…');
     try {
-      const { mtimeMs } = await this.api.json<{ mtimeMs: number }>('PUT', '/api/file', { content, baseMtimeMs: this.base.mtimeMs });
+      const body = { content: withLineBreak(content, this.lineBreak), baseMtimeMs: this.base.mtimeMs };
+      const { mtimeMs } = await this.api.json<{ mtimeMs: number }>('PUT', '/api/file', body);
       this.base = { content, mtimeMs };
       this.host.changed();
       this.host.say(`saved ${new Date().toLocaleTimeString()}`);
@@ -101,7 +114,7 @@ export class FileSync {
   /** The file changed on disk: take it, or ask when the editor has edits of its own. */
   async diskChanged(): Promise<void> {
     if (this.asking) return;
-    const disk = await this.api.json<DiskFile>('GET', '/api/file');
+    const disk = await this.readDisk();
     const mine = this.host.view().state.doc.toString();
     if (disk.content === this.base.content || disk.content === mine) {
       this.base = disk; // the same text (a touch, or our own save)
@@ -123,7 +136,7 @@ export class FileSync {
     this.asking = true;
     try {
       const choice = await this.host.ask(why);
-      const disk = known ?? (await this.api.json<DiskFile>('GET', '/api/file'));
+      const disk = known ?? (await this.readDisk());
       if (choice === 'merge') {
         const mine = this.host.view().state.doc.toString();
         const merged = merge(mine.split('\n'), this.base.content.split('\n'), disk.content.split('\n'), { label: { a: 'your edits', b: 'on disk' } });

@@ -2,19 +2,19 @@
  * The notebook page: loads the script, shows it in CodeMirror, and runs blocks through the API,
  * one at a time in the order asked, streaming each block's output into a panel under it.
  */
-import { StreamLanguage } from '@codemirror/language';
-import { shell } from '@codemirror/legacy-modes/mode/shell';
-import { Compartment, EditorState } from '@codemirror/state';
-import { oneDark } from '@codemirror/theme-one-dark';
+import { EditorState } from '@codemirror/state';
 import { EditorView } from '@codemirror/view';
 import { basicSetup } from 'codemirror';
-import { loadBlockSplitter } from '../src/blocks/parser.js';
-import type { Block } from '../src/blocks/split.js';
+import type { Interpreter } from '../src/blocks/fence.js';
+import { loadSplitters } from '../src/blocks/parser.js';
+import { blockLines, type Block } from '../src/blocks/split.js';
 import type { RunSummary } from '../src/runs/run.js';
 import { Api, ApiError } from './api.js';
+import { fittingColumns, followColorScheme } from './appearance.js';
 import { commandKeymap, fillShortcuts, type Command } from './commands.js';
 import { FileSync, type ConflictChoice } from './file-sync.js';
-import { RUN_ACTIONS, blockAt, blocksField, blocksFor, clearOutputs, notebook, openRunMenu, outputViews, showOutput, type RunScope } from './notebook.js';
+import { documentLanguage, selectionRun } from './markdown.js';
+import { RUN_ACTIONS, blockAt, blockHolding, blocksField, blocksFor, clearOutputs, notebook, openRunMenu, outputViews, runAllBlocks, showOutput, type RunScope } from './notebook.js';
 import { DEFAULT_COLS, OutputView, loadTerminal, type OutputHost } from './output-view.js';
 import { RunFollower, type PageRun } from './runs.js';
 
@@ -50,36 +50,6 @@ function ask(dialog: HTMLDialogElement): Promise<string> {
   return new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue || 'cancel'), { once: true }));
 }
 
-/**
- * How many character cells fit in an output panel as wide as the editor's content (`width` px):
- * measured on a detached panel with the page's own styles, so font and padding are the real ones.
- */
-function fittingColumns(width: number): number {
-  const probe = document.createElement('div');
-  probe.className = 'output';
-  probe.style.cssText = `position:absolute;visibility:hidden;left:-10000px;width:${width}px`;
-  probe.innerHTML = '<div class="output-panel"><pre class="output-body"><span></span></pre></div>';
-  const body = probe.querySelector('pre')!;
-  const sample = body.firstElementChild as HTMLElement;
-  sample.style.whiteSpace = 'pre'; // one unwrapped line, so its width is 200 cells
-  sample.textContent = 'x'.repeat(200);
-  document.body.append(probe);
-  const style = getComputedStyle(body);
-  const inner = body.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-  const cell = sample.getBoundingClientRect().width / 200;
-  probe.remove();
-  const cols = Math.floor(inner / cell);
-  return Number.isFinite(cols) && cols >= 20 ? Math.min(cols, 1000) : DEFAULT_COLS;
-}
-
-/** The editor's colours follow the system's light or dark preference, live. */
-function followColorScheme(view: () => EditorView): { extension: Compartment; initial: ReturnType<Compartment['of']> } {
-  const theme = new Compartment();
-  const dark = matchMedia('(prefers-color-scheme: dark)');
-  dark.addEventListener('change', () => view().dispatch({ effects: theme.reconfigure(dark.matches ? oneDark : []) }));
-  return { extension: theme, initial: theme.of(dark.matches ? oneDark : []) };
-}
-
 async function startPage(): Promise<void> {
   const token = takeToken();
   if (!token) {
@@ -91,9 +61,9 @@ async function startPage(): Promise<void> {
   // Everything the page needs at start is asked for at once.
   const session = api.json<{ shell: string; cwd: string }>('GET', '/api/session');
   const runs = api.json<RunSummary[]>('GET', '/api/runs');
-  const [file, split] = await Promise.all([
+  const [file, splitters] = await Promise.all([
     api.json<{ path: string; content: string; mtimeMs: number | null }>('GET', '/api/file').finally(() => performance.mark('cmdrun:file')),
-    loadBlockSplitter({
+    loadSplitters({
       runtime: new URL('web-tree-sitter.wasm', location.href).href,
       bash: new URL('tree-sitter-bash.wasm', location.href).href,
     }).finally(() => performance.mark('cmdrun:parser')),
@@ -101,7 +71,7 @@ async function startPage(): Promise<void> {
   const name = file.path.split('/').pop() ?? file.path;
   document.title = `${name} · cmdrun`;
 
-  const field = blocksField(split);
+  const field = blocksField(splitters.forFile(name));
   let current: PageRun | undefined;
   const cleared = new Set<string>(JSON.parse(sessionStorage.getItem(CLEARED_KEY) ?? '[]') as string[]);
 
@@ -155,23 +125,25 @@ async function startPage(): Promise<void> {
   };
 
   /**
-   * Where a run's panel goes: under line `lineEnd`, replacing the panels of lines
-   * panelFrom..lineEnd; lines lineStart..lineEnd and [codeFrom, codeTo] are the text that ran (the
+   * Where a run's panel goes: under line `panelLine`, replacing the panels of lines
+   * panelFrom..panelLine; lines lineStart..lineEnd and [codeFrom, codeTo] are the text that ran (the
    * server gets the lines, the stale mark compares the text).
    */
   interface Place {
     lineStart: number;
     lineEnd: number;
     panelFrom: number;
+    panelLine: number;
     codeFrom: number;
     codeTo: number;
   }
   /** The place of lines lineStart..lineEnd; a block's panel also replaces the one of its header. */
-  const placeOf = (lineStart: number, lineEnd: number, panelFrom = lineStart): Place => {
+  const placeOf = (lineStart: number, lineEnd: number, panelFrom = lineStart, panelLine = lineEnd): Place => {
     const doc = view.state.doc;
-    return { lineStart, lineEnd, panelFrom, codeFrom: doc.line(lineStart).from, codeTo: doc.line(lineEnd).to };
+    return { lineStart, lineEnd, panelFrom, panelLine: Math.min(panelLine, doc.lines), codeFrom: doc.line(lineStart).from, codeTo: doc.line(lineEnd).to };
   };
-  const blockPlace = (block: Block) => placeOf(block.lineStart, block.lineEnd, block.markerLine ?? block.lineStart);
+  /** A block's place: its panel under its last line (a Markdown block's closing fence). */
+  const blockPlace = (block: Block) => placeOf(block.lineStart, block.lineEnd, blockLines(block).first, blockLines(block).last);
 
   /** The output width in cells, measured again only when the editor's width changed. */
   let measured = { width: -1, cols: DEFAULT_COLS };
@@ -181,13 +153,16 @@ async function startPage(): Promise<void> {
     return measured.cols;
   };
 
-  /** Shows a panel for run `runId` of `code` at `at`. */
-  const panel = (runId: string, code: string, at: Place): PageRun => {
+  /**
+   * Shows a panel for run `runId` of `code` at `at`; `source` is the document text the code came
+   * from (stale once that text changes), by default the text at `at` now.
+   */
+  const panel = (runId: string, code: string, at: Place, source = view.state.sliceDoc(at.codeFrom, at.codeTo)): PageRun => {
     const output = new OutputView(runId, code, columns(), host);
     const doc = view.state.doc;
-    const pos = doc.line(at.lineEnd).to;
-    view.dispatch({ effects: showOutput.of({ pos, replaceFrom: doc.line(at.panelFrom).from, codeFrom: at.codeFrom, codeTo: at.codeTo, view: output }) });
-    output.setStale(view.state.sliceDoc(at.codeFrom, at.codeTo) !== code);
+    const pos = doc.line(at.panelLine).to;
+    view.dispatch({ effects: showOutput.of({ pos, replaceFrom: doc.line(at.panelFrom).from, codeFrom: at.codeFrom, codeTo: at.codeTo, source, view: output }) });
+    output.setStale(view.state.sliceDoc(at.codeFrom, at.codeTo) !== source);
     return { runId, view: output };
   };
 
@@ -198,9 +173,9 @@ async function startPage(): Promise<void> {
    * Posts a run of `code` (at `at`) to the server's queue and follows it. Runs of one `batch` stop
    * at the first that fails (the server cancels the rest).
    */
-  const runLines = (code: string, at: Place, batch?: string): PageRun => {
+  const runLines = (code: string, at: Place, batch?: string, interpreter?: Interpreter): PageRun => {
     const run = panel(newRunId(), code, at);
-    const body = { code, runId: run.runId, lineStart: at.lineStart, lineEnd: at.lineEnd, cols: run.view.cols, batch };
+    const body = { code, runId: run.runId, lineStart: at.lineStart, lineEnd: at.lineEnd, cols: run.view.cols, batch, interpreter };
     // A network error is retried with the same runId: the server never runs it twice.
     const post = async (attempt: number): Promise<boolean> => {
       try {
@@ -233,11 +208,13 @@ async function startPage(): Promise<void> {
       // A block whose text changed since it ran: the output shows where it was, marked stale.
       const lineEnd = Math.min(summary.lineEnd ?? doc.lines, doc.lines);
       const at = block ? blockPlace(block) : placeOf(Math.min(summary.lineStart ?? lineEnd, lineEnd), lineEnd);
-      follower.add(panel(summary.runId, summary.code, at), Promise.resolve(true));
+      // A selection's lines are its source while they still give the code that ran (a fence's rules applied).
+      const selected = selectionRun(doc, at.codeFrom, at.codeTo, blockHolding(blocks, at.lineStart)).code === summary.code;
+      follower.add(panel(summary.runId, summary.code, at, block || selected ? undefined : summary.code), Promise.resolve(true));
     }
   };
 
-  const runBlock = (block: Block, batch?: string): PageRun => runLines(block.code, blockPlace(block), batch);
+  const runBlock = (block: Block, batch?: string): PageRun => runLines(block.code, blockPlace(block), batch, block.interpreter);
 
   /** Runs `blocks` in order as one batch: a failing one cancels the rest, as in Jupyter. */
   const runBlocks = (blocks: Block[]): boolean => {
@@ -261,7 +238,9 @@ async function startPage(): Promise<void> {
     if (!sel.empty) {
       const first = state.doc.lineAt(sel.from).number;
       const last = state.doc.lineAt(sel.to).number;
-      runLines(state.sliceDoc(sel.from, sel.to), { ...placeOf(first, last), codeFrom: sel.from, codeTo: sel.to });
+      // Inside a fence: its console prompts and its interpreter apply (markdown.ts).
+      const { code, interpreter } = selectionRun(state.doc, sel.from, sel.to, blockHolding(state.field(field), first));
+      runLines(code, { ...placeOf(first, last), codeFrom: sel.from, codeTo: sel.to }, undefined, interpreter);
       return undefined;
     }
     const block = blockAt(state.field(field), state, sel.head);
@@ -322,7 +301,7 @@ async function startPage(): Promise<void> {
       // Ctrl/Cmd+Enter runs the selection when there is one.
       run: a.scope === 'block' ? () => (runCurrent(), true) : () => runScope(a.scope),
     })),
-    { button: 'run-all', label: 'Run all blocks', keys: 'Ctrl/Cmd+Shift+Enter', key: 'Mod-Shift-Enter', run: () => runBlocks(view.state.field(field)) },
+    { button: 'run-all', label: 'Run all blocks', keys: 'Ctrl/Cmd+Shift+Enter', key: 'Mod-Shift-Enter', run: () => runBlocks(runAllBlocks(view.state.field(field))) },
     // Ctrl+C interrupts while a block runs, unless text is selected (then it copies).
     { button: 'interrupt', label: 'Interrupt the running block', keys: 'Ctrl+C', key: 'Ctrl-c', run: () => (textSelected() ? false : interrupt()) },
     { button: 'restart', label: 'Restart the shell', keys: 'Ctrl+Alt+R', key: 'Ctrl-Alt-r', run: () => (void restart(), true) },
@@ -339,6 +318,7 @@ async function startPage(): Promise<void> {
   ]);
 
   const theme = followColorScheme(() => view);
+  const language = await documentLanguage(name);
   const view: EditorView = new EditorView({
     parent: $('editor'),
     state: EditorState.create({
@@ -346,7 +326,7 @@ async function startPage(): Promise<void> {
       extensions: [
         commandKeymap(commands, () => view),
         basicSetup,
-        StreamLanguage.define(shell),
+        language,
         theme.initial,
         // Wrapped lines keep the content as wide as the view, so output panels never scroll sideways.
         EditorView.lineWrapping,

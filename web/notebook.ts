@@ -5,7 +5,7 @@
  */
 import { RangeSet, RangeSetBuilder, StateEffect, StateField, type EditorState, type Extension } from '@codemirror/state';
 import { Decoration, EditorView, GutterMarker, ViewPlugin, WidgetType, gutter, type DecorationSet } from '@codemirror/view';
-import type { Block } from '../src/blocks/split.js';
+import { blockLines, type Block } from '../src/blocks/split.js';
 import type { BlockSplitter } from '../src/blocks/parser.js';
 import type { OutputView } from './output-view.js';
 
@@ -17,29 +17,44 @@ export function blocksField(split: BlockSplitter): StateField<Block[]> {
   });
 }
 
+/** The block whose lines (blockLines: `# %%` marker or fences included) hold `line`. */
+export function blockHolding(blocks: readonly Block[], line: number): Block | undefined {
+  return blocks.find((b) => line >= blockLines(b).first && line <= blockLines(b).last);
+}
+
 /** The block that holds the line of `pos`, else the next block below it, else the last one. */
 export function blockAt(blocks: readonly Block[], state: EditorState, pos: number): Block | undefined {
   const line = state.doc.lineAt(pos).number;
-  return (
-    blocks.find((b) => line >= (b.markerLine ?? b.lineStart) && line <= b.lineEnd) ??
-    blocks.find((b) => b.lineStart > line) ??
-    blocks.at(-1)
-  );
+  return blockHolding(blocks, line) ?? blocks.find((b) => b.lineStart > line) ?? blocks.at(-1);
 }
 
 const blockLine = Decoration.line({ class: 'cm-block' });
+const fenceLine = Decoration.line({ class: 'cm-block cm-block-fence' });
 const currentLine = Decoration.line({ class: 'cm-block cm-block-current' });
 const markerLine = Decoration.line({ class: 'cm-block-header' });
 const currentMarkerLine = Decoration.line({ class: 'cm-block-header cm-block-current' });
 const markerSign = Decoration.mark({ class: 'cm-block-sign' });
 
-/** Line decorations: every block's lines, the current block's lines marked, `# %%` headers. */
+/**
+ * Line decorations: every block's lines, the current block's lines marked, `# %%` headers. A
+ * Markdown fence is shaded from its opening to its closing fence, and marked current only while the
+ * cursor is inside it (prose never belongs to a block).
+ */
 function blockDecorations(field: StateField<Block[]>): Extension {
   return EditorView.decorations.compute([field, 'selection'], (state) => {
     const blocks = state.field(field);
-    const current = blockAt(blocks, state, state.selection.main.head);
+    const head = state.selection.main.head;
+    const at = blockAt(blocks, state, head);
+    const current = at?.fence && at !== blockHolding(blocks, state.doc.lineAt(head).number) ? undefined : at;
     const builder = new RangeSetBuilder<Decoration>();
     for (const block of blocks) {
+      if (block.fence) {
+        for (let n = block.fence.openLine; n <= Math.min(block.fence.closeLine, state.doc.lines); n++) {
+          const from = state.doc.line(n).from;
+          builder.add(from, from, block === current ? currentLine : fenceLine);
+        }
+        continue;
+      }
       if (block.markerLine) {
         const line = state.doc.line(block.markerLine);
         builder.add(line.from, line.from, block === current ? currentMarkerLine : markerLine);
@@ -72,9 +87,10 @@ class OutputWidget extends WidgetType {
 
 /**
  * Puts `view` under the line ending at `pos`, replacing the outputs anchored in [replaceFrom, pos].
- * [codeFrom, codeTo] is the text that ran: while it differs from `view.code`, the output is stale.
+ * [codeFrom, codeTo] is the text that ran: while it differs from `source` (the document's text when
+ * it ran, which a Markdown fence's code was taken from), the output is stale.
  */
-export const showOutput = StateEffect.define<{ pos: number; replaceFrom: number; codeFrom: number; codeTo: number; view: OutputView }>({
+export const showOutput = StateEffect.define<{ pos: number; replaceFrom: number; codeFrom: number; codeTo: number; source: string; view: OutputView }>({
   map: (value, mapping) => ({
     ...value,
     pos: mapping.mapPos(value.pos, 1),
@@ -106,7 +122,7 @@ export const outputsField = StateField.define<Outputs>({
         sources = sources.update({ filter: (_f, _t, deco) => !over(deco) });
       }
       if (!effect.is(showOutput)) continue;
-      const { pos, replaceFrom, codeFrom, codeTo, view } = effect.value;
+      const { pos, replaceFrom, codeFrom, codeTo, source, view } = effect.value;
       const replaced = new Set<OutputView>();
       widgets = widgets.update({
         filter: (from, _to, deco) => {
@@ -118,7 +134,7 @@ export const outputsField = StateField.define<Outputs>({
       });
       sources = sources.update({
         filter: (_from, _to, deco) => !replaced.has(deco.spec.view as OutputView),
-        add: [Decoration.mark({ view, inclusive: true }).range(codeFrom, Math.max(codeFrom, codeTo))],
+        add: [Decoration.mark({ view, source, inclusive: true }).range(codeFrom, Math.max(codeFrom, codeTo))],
       });
     }
     return { widgets, sources };
@@ -131,8 +147,7 @@ export const markStaleOutputs = EditorView.updateListener.of((update) => {
   if (!update.docChanged) return;
   const { doc } = update.state;
   update.state.field(outputsField).sources.between(0, doc.length, (from, to, deco) => {
-    const view = deco.spec.view as OutputView;
-    view.setStale(doc.sliceString(from, to) !== view.code);
+    (deco.spec.view as OutputView).setStale(doc.sliceString(from, to) !== deco.spec.source);
   });
 });
 
@@ -148,18 +163,27 @@ export function outputViews(state: EditorState): OutputView[] {
 /** How a block control runs blocks: this one, the ones above it, below it, or it and below. */
 export type RunScope = 'block' | 'above' | 'below' | 'from';
 
-/** The blocks a scope runs, relative to `block`, in script order. */
+/**
+ * The blocks a scope runs, relative to `block`, in script order. Blocks marked excludeFromRunAll
+ * run only by themselves (scope `block`), as Run all leaves them out.
+ */
 export function blocksFor(blocks: readonly Block[], block: Block, scope: RunScope): Block[] {
+  const included = (list: readonly Block[]) => list.filter((b) => !b.excludeFromRunAll);
   switch (scope) {
     case 'block':
       return [block];
     case 'above':
-      return blocks.slice(0, block.index);
+      return included(blocks.slice(0, block.index));
     case 'below':
-      return blocks.slice(block.index + 1);
+      return included(blocks.slice(block.index + 1));
     case 'from':
-      return blocks.slice(block.index);
+      return included(blocks.slice(block.index));
   }
+}
+
+/** The blocks Run all runs: every one but those marked excludeFromRunAll. */
+export function runAllBlocks(blocks: readonly Block[]): Block[] {
+  return blocks.filter((b) => !b.excludeFromRunAll);
 }
 
 /**
@@ -179,12 +203,14 @@ class RunMarker extends GutterMarker {
     super();
   }
   eq(other: RunMarker): boolean {
-    return other.block.index === this.block.index && other.block.title === this.block.title;
+    const [a, b] = [other.block, this.block];
+    return a.index === b.index && a.title === b.title && a.excludeFromRunAll === b.excludeFromRunAll && a.interpreter === b.interpreter;
   }
   toDOM(): Node {
     const box = document.createElement('div');
-    box.className = 'cm-run-controls';
-    const name = this.block.title ? `block ${this.block.index + 1} (${this.block.title})` : `block ${this.block.index + 1}`;
+    box.className = this.block.excludeFromRunAll ? 'cm-run-controls cm-run-excluded' : 'cm-run-controls';
+    const what = [this.block.title, this.block.interpreter, this.block.excludeFromRunAll ? 'not in Run all' : undefined].filter(Boolean).join(', ');
+    const name = what ? `block ${this.block.index + 1} (${what})` : `block ${this.block.index + 1}`;
     const run = document.createElement('button');
     run.type = 'button';
     run.className = 'cm-run-button';

@@ -1,8 +1,10 @@
 /**
- * Loads web-tree-sitter and the tree-sitter-bash grammar, in Node or in the browser, and returns a
- * function that splits scripts into blocks (split.ts).
+ * Loads web-tree-sitter and the tree-sitter-bash grammar, in Node or in the browser, and returns
+ * the function that splits a document into blocks: a shell script by its syntax tree (split.ts),
+ * a Markdown document by its runnable fences (markdown.ts), picked by the file's name.
  */
 import { Language, Parser } from 'web-tree-sitter';
+import { splitMarkdown } from './markdown.js';
 import { splitBlocks, type Block } from './split.js';
 
 /** Where the two WebAssembly files are: file paths in Node, URLs in the browser. */
@@ -13,24 +15,53 @@ export interface GrammarFiles {
   bash: string;
 }
 
-/** Splits a script into blocks; see splitBlocks for the rules. */
+/** Splits a document into blocks; see splitBlocks (shell) and splitMarkdown for the rules. */
 export type BlockSplitter = (source: string) => Block[];
 
+/** What kind of document a file is: `markdown` for `.md`, `.markdown` and `.mdx`, else `shell`. */
+export type DocumentKind = 'markdown' | 'shell';
+
+/** The kind of document `fileName` (a name or a path; the extension is compared without case) is. */
+export function documentKind(fileName: string): DocumentKind {
+  return /\.(md|markdown|mdx)$/i.test(fileName) ? 'markdown' : 'shell';
+}
+
+/** The loaded bash grammar, from which splitters for each kind of document are made. */
+export interface Splitters {
+  /** The splitter of `fileName`'s kind (documentKind). */
+  forFile(fileName: string): BlockSplitter;
+  /** bash would ask for more lines after `code` (an open quote or heredoc, a trailing `\`...). */
+  isIncomplete(code: string): boolean;
+}
+
 /**
- * Loads the grammar once and returns a splitter (a 9,000-line script parses in ~80 ms).
+ * Loads the grammar once (a 9,000-line script parses in ~80 ms).
  * @throws Error when a wasm file cannot be loaded.
  */
-export async function loadBlockSplitter(files: GrammarFiles): Promise<BlockSplitter> {
+export async function loadSplitters(files: GrammarFiles): Promise<Splitters> {
   await Parser.init({ locateFile: () => files.runtime });
   const parser = new Parser();
   parser.setLanguage(await Language.load(files.bash));
-  return (source) => {
+  const parse = <T>(source: string, read: (root: NonNullable<ReturnType<Parser['parse']>>['rootNode']) => T): T => {
     const tree = parser.parse(source);
     if (!tree) throw new Error('tree-sitter could not parse the script');
     try {
-      return splitBlocks(source, tree.rootNode.children.filter((n) => n !== null));
+      return read(tree.rootNode);
     } finally {
       tree.delete();
     }
   };
+  // bash asks for more (PS2) where tree-sitter finds the text unfinished: an ERROR or MISSING node.
+  const isIncomplete = (code: string) => parse(code, (root) => root.hasError);
+  const shell: BlockSplitter = (source) => parse(source, (root) => splitBlocks(source, root.children.filter((n) => n !== null)));
+  const markdown: BlockSplitter = (source) => splitMarkdown(source, isIncomplete);
+  return { forFile: (fileName) => (documentKind(fileName) === 'markdown' ? markdown : shell), isIncomplete };
+}
+
+/**
+ * Loads the grammar and returns the splitter of `fileName`'s kind (a shell script's by default).
+ * @throws Error when a wasm file cannot be loaded.
+ */
+export async function loadBlockSplitter(files: GrammarFiles, fileName = 'script.sh'): Promise<BlockSplitter> {
+  return (await loadSplitters(files)).forFile(fileName);
 }

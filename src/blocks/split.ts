@@ -10,8 +10,26 @@
  *   so a blank line inside it never splits it. Paragraphs of comments only are not blocks.
  * The module has no I/O: parser.ts loads the grammar, in Node and in the browser alike.
  */
+import type { Interpreter } from './fence.js';
 
-/** One block of a script. Lines are 1-based and inclusive. */
+/** The Markdown fence a block comes from (markdown.ts). Lines are 1-based. */
+export interface Fence {
+  /** The line of the opening fence (where the page puts ▶). */
+  openLine: number;
+  /** The line of the closing fence, or the fence's last line when it is never closed. */
+  closeLine: number;
+  /** False when the fence runs to the end of the document or of its container. */
+  closed: boolean;
+  /** The first word of the info string, as written (`Python`, `sh`, `console`). */
+  language: string;
+  /** The info string's attributes (fence.ts), unknown ones included: `{ name: 'setup' }`. */
+  attributes: Record<string, string>;
+}
+
+/**
+ * One block of a document: a shell script's block (this module) or a Markdown document's runnable
+ * fence (markdown.ts). Lines are 1-based and inclusive.
+ */
 export interface Block {
   /** 0-based position among the script's blocks. */
   index: number;
@@ -19,12 +37,33 @@ export interface Block {
   lineStart: number;
   /** Last line of the block's code; trailing blank lines are not part of it. */
   lineEnd: number;
-  /** The line of the block's `# %%` marker, when it has one. */
+  /** The line of the block's `# %%` marker, or of a Markdown block's opening fence. */
   markerLine?: number;
-  /** The text after `# %%` on the marker line, when there is one. */
+  /**
+   * The text after `# %%` on the marker line, when there is one; for a Markdown block its `name`
+   * attribute, else the nearest heading above it.
+   */
   title?: string;
-  /** The lines lineStart..lineEnd joined with `\n`. */
+  /**
+   * The code that runs: the lines lineStart..lineEnd joined with `\n` (for a Markdown block,
+   * without container markup and fence indentation, and a console fence's output lines blank).
+   */
   code: string;
+  /** Markdown: the `name` attribute of the fence (`cmdrun run --block` matches it). */
+  name?: string;
+  /** Markdown: the text of the nearest heading above the fence (`cmdrun run --block` matches it). */
+  heading?: string;
+  /** Markdown: `excludeFromRunAll=true`: Run all/above/below/from here and `cmdrun run` skip it. */
+  excludeFromRunAll?: boolean;
+  /** The program that runs the code in the session instead of the shell (interpreter fences). */
+  interpreter?: Interpreter;
+  /** Markdown: the fence the block is. */
+  fence?: Fence;
+}
+
+/** The first and last line a block occupies in its document: marker or opening fence to closing fence. */
+export function blockLines(block: Block): { first: number; last: number } {
+  return { first: block.markerLine ?? block.lineStart, last: block.fence?.closeLine ?? block.lineEnd };
 }
 
 /** The part of a tree-sitter node that splitting reads (web-tree-sitter's `Node` fits it). */

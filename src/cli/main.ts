@@ -17,10 +17,10 @@ const shellOption = () => new Option('--shell <shell>', `shell to run blocks in 
 /** Builds the commander program. */
 export function program(): Command {
   const cli = new Command('cmdrun')
-    .description('A notebook for shell scripts: run a script block by block in one persistent shell.')
+    .description('A notebook for shell scripts and Markdown runbooks: run a script, or the code fences of a .md file, block by block in one persistent shell.')
     .version(VERSION)
     .option('--debug', 'print stack traces of unexpected errors')
-    .argument('[file]', 'the script to open (created on first save if it does not exist)')
+    .argument('[file]', 'the script or Markdown runbook to open (created on first save if it does not exist)')
     .option('--port <n>', 'port to listen on; 0 = any free port (default: a free port in 8765-8799)', parsePort)
     .option('--host <addr>', 'address to bind', '127.0.0.1')
     .option('--no-browser', 'do not open a browser; print the URL only')
@@ -38,12 +38,13 @@ export function program(): Command {
   cli
     .command('run')
     .description('run every block in order in one shell, printing output to stdout; exit with the first failing status')
-    .argument('<file>', 'the script to run')
+    .argument('<file>', 'the script or Markdown runbook to run')
     .addOption(shellOption())
     .option('--cwd <dir>', "working directory of the shell (default: the script's folder)")
     .option('--from <n>', 'first block to run (1-based)', parsePositive)
     .option('--to <n>', 'last block to run (1-based)', parsePositive)
-    .option('--block <title>', 'run only the block(s) with this # %% title')
+    .option('--block <title>', 'run only the block(s) with this title: a # %% title, or a Markdown fence\'s name or heading')
+    .option('--list', "print each block's number, title and lines; run nothing", false)
     .option('--timeout <seconds>', 'interrupt a block that runs longer than this', parseSeconds)
     .option('--keep-going', 'run every block even after one fails; exit with the first failure', false)
     .option('--quiet', 'no header line before each block', false)

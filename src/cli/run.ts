@@ -1,6 +1,7 @@
 /**
- * `cmdrun run <file>`: run the script's blocks in order in one shell session, in the terminal or
- * in CI, with the same blocks and session semantics as the notebook. Block output goes to stdout
+ * `cmdrun run <file>`: run the blocks of a script or a Markdown runbook (its runnable fences) in
+ * order in one shell session, in the terminal or in CI, with the same blocks and session semantics
+ * as the notebook; `--list` prints the blocks instead. Block output goes to stdout
  * byte for byte (the PTY merges stderr into it, as a terminal does); cmdrun's own header lines and
  * messages go to stderr, so stdout equals what `bash file 2>&1` prints.
  */
@@ -9,7 +10,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import stripAnsi from 'strip-ansi';
 import { loadBlockSplitter } from '../blocks/parser.js';
-import type { Block } from '../blocks/split.js';
+import { blockLines, type Block } from '../blocks/split.js';
 import { RunQueue } from '../runs/run-queue.js';
 import type { Run } from '../runs/run.js';
 import { ShellSession } from '../session/session.js';
@@ -22,6 +23,8 @@ export interface RunFlags {
   from?: number;
   to?: number;
   block?: string;
+  /** Print the blocks (number, title, lines) and run nothing. */
+  list?: boolean;
   /** Per-block limit in seconds. */
   timeout?: number;
   keepGoing: boolean;
@@ -34,25 +37,49 @@ export interface RunFlags {
 /** Exit status of a block stopped by --timeout (as timeout(1) reports it). */
 export const TIMEOUT_STATUS = 124;
 
-/** Picks the blocks to run. @throws UsageError when the selection is empty or out of range. */
+/**
+ * Picks the blocks to run: blocks from..to (1-based) without those marked excludeFromRunAll, or
+ * with --block those whose title, fence name or heading is the given text (excluded ones too: they
+ * were asked for by name, as their own ▶ runs them on the page).
+ * @throws UsageError when the selection is empty or out of range.
+ */
 export function selectBlocks(blocks: Block[], flags: Pick<RunFlags, 'from' | 'to' | 'block'>): Block[] {
   if (flags.from && flags.from > blocks.length) throw new UsageError(`--from ${flags.from}: the script has ${blocks.length} blocks`);
-  let chosen = blocks.slice((flags.from ?? 1) - 1, flags.to ?? blocks.length);
-  if (flags.block !== undefined) {
-    chosen = chosen.filter((b) => b.title === flags.block);
-    if (chosen.length === 0) {
-      const titles = blocks.flatMap((b) => (b.title ? [JSON.stringify(b.title)] : []));
-      throw new UsageError(`no block titled "${flags.block}"${titles.length ? ` (titles: ${titles.join(', ')})` : ' (the script has no titled blocks)'}`);
-    }
+  const chosen = blocks.slice((flags.from ?? 1) - 1, flags.to ?? blocks.length);
+  if (flags.block === undefined) return chosen.filter((b) => !b.excludeFromRunAll);
+  const named = chosen.filter((b) => [b.title, b.name, b.heading].includes(flags.block));
+  if (named.length === 0) {
+    const titles = [...new Set(blocks.flatMap((b) => [b.title, b.name, b.heading].filter((t) => t !== undefined)))].map((t) => JSON.stringify(t));
+    throw new UsageError(`no block titled "${flags.block}"${titles.length ? ` (titles: ${titles.join(', ')})` : ' (the script has no titled blocks)'}`);
   }
-  return chosen;
+  return named;
+}
+
+/** A block's title, else its first line that is not a comment, cut to 70 characters. */
+function label(block: Block): string {
+  const text = block.title ?? block.code.split('\n').find((l) => l.trim() && !l.trim().startsWith('#'))?.trim() ?? '';
+  return text.length > 70 ? `${text.slice(0, 69)}…` : text;
 }
 
 /** The header line before a block: its number, title or first line, and where it starts. */
 function header(block: Block, n: number, total: number, file: string, dim: boolean): string {
-  const label = block.title ?? block.code.split('\n').find((l) => l.trim() && !l.trim().startsWith('#'))?.trim() ?? '';
-  const text = `── [${n}/${total}] ${label.length > 70 ? `${label.slice(0, 69)}…` : label} (${file}:${block.lineStart})`;
+  const text = `── [${n}/${total}] ${label(block)} (${file}:${block.lineStart})`;
   return dim ? `\x1b[2m${text}\x1b[0m\n` : `${text}\n`;
+}
+
+/**
+ * `--list`: one line per block, `[n] title (file:first-last)`, the lines from its `# %%` marker or
+ * opening fence to its last line or closing fence; then what runs it when not the shell, and
+ * whether Run all skips it.
+ */
+export function listBlocks(blocks: readonly Block[], file: string): string {
+  return blocks
+    .map((block, i) => {
+      const { first, last } = blockLines(block);
+      const notes = [block.interpreter, block.excludeFromRunAll ? 'excluded from run all' : undefined].filter(Boolean);
+      return `[${i + 1}] ${label(block)} (${file}:${first === last ? first : `${first}-${last}`})${notes.length ? ` ${notes.join(', ')}` : ''}\n`;
+    })
+    .join('');
 }
 
 /** Writes to stdout and waits while its buffer is full (so a slow terminal pauses the shell). */
@@ -66,11 +93,19 @@ export async function runCommand(file: string, flags: RunFlags): Promise<void> {
   checkScript(path, false);
   const cwd = resolve(flags.cwd ?? dirname(path));
   checkDir(cwd);
-  const split = await loadBlockSplitter({
-    runtime: fileURLToPath(new URL('./web/web-tree-sitter.wasm', import.meta.url)),
-    bash: fileURLToPath(new URL('./web/tree-sitter-bash.wasm', import.meta.url)),
-  });
-  const blocks = selectBlocks(split(readFileSync(path, 'utf8')), flags);
+  const split = await loadBlockSplitter(
+    {
+      runtime: fileURLToPath(new URL('./web/web-tree-sitter.wasm', import.meta.url)),
+      bash: fileURLToPath(new URL('./web/tree-sitter-bash.wasm', import.meta.url)),
+    },
+    path,
+  );
+  const all = split(readFileSync(path, 'utf8'));
+  if (flags.list) {
+    process.stdout.write(listBlocks(all, basename(path)));
+    return;
+  }
+  const blocks = selectBlocks(all, flags);
   let session: ShellSession;
   try {
     session = await ShellSession.start({ shell: flags.shell, cwd, scriptName: file, cols: process.stdout.columns });
@@ -118,7 +153,13 @@ export async function runCommand(file: string, flags: RunFlags): Promise<void> {
 
   let firstFailure: number | undefined;
   const runOne = async (code: string, block?: Block, n = 0): Promise<number> => {
-    const run = queue.submit({ code, lineStart: block?.lineStart, lineEnd: block?.lineEnd, cols: process.stdout.columns });
+    const run = queue.submit({
+      code,
+      lineStart: block?.lineStart,
+      lineEnd: block?.lineEnd,
+      cols: process.stdout.columns,
+      interpreter: block?.interpreter,
+    });
     current = run;
     sigints = 0;
     let timedOut = false;

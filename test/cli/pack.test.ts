@@ -36,6 +36,7 @@ test('the tarball holds dist/ (CLI, page and its chunks, wasm), bin, README and 
       'package/bin/cmdrun.js',
       'package/dist/cli.js',
       'package/dist/web/app.js',
+      'package/dist/web/favicon.svg',
       'package/dist/web/index.html',
       'package/dist/web/style.css',
       'package/dist/web/tree-sitter-bash.wasm',
@@ -57,6 +58,12 @@ test('npx cmdrun --version and --help', () => {
 test('npx cmdrun run <file> runs the blocks', () => {
   writeFileSync(join(app, 'steps.sh'), 'cd /\n\necho "in $PWD"\n');
   const out = execFileSync('npx', ['cmdrun', 'run', '--quiet', 'steps.sh'], { cwd: app, encoding: 'utf8' });
+  expect(out).toBe('in /\n');
+});
+
+test('npx cmdrun run <runbook.md> runs its fences (the Markdown parser is a dependency of the package)', () => {
+  writeFileSync(join(app, 'runbook.md'), '# Steps\n\nProse.\n\n```sh\ncd /\n```\n\n```console\n$ echo "in $PWD"\nin /\n```\n');
+  const out = execFileSync('npx', ['cmdrun', 'run', '--quiet', 'runbook.md'], { cwd: app, encoding: 'utf8' });
   expect(out).toBe('in /\n');
 });
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { useNotebook } from '../helpers/browser.js';
+import { appendAndSave, useNotebook } from '../helpers/browser.js';
 
 // The browser test is part of `npm test`: .ci/run installs Debian's chromium before it runs.
 const dir = mkdtempSync(join(tmpdir(), 'cmdrun-e2e-'));
@@ -71,12 +71,7 @@ test('Ctrl+Enter re-runs a block in place and replaces its output', async () => 
 });
 
 test('Ctrl+S writes the edited file back to disk', async () => {
-  await nb.page.locator('.cm-line', { hasText: 'false' }).click();
-  await nb.page.keyboard.press('End');
-  await nb.page.keyboard.type(' || echo recovered');
-  await expect(nb.page.locator('#file-name').textContent()).resolves.toBe('notebook.sh •');
-  await nb.page.keyboard.press('Control+s');
-  await nb.page.waitForFunction(() => document.querySelector('#file-name')?.textContent === 'notebook.sh');
+  await appendAndSave(nb.page, 'false', ' || echo recovered', 'notebook.sh');
   expect(readFileSync(script, 'utf8')).toBe(SOURCE.replace('false\n', 'false || echo recovered\n'));
 });
 

@@ -79,3 +79,16 @@ export async function runBlockWith(page: Page, text: string): Promise<void> {
   await page.locator('.cm-line', { hasText: text }).first().click();
   await page.keyboard.press('Control+Enter');
 }
+
+/**
+ * Types `typed` at the end of the first line holding `text`, checks the file name shows unsaved
+ * edits (`name •`), saves with Ctrl+S and waits until the page says the file is saved.
+ */
+export async function appendAndSave(page: Page, text: string, typed: string, name: string): Promise<void> {
+  await page.locator('.cm-line', { hasText: text }).first().click();
+  await page.keyboard.press('End');
+  await page.keyboard.type(typed);
+  if ((await page.locator('#file-name').textContent()) !== `${name} •`) throw new Error(`the page does not show unsaved edits of ${name}`);
+  await page.keyboard.press('Control+s');
+  await page.waitForFunction((saved) => document.querySelector('#file-name')?.textContent === saved, name);
+}
