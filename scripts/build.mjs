@@ -15,9 +15,12 @@ const web = join(dist, 'web');
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(web, { recursive: true });
 
+// Split, so each command loads only its own code (src/cli/main.ts imports them when they run).
 await esbuild.build({
-  entryPoints: [join(root, 'src/cli/main.ts')],
-  outfile: join(dist, 'cli.js'),
+  entryPoints: { cli: join(root, 'src/cli/main.ts') },
+  outdir: dist,
+  chunkNames: 'cli-[hash]',
+  splitting: true,
   bundle: true,
   platform: 'node',
   format: 'esm',

@@ -53,6 +53,16 @@ export function startCmdrun(file, { args = [], nodeArgs = [] } = {}) {
   });
 }
 
+/** `node bin/cmdrun.js run --quiet FILE`, launch to exit, with stdio ignored (ms). */
+export function timeCmdrunRun(file) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    spawn(process.execPath, [BIN, 'run', '--quiet', file], { stdio: 'ignore' }).on('exit', (code) =>
+      code === 0 ? resolve(performance.now() - t0) : reject(new Error(`cmdrun run exited ${code}`)),
+    );
+  });
+}
+
 /**
  * Reads an SSE response to its end. Returns the `end` event's data, the time it arrived
  * (performance.now(), ms) and the UTF-8 bytes of all `output` text received.

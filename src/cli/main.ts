@@ -1,13 +1,12 @@
 /**
  * The `cmdrun` command line (shared/notes/api.md, "CLI"): arguments with commander, then the
  * notebook server (serve.ts) or the headless runner (run.ts). Usage errors print one line and
- * exit with status 2; no stack trace unless --debug.
+ * exit with status 2; no stack trace unless --debug. Each command's code is imported when it runs,
+ * so `cmdrun run` does not load the server (hono, zod: ~70 ms of module loading).
  */
 import { Command, Option } from 'commander';
 import { SUPPORTED_SHELLS } from '../session/shells.js';
 import { parseBytes, parsePort, parsePositive, parseSeconds, UsageError } from './checks.js';
-import { runCommand } from './run.js';
-import { serveCommand } from './serve.js';
 
 declare const __CMDRUN_VERSION__: string | undefined;
 const VERSION = typeof __CMDRUN_VERSION__ === 'string' ? __CMDRUN_VERSION__ : '0.0.0-dev';
@@ -29,7 +28,7 @@ export function program(): Command {
     .option('--token <token>', 'API token (default: 32 random bytes)')
     .option('--max-runs <n>', 'finished runs kept for replay and page reloads', parsePositive, 200)
     .option('--max-run-output <size>', 'output kept per run: its first fifth and last four fifths (e.g. 5M)', parseBytes, 5 * 1024 * 1024)
-    .action((file, flags) => serveCommand(file, flags, VERSION))
+    .action(async (file, flags) => (await import('./serve.js')).serveCommand(file, flags, VERSION))
     // Options after `run` are run's own (both have --shell and --cwd).
     .enablePositionalOptions()
     // Set before .command(): subcommands copy these settings when they are created.
@@ -50,7 +49,7 @@ export function program(): Command {
     .option('--quiet', 'no header line before each block', false)
     .option('--json', 'print one JSON line per event (the SSE events of the API) instead of output', false)
     .option('--no-color', 'strip colours and other escape sequences from the output (also: NO_COLOR)')
-    .action((file, flags) => runCommand(file, flags));
+    .action(async (file, flags) => (await import('./run.js')).runCommand(file, flags));
   return cli;
 }
 

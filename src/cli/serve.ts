@@ -4,7 +4,6 @@
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import open from 'open';
 import { startServer } from '../server/serve.js';
 import { checkDir, checkScript, UsageError } from './checks.js';
 
@@ -68,6 +67,7 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
   process.on('SIGHUP', stop);
   if (flags.browser) {
     try {
+      const { default: open } = await import('open'); // after the URL is out: ~6 ms of loading
       await open(server.url);
     } catch (err) {
       process.stderr.write(`cmdrun: could not open a browser (${(err as Error).message}); open the URL above.\n`);

@@ -11,7 +11,7 @@ import type { RunQueue } from '../runs/run-queue.js';
 import type { ShellSession } from '../session/session.js';
 import { type FileWatcher, streamFileChanges } from './file-watch.js';
 import { bearerToken, hostAndOriginGuard, jsonOnly, noStore } from './guards.js';
-import { fileBody, inputBody, jsonBody, runBody } from './schemas.js';
+import { jsonBody, loadSchemas } from './validate.js';
 import { FileConflictError, type ScriptFile } from './script-file.js';
 import { lastEventId, streamRun } from './sse.js';
 
@@ -47,6 +47,7 @@ const tooLarge = (limit: number) =>
 /** Builds the app. Every request passes the Host/Origin guard; /api routes but health need the token. */
 export function createApp(deps: AppDeps): Hono {
   const { session, runs, file } = deps;
+  void loadSchemas();
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -83,7 +84,7 @@ export function createApp(deps: AppDeps): Hono {
 
   api.get('/file', async (c) => c.json(await file.read()));
   api.get('/file/events', (c) => streamFileChanges(c, deps.watcher, deps.shutdown));
-  api.put('/file', tooLarge(MAX_FILE_BODY), jsonBody(fileBody), async (c) => {
+  api.put('/file', tooLarge(MAX_FILE_BODY), jsonBody('file'), async (c) => {
     const { content, baseMtimeMs } = c.req.valid('json');
     try {
       return c.json({ mtimeMs: await file.save(content, baseMtimeMs) });
@@ -109,7 +110,7 @@ export function createApp(deps: AppDeps): Hono {
   api.get('/runs', (c) => c.json(runs.list().map((run) => run.summary())));
   // The run's event stream; or, for a client that asks for JSON only (Accept: application/json),
   // 202 {runId, status} so it can follow the run later with GET /api/runs/:runId/events.
-  api.post('/runs', tooLarge(MAX_RUN_BODY), jsonBody(runBody), (c) => {
+  api.post('/runs', tooLarge(MAX_RUN_BODY), jsonBody('run'), (c) => {
     const run = runs.submit(c.req.valid('json'));
     const accept = c.req.header('accept') ?? '';
     if (accept.includes('application/json') && !accept.includes('text/event-stream')) {
@@ -127,7 +128,7 @@ export function createApp(deps: AppDeps): Hono {
     if (!runs.get(runId)) return c.json({ error: 'no such run' }, 404);
     return c.json({ runId, interrupted: runs.interrupt(runId) });
   });
-  api.post('/runs/:runId/input', tooLarge(MAX_RUN_BODY), jsonBody(inputBody), (c) => {
+  api.post('/runs/:runId/input', tooLarge(MAX_RUN_BODY), jsonBody('input'), (c) => {
     const runId = c.req.param('runId');
     if (!runs.get(runId)) return c.json({ error: 'no such run' }, 404);
     if (!runs.input(runId, c.req.valid('json').data)) return c.json({ error: 'the run is not running' }, 409);

@@ -2,8 +2,6 @@
  * Request bodies of the HTTP API (shared/notes/api.md), validated with zod. An invalid body is a
  * 400 whose message names the field that is wrong.
  */
-import type { Context } from 'hono';
-import { validator } from 'hono/validator';
 import { z } from 'zod';
 import { INTERPRETERS } from '../session/session.js';
 
@@ -30,12 +28,5 @@ export const fileBody = z.strictObject({
 /** POST /api/runs/:runId/input. */
 export const inputBody = z.strictObject({ data: z.string() });
 
-/** A Hono validator for a JSON body that answers 400 with "field: problem; ..." when it is invalid. */
-export function jsonBody<T extends z.ZodType>(schema: T) {
-  return validator('json', (value, c: Context) => {
-    const parsed = schema.safeParse(value);
-    if (parsed.success) return parsed.data as z.infer<T>;
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
-    return c.json({ error: `invalid request body: ${problems.join('; ')}` }, 400);
-  });
-}
+/** The bodies, by name, for jsonBody (validate.ts). */
+export const bodies = { run: runBody, file: fileBody, input: inputBody };

@@ -69,8 +69,11 @@ export const urlHost = (host: string): string => (host.includes(':') ? `[${host}
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const token = options.token ?? randomBytes(32).toString('base64url');
-  const wanted = options.port ?? (await getPort({ port: portNumbers(8765, 8799), host }));
-  const session = await ShellSession.start({ shell: options.shell, cwd: options.cwd, scriptName: options.scriptName ?? basename(options.file) });
+  // The port is looked for while the shell starts.
+  const [wanted, session] = await Promise.all([
+    options.port ?? getPort({ port: portNumbers(8765, 8799), host }),
+    ShellSession.start({ shell: options.shell, cwd: options.cwd, scriptName: options.scriptName ?? basename(options.file) }),
+  ]);
   const maxOutput = options.maxRunOutput ?? DEFAULT_MAX_RUN_OUTPUT;
   const runs = new RunQueue(session, {
     maxRuns: options.maxRuns,

@@ -25,9 +25,10 @@ beforeAll(() => {
 
 test('the tarball holds dist/ (CLI, page and its chunks, wasm), bin, README and LICENSE only', () => {
   const all = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).trim().split('\n').sort();
-  // The page's lazily loaded chunks (xterm.js) have content-hashed names.
-  const chunks = all.filter((f) => /^package\/dist\/web\/chunk-[A-Z0-9]+\.js$/.test(f));
-  expect(chunks.length).toBeGreaterThan(0);
+  // The page's lazily loaded chunks (xterm.js) and the CLI's (one per command) have content-hashed names.
+  const chunks = all.filter((f) => /^package\/dist\/web\/chunk-[A-Z0-9]+\.js$/.test(f) || /^package\/dist\/cli-[A-Z0-9]+\.js$/.test(f));
+  expect(chunks.filter((f) => f.includes('/web/')).length).toBeGreaterThan(0);
+  expect(chunks.filter((f) => !f.includes('/web/')).length).toBeGreaterThan(0);
   const files = all.filter((f) => !chunks.includes(f));
   expect(files).toEqual(
     [
