@@ -10,6 +10,7 @@ import { loadSplitters } from '../src/blocks/parser.js';
 import { blockLines, type Block } from '../src/blocks/split.js';
 import type { RunSummary } from '../src/runs/run.js';
 import { Api, ApiError } from './api.js';
+import { BackgroundOutput } from './background.js';
 import { fittingColumns, followColorScheme } from './appearance.js';
 import { commandKeymap, fillShortcuts, type Command } from './commands.js';
 import { FileSync, type ConflictChoice } from './file-sync.js';
@@ -82,6 +83,8 @@ async function startPage(): Promise<void> {
   };
   const send = (run: PageRun, data: string) =>
     api.json('POST', `/api/runs/${run.runId}/input`, { data }).catch((err: Error) => setText('message', `input not sent: ${err.message}`));
+  const background = document.getElementById('background')!;
+  void new BackgroundOutput(api, background, document.getElementById('background-body')!, document.getElementById('background-clear') as HTMLButtonElement).follow();
   const follower = new RunFollower(
     api,
     {
