@@ -6,6 +6,7 @@
  */
 import type { IBuffer, IMarker, Terminal as TerminalType } from '@xterm/headless';
 import stripAnsi from 'strip-ansi';
+import { formatDuration } from '../src/runs/format.js';
 import { bufferText, drawLogicalLine, lastContentRow, type Link } from './terminal-render.js';
 
 let xterm: Promise<typeof import('@xterm/headless')> | undefined;
@@ -23,13 +24,6 @@ const SCROLLBACK = 10_000;
 /** Raw output kept for Copy all once the terminal dropped lines (UTF-16 code units, the last ones). */
 const RAW_LIMIT = 8 * 1024 * 1024;
 
-/** Formats a duration: ms under a second, then seconds, then m:ss. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const s = Math.round(ms / 1000);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
 
 /** Plain text of raw terminal output: escape sequences removed, each `\r`-redrawn line's last state. */
 function plainText(raw: string): string {

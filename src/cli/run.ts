@@ -10,13 +10,18 @@ import { fileURLToPath } from 'node:url';
 import stripAnsi from 'strip-ansi';
 import { loadBlockSplitter } from '../blocks/parser.js';
 import type { Block } from '../blocks/split.js';
+import { blockLabel } from '../runs/format.js';
 import { RunQueue } from '../runs/run-queue.js';
-import type { Run } from '../runs/run.js';
+import { DEFAULT_OUTPUT_LIMITS, type Run } from '../runs/run.js';
 import { ShellSession } from '../session/session.js';
+import { HistoryRecorder } from '../history/recorder.js';
+import { historyPath } from '../history/paths.js';
+import { openHistory } from '../history/store.js';
 import { checkDir, checkScript, UsageError } from './checks.js';
+import type { HistoryFlags } from './history.js';
 
 /** Options of `cmdrun run`. */
-export interface RunFlags {
+export interface RunFlags extends HistoryFlags {
   shell: string;
   cwd?: string;
   from?: number;
@@ -50,8 +55,7 @@ export function selectBlocks(blocks: Block[], flags: Pick<RunFlags, 'from' | 'to
 
 /** The header line before a block: its number, title or first line, and where it starts. */
 function header(block: Block, n: number, total: number, file: string, dim: boolean): string {
-  const label = block.title ?? block.code.split('\n').find((l) => l.trim() && !l.trim().startsWith('#'))?.trim() ?? '';
-  const text = `── [${n}/${total}] ${label.length > 70 ? `${label.slice(0, 69)}…` : label} (${file}:${block.lineStart})`;
+  const text = `── [${n}/${total}] ${blockLabel(block)} (${file}:${block.lineStart})`;
   return dim ? `\x1b[2m${text}\x1b[0m\n` : `${text}\n`;
 }
 
@@ -77,7 +81,10 @@ export async function runCommand(file: string, flags: RunFlags): Promise<void> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const queue = new RunQueue(session, { maxRuns: blocks.length + 2 });
+  const store = openHistory(historyPath(flags.history));
+  const recorder = store && new HistoryRecorder(store, { script: path, shell: session.shell }, { limits: DEFAULT_OUTPUT_LIMITS, maxScriptChars: flags.historyMax, warn: (m) => process.stderr.write(`${m}\n`) });
+  let recording = true; // the blocks, not the closing `exit`
+  const queue = new RunQueue(session, { maxRuns: blocks.length + 2, onRun: (run) => recording && recorder?.track(run) });
   const strip = !flags.color || Boolean(process.env.NO_COLOR);
   const dimHeaders = !strip && process.stderr.isTTY;
   let current: Run | undefined;
@@ -86,6 +93,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<void> {
   const shutdown = async (status: number) => {
     if (process.stdin.isTTY) process.stdin.setRawMode(false);
     await session.close();
+    recorder?.close();
     process.exit(status);
   };
   // Ctrl-C interrupts the running block; a second one ends the session and cmdrun.
@@ -109,7 +117,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<void> {
 
   let firstFailure: number | undefined;
   const runOne = async (code: string, block?: Block, n = 0): Promise<number> => {
-    const run = queue.submit({ code, lineStart: block?.lineStart, lineEnd: block?.lineEnd, cols: process.stdout.columns });
+    const run = queue.submit({ code, lineStart: block?.lineStart, lineEnd: block?.lineEnd, cols: process.stdout.columns, title: block?.title });
     current = run;
     sigints = 0;
     let timedOut = false;
@@ -152,6 +160,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<void> {
   if (firstFailure === undefined || flags.keepGoing) {
     const saved = flags.json;
     flags.json = false;
+    recording = false;
     await runOne('exit');
     flags.json = saved;
   }

@@ -5,11 +5,14 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import open from 'open';
+import { historyPath } from '../history/paths.js';
+import { openHistory } from '../history/store.js';
 import { startServer } from '../server/serve.js';
 import { checkDir, checkScript, UsageError } from './checks.js';
+import type { HistoryFlags } from './history.js';
 
 /** Options of `cmdrun [file]`. */
-export interface ServeFlags {
+export interface ServeFlags extends HistoryFlags {
   port?: number;
   host: string;
   browser: boolean;
@@ -26,8 +29,11 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
   const cwd = resolve(flags.cwd ?? dirname(path));
   checkDir(cwd);
   let server;
+  const history = openHistory(historyPath(flags.history));
   try {
     server = await startServer({
+      history,
+      historyMax: flags.historyMax,
       file: path,
       host: flags.host,
       port: flags.port,
@@ -40,6 +46,7 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
       version,
     });
   } catch (err) {
+    history?.close();
     throw new UsageError((err as Error).message);
   }
   if (!isLoopback(flags.host)) {

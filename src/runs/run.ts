@@ -51,6 +51,8 @@ export interface RunRequest {
    * stops its queue at a failing cell.
    */
   batch?: string;
+  /** The block's title (its `# %%` header), for the history. */
+  title?: string;
 }
 
 /** A run's summary, as GET /api/runs lists it. */
@@ -181,6 +183,12 @@ interface TailOutput {
   chars: number;
 }
 
+/** The text that stands for `bytes` of output dropped between a run's head and tail. */
+export const omittedMark = (bytes: number): string => `\r\n\x1b[2m[… ${bytes} bytes of output omitted …]\x1b[0m\r\n`;
+
+/** Told every event of a run as it is appended (the history records runs this way). */
+export type RunObserver = (event: RunEvent) => void;
+
 /** One block's run: its request, state and event log. */
 export class Run {
   status: RunSummary['status'] = 'queued';
@@ -207,6 +215,7 @@ export class Run {
   private paused = false;
   /** The producer to pause while consumers lag; set while the run executes. */
   flow: FlowControl | undefined;
+  private readonly observers: RunObserver[] = [];
 
   constructor(
     readonly runId: string,
@@ -224,7 +233,12 @@ export class Run {
     return this.lastId;
   }
 
-  /** Appends an event to the log and wakes every waiting reader. */
+  /** Calls `observer` with every event appended from now on. */
+  observe(observer: RunObserver): void {
+    this.observers.push(observer);
+  }
+
+  /** Appends an event to the log and wakes every waiting reader (and the observers). */
   emit(init: EventInit): void {
     if (init.event !== 'output') this.flushOutput();
     const event = { id: ++this.lastId, ...init } as RunEvent;
@@ -249,6 +263,7 @@ export class Run {
       this.setPaused(false);
       this.flow = undefined;
     }
+    for (const observer of this.observers) observer(event);
     for (const wake of this.wake.splice(0)) wake();
   }
 
@@ -319,7 +334,7 @@ export class Run {
 
   private gapEvent(): RunEvent {
     const { lastId, bytes } = this.gap!;
-    return { id: lastId, event: 'output', data: { runId: this.runId, text: `\r\n\x1b[2m[… ${bytes} bytes of output omitted …]\x1b[0m\r\n` } };
+    return { id: lastId, event: 'output', data: { runId: this.runId, text: omittedMark(bytes) } };
   }
 
   /** Resolves at the next event (or at once if the run has finished). */

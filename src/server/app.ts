@@ -7,10 +7,12 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
+import type { HistoryRecorder } from '../history/recorder.js';
 import type { RunQueue } from '../runs/run-queue.js';
 import type { ShellSession } from '../session/session.js';
 import { type FileWatcher, streamFileChanges } from './file-watch.js';
 import { bearerToken, hostAndOriginGuard, jsonOnly, noStore } from './guards.js';
+import { historyRoutes } from './history-routes.js';
 import { fileBody, inputBody, jsonBody, runBody } from './schemas.js';
 import { FileConflictError, type ScriptFile } from './script-file.js';
 import { lastEventId, streamRun } from './sse.js';
@@ -35,6 +37,8 @@ export interface AppDeps {
   version: string;
   /** Aborted when the server stops: open event streams send `shutdown` and close. */
   shutdown: AbortSignal;
+  /** The run history of the script; undefined when it is off. */
+  history?: HistoryRecorder;
 }
 
 /** 413 past `limit` bytes; the rest of the body is not read, so the connection is not reused. */
@@ -131,6 +135,8 @@ export function createApp(deps: AppDeps): Hono {
     if (!runs.input(runId, c.req.valid('json').data)) return c.json({ error: 'the run is not running' }, 409);
     return c.json({ runId, delivered: true });
   });
+
+  historyRoutes(api, deps.history);
 
   app.route('/api', api);
   app.use('/*', serveStatic({ root: deps.webRoot }));

@@ -17,6 +17,7 @@ export const runBody = z.strictObject({
   lineStart: z.int().min(1).optional(),
   lineEnd: z.int().min(1).optional(),
   cols: z.int().min(20).max(1000).optional(),
+  title: z.string().max(1000).optional(),
 });
 
 /** PUT /api/file: the new content, and the mtimeMs it was based on (null: the file did not exist). */
@@ -28,12 +29,23 @@ export const fileBody = z.strictObject({
 /** POST /api/runs/:runId/input. */
 export const inputBody = z.strictObject({ data: z.string() });
 
+/** "field: problem; ..." of a failed parse; `whole` names the value itself. */
+const problems = (error: z.ZodError, whole: string) => error.issues.map((issue) => `${issue.path.join('.') || whole}: ${issue.message}`).join('; ');
+
 /** A Hono validator for a JSON body that answers 400 with "field: problem; ..." when it is invalid. */
 export function jsonBody<T extends z.ZodType>(schema: T) {
   return validator('json', (value, c: Context) => {
     const parsed = schema.safeParse(value);
     if (parsed.success) return parsed.data as z.infer<T>;
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
-    return c.json({ error: `invalid request body: ${problems.join('; ')}` }, 400);
+    return c.json({ error: `invalid request body: ${problems(parsed.error, 'body')}` }, 400);
+  });
+}
+
+/** A Hono validator for the query string, answering 400 "invalid query: field: problem" like {@link jsonBody}. */
+export function queryParams<T extends z.ZodType>(schema: T) {
+  return validator('query', (value, c: Context) => {
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data as z.infer<T>;
+    return c.json({ error: `invalid query: ${problems(parsed.error, 'query')}` }, 400);
   });
 }
