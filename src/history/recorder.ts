@@ -167,7 +167,7 @@ export class HistoryRecorder {
       this.flush(rec);
       if (event.event === 'end') this.store.finish(rec.id, event.data);
       else this.store.finish(rec.id, { error: event.data.message, durationMs: Date.now() - rec.startedAt });
-      this.pruneIfNeeded(run.request.code.length + rec.outputChars);
+      this.pruneIfNeeded(run.request.code.length + rec.outputChars, rec.id);
     }
   }
 
@@ -228,12 +228,15 @@ export class HistoryRecorder {
     for (const rec of this.recording.values()) this.guard(() => this.flush(rec));
   }
 
-  /** Adds a finished run's size to the script's; past the maximum, prunes its oldest runs. */
-  private pruneIfNeeded(added: number): void {
+  /**
+   * Adds a finished run's size to the script's; past the maximum, prunes its oldest runs (never
+   * `newest`, the run just finished, nor runs still recording).
+   */
+  private pruneIfNeeded(added: number, newest: number): void {
     // Measured once (the database may hold earlier sessions' runs), then kept up to date here.
     this.size = this.size === undefined ? this.store.size(this.context.script) : this.size + added;
     if (this.size <= this.maxScriptChars) return;
-    const keep = new Set([...this.recording.values()].map((rec) => rec.id));
+    const keep = new Set([newest, ...[...this.recording.values()].map((rec) => rec.id)]);
     this.size = this.store.prune(this.context.script, this.maxScriptChars, keep);
   }
 
