@@ -14,6 +14,7 @@ import type { RunSummary } from '../src/runs/run.js';
 import { Api, ApiError } from './api.js';
 import { commandKeymap, fillShortcuts, type Command } from './commands.js';
 import { FileSync, type ConflictChoice } from './file-sync.js';
+import { OtherRuns, historyLabel, loadHistory, openHistoryMenu, restoreRuns, showHistoryRun, type Placement } from './history.js';
 import { RUN_ACTIONS, blockAt, blocksField, blocksFor, clearOutputs, notebook, openRunMenu, outputViews, showOutput, type RunScope } from './notebook.js';
 import { DEFAULT_COLS, OutputView, loadTerminal, type OutputHost } from './output-view.js';
 import { RunFollower, type PageRun } from './runs.js';
@@ -91,6 +92,7 @@ async function startPage(): Promise<void> {
   // Everything the page needs at start is asked for at once.
   const session = api.json<{ shell: string; cwd: string }>('GET', '/api/session');
   const runs = api.json<RunSummary[]>('GET', '/api/runs');
+  const earlier = loadHistory(api);
   const [file, split] = await Promise.all([
     api.json<{ path: string; content: string; mtimeMs: number | null }>('GET', '/api/file').finally(() => performance.mark('cmdrun:file')),
     loadBlockSplitter({
@@ -198,9 +200,9 @@ async function startPage(): Promise<void> {
    * Posts a run of `code` (at `at`) to the server's queue and follows it. Runs of one `batch` stop
    * at the first that fails (the server cancels the rest).
    */
-  const runLines = (code: string, at: Place, batch?: string): PageRun => {
+  const runLines = (code: string, at: Place, batch?: string, title?: string): PageRun => {
     const run = panel(newRunId(), code, at);
-    const body = { code, runId: run.runId, lineStart: at.lineStart, lineEnd: at.lineEnd, cols: run.view.cols, batch };
+    const body = { code, runId: run.runId, lineStart: at.lineStart, lineEnd: at.lineEnd, cols: run.view.cols, batch, title };
     // A network error is retried with the same runId: the server never runs it twice.
     const post = async (attempt: number): Promise<boolean> => {
       try {
@@ -221,23 +223,26 @@ async function startPage(): Promise<void> {
     return run;
   };
 
-  /** Shows the server's runs again after a reload: each under the block it ran, by text and position. */
-  const restore = async (): Promise<void> => {
-    const doc = view.state.doc;
-    for (const summary of await runs) {
-      if (cleared.has(summary.runId) && summary.status === 'done') continue;
-      const blocks = view.state.field(field);
-      const same = blocks.filter((b) => b.code === summary.code);
-      const nearest = summary.lineStart ?? 1;
-      const block = same.sort((x, y) => Math.abs(x.lineStart - nearest) - Math.abs(y.lineStart - nearest))[0];
-      // A block whose text changed since it ran: the output shows where it was, marked stale.
-      const lineEnd = Math.min(summary.lineEnd ?? doc.lines, doc.lines);
-      const at = block ? blockPlace(block) : placeOf(Math.min(summary.lineStart ?? lineEnd, lineEnd), lineEnd);
-      follower.add(panel(summary.runId, summary.code, at), Promise.resolve(true));
+  const others = new OtherRuns($('other-runs'));
+  /** Shows run `runId` of `code` at `where`: under a block, under lines, or apart from the document. */
+  const showAt = (runId: string, code: string, where: Placement): PageRun => {
+    if (!where) {
+      const output = new OutputView(runId, code, columns(), host);
+      others.add(code, output);
+      return { runId, view: output };
     }
+    return panel(runId, code, 'block' in where ? blockPlace(where.block) : placeOf(where.lineStart, where.lineEnd));
   };
 
-  const runBlock = (block: Block, batch?: string): PageRun => runLines(block.code, blockPlace(block), batch);
+  /** Shows runs again after a (re)load: this server's, then earlier sessions' (web/history.ts). */
+  const restore = async (): Promise<void> => {
+    const blocks = view.state.field(field);
+    const blockOfLine = (line: number) => blockAt(blocks, view.state, view.state.doc.line(line).from);
+    const failed = await restoreRuns({ api, blocks, docLines: view.state.doc.lines, blockOfLine, live: await runs, earlier: await earlier, cleared, showAt, follow: (run) => follower.add(run, Promise.resolve(true)) });
+    if (failed) setText('message', `could not show ${failed}`);
+  };
+
+  const runBlock = (block: Block, batch?: string): PageRun => runLines(block.code, blockPlace(block), batch, block.title);
 
   /** Runs `blocks` in order as one batch: a failing one cancels the rest, as in Jupyter. */
   const runBlocks = (blocks: Block[]): boolean => {
@@ -355,6 +360,13 @@ async function startPage(): Promise<void> {
           anchor.setAttribute('aria-expanded', 'true');
           openRunMenu(anchor, (chosen) => {
             anchor.setAttribute('aria-expanded', 'false');
+            if (chosen === 'history') {
+              // The chosen earlier run is shown in the block's panel, labelled as from the history.
+              return void openHistoryMenu(api, anchor, block, (run) => {
+                if (run) void showHistoryRun(api, panel(run.runId, run.code, blockPlace(block)).view, run, historyLabel(run, 'History')).catch((err: Error) => setText('message', err.message));
+                view.focus();
+              });
+            }
             if (chosen) runScope(chosen, block);
             view.focus();
           });

@@ -69,6 +69,7 @@ export class OutputView {
   readonly dom: HTMLElement;
   private readonly count: HTMLElement;
   private readonly status: HTMLElement;
+  private readonly note: HTMLElement;
   private readonly more: HTMLElement;
   private readonly moreText: HTMLElement;
   private readonly expandButton: HTMLButtonElement;
@@ -121,11 +122,13 @@ export class OutputView {
     this.status = document.createElement('span');
     this.status.className = 'output-status';
     this.status.setAttribute('role', 'status');
+    this.note = document.createElement('span');
+    this.note.className = 'output-note';
     const copy = button('Copy', 'Copy all of this output as plain text');
     copy.classList.add('output-copy');
     copy.setAttribute('aria-label', 'Copy all output');
     copy.onclick = () => void this.copyAll();
-    header.append(this.count, this.status, copy);
+    header.append(this.count, this.status, this.note, copy);
     this.more = document.createElement('div');
     this.more.className = 'output-more';
     this.more.hidden = true;
@@ -237,6 +240,19 @@ export class OutputView {
       this.count.textContent = this.executionCount ? `[${this.executionCount}]` : '[ ]';
       this.host.resized();
     }));
+  }
+
+  /**
+   * The panel shows a run from the history, not one of this session: `label` says which (say,
+   * "earlier session · 2026-12-01 09:20:11"). Its output and end follow (write, ended); a run
+   * without an end is `unfinished`.
+   */
+  fromHistory(label: string, unfinished: boolean): void {
+    this.dom.classList.add('from-history');
+    this.dom.classList.remove('running');
+    this.note.textContent = label;
+    this.count.textContent = '[ ]';
+    this.setStatus(unfinished ? 'unfinished' : 'past', unfinished ? 'unfinished: no exit status (cmdrun stopped during the run)' : '');
   }
 
   /** A server-side failure (not a failing command). */

@@ -61,7 +61,7 @@ test('the block menu runs above, below and from here; panels count up like Jupyt
     'Run belowCtrl+Shift+↓',
     'Run from hereCtrl+Alt+Enter',
   ]);
-  await nb.page.click('.run-menu [data-scope="above"]');
+  await nb.page.click('.run-menu [data-value="above"]');
   await settled();
   expect((await panels()).map((p) => [p.text, p.count])).toEqual([
     ['A ran', '2'],
@@ -79,7 +79,7 @@ test('the block menu runs above, below and from here; panels count up like Jupyt
 
   await clearAll();
   await menuOf(2).click();
-  await nb.page.click('.run-menu [data-scope="from"]');
+  await nb.page.click('.run-menu [data-value="from"]');
   await settled();
   expect((await panels()).map((p) => p.text)).toEqual(['C ran', 'D ran']);
   // Escape closes the menu without running anything.
