@@ -122,7 +122,7 @@ export class OtherRuns {
     item.append(pre, view.dom);
     this.list.append(item);
     this.count++;
-    this.summary.textContent = `${this.count} run${this.count === 1 ? '' : 's'} that match no block of this script`;
+    this.summary.textContent = `${this.count} ${this.count === 1 ? 'run that matches' : 'runs that match'} no block of this script`;
     this.box.hidden = false;
   }
 }
@@ -137,8 +137,9 @@ export interface RestoreDeps {
   /** The server's runs (GET /api/runs) and this script's history, newest first. */
   live: readonly RunSummary[];
   earlier: readonly ApiHistorySummary[];
-  /** Runs the user cleared (Clear outputs): not shown again. */
+  /** Runs the user cleared (Clear outputs), and when (epoch ms): not shown again, nor older runs. */
   cleared: ReadonlySet<string>;
+  clearedAt: number;
   /** Makes the panel of a run at a placement (apart when undefined). */
   showAt(runId: string, code: string, where: Placement): PageRun;
   /** Follows a live run's events into its panel. */
@@ -156,7 +157,7 @@ export async function restoreRuns(deps: RestoreDeps): Promise<string> {
   const taken = new Set<number>();
   const shown: Array<Promise<void>> = [];
   for (const summary of deps.live) {
-    if (cleared.has(summary.runId) && summary.status === 'done') continue;
+    if (summary.status === 'done' && (cleared.has(summary.runId) || (summary.startedAt ?? 0) <= deps.clearedAt)) continue;
     try {
       const where = placeRun(blocks, deps.docLines, summary);
       const block = where && ('block' in where ? where.block : deps.blockOfLine(where.lineEnd));
@@ -167,7 +168,7 @@ export async function restoreRuns(deps: RestoreDeps): Promise<string> {
     }
   }
   const liveIds = new Set(deps.live.map((r) => r.runId));
-  const { byBlock, apart } = pickEarlierRuns(blocks, deps.earlier.filter((r) => !liveIds.has(r.runId) && !cleared.has(r.runId)), taken);
+  const { byBlock, apart } = pickEarlierRuns(blocks, deps.earlier.filter((r) => !liveIds.has(r.runId) && !cleared.has(r.runId) && r.startedAt > deps.clearedAt), taken);
   const show = async (run: ApiHistorySummary, where: Placement) => showHistoryRun(deps.api, deps.showAt(run.runId, run.code, where).view, run);
   shown.push(...[...byBlock].map(([index, run]) => show(run, { block: blocks[index] })), ...apart.map((run) => show(run, undefined)));
   const failed = (await Promise.allSettled(shown)).filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -187,5 +188,6 @@ function entry(run: ApiHistorySummary): { label: string; detail: string } {
 export async function openHistoryMenu(api: Api, anchor: HTMLElement, block: Block, show: (run: ApiHistorySummary | undefined) => void): Promise<void> {
   const runs = (await loadHistory(api)).filter((run) => run.code === block.code);
   const items = runs.slice(0, 50).map((run) => ({ value: run, ...entry(run) }));
-  openMenu(anchor, 'History', items, show, 'No earlier runs of this block in the history');
+  const name = block.title ? `“${block.title}”` : `block ${block.index + 1}`;
+  openMenu(anchor, 'History', items, show, { heading: `Runs of ${name}, newest first`, empty: 'No runs of this block in the history yet' });
 }

@@ -21,6 +21,8 @@ import { RunFollower, type PageRun } from './runs.js';
 
 const TOKEN_KEY = 'cmdrun-token';
 const CLEARED_KEY = 'cmdrun-cleared';
+/** When Clear outputs was last used (epoch ms): earlier runs from before it stay off the page. */
+const CLEARED_AT_KEY = 'cmdrun-cleared-at';
 
 /** Takes the token from the URL fragment into sessionStorage and removes it from the address bar. */
 function takeToken(): string | null {
@@ -238,7 +240,7 @@ async function startPage(): Promise<void> {
   const restore = async (): Promise<void> => {
     const blocks = view.state.field(field);
     const blockOfLine = (line: number) => blockAt(blocks, view.state, view.state.doc.line(line).from);
-    const failed = await restoreRuns({ api, blocks, docLines: view.state.doc.lines, blockOfLine, live: await runs, earlier: await earlier, cleared, showAt, follow: (run) => follower.add(run, Promise.resolve(true)) });
+    const failed = await restoreRuns({ api, blocks, docLines: view.state.doc.lines, blockOfLine, live: await runs, earlier: await earlier, cleared, clearedAt: Number(sessionStorage.getItem(CLEARED_AT_KEY) ?? 0), showAt, follow: (run) => follower.add(run, Promise.resolve(true)) });
     if (failed) setText('message', `could not show ${failed}`);
   };
 
@@ -307,6 +309,7 @@ async function startPage(): Promise<void> {
       output.dispose();
     }
     sessionStorage.setItem(CLEARED_KEY, JSON.stringify([...cleared].slice(-500)));
+    sessionStorage.setItem(CLEARED_AT_KEY, String(Date.now()));
     view.dispatch({ effects: clearOutputs.of(null) });
     setText('message', `cleared ${over.length} output${over.length === 1 ? '' : 's'}`);
     return true;

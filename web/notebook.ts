@@ -219,9 +219,9 @@ export interface MenuItem<T> {
 /**
  * A small popup menu next to `anchor` (named `name` for assistive technology). Arrow keys move,
  * Enter chooses, Escape closes; `done` gets the chosen value, or undefined when closed without a
- * choice. With no items, `empty` is shown instead.
+ * choice. `heading` is shown above the items; with no items, `empty` is shown instead.
  */
-export function openMenu<T>(anchor: HTMLElement, name: string, entries: MenuItem<T>[], done: (value: T | undefined) => void, empty = ''): void {
+export function openMenu<T>(anchor: HTMLElement, name: string, entries: MenuItem<T>[], done: (value: T | undefined) => void, text: { heading?: string; empty?: string } = {}): void {
   document.querySelector('.run-menu')?.remove();
   const menu = document.createElement('div');
   menu.className = 'run-menu';
@@ -232,20 +232,22 @@ export function openMenu<T>(anchor: HTMLElement, name: string, entries: MenuItem
     item.type = 'button';
     item.setAttribute('role', 'menuitem');
     item.dataset.index = String(i);
-    item.dataset.value = String(entry.value);
+    if (typeof entry.value === 'string') item.dataset.value = entry.value;
     item.innerHTML = '<span></span><kbd></kbd>';
     item.firstElementChild!.textContent = entry.label;
     item.lastElementChild!.textContent = entry.detail ?? '';
     return item;
   });
+  const note = (className: string, content: string) => {
+    const p = document.createElement('p');
+    p.className = className;
+    p.textContent = content;
+    p.tabIndex = -1;
+    return p;
+  };
+  if (text.heading) menu.append(note('run-menu-heading', text.heading));
   menu.append(...items);
-  if (items.length === 0) {
-    const note = document.createElement('p');
-    note.className = 'run-menu-empty';
-    note.textContent = empty;
-    note.tabIndex = -1;
-    menu.append(note);
-  }
+  if (items.length === 0) menu.append(note('run-menu-empty', text.empty ?? ''));
   const box = anchor.getBoundingClientRect();
   menu.style.left = `${box.left}px`;
   menu.style.top = `${box.bottom + 2}px`;

@@ -60,6 +60,7 @@ test('the block menu runs above, below and from here; panels count up like Jupyt
     'Run aboveCtrl+Shift+↑',
     'Run belowCtrl+Shift+↓',
     'Run from hereCtrl+Alt+Enter',
+    'Historyearlier runs',
   ]);
   await nb.page.click('.run-menu [data-value="above"]');
   await settled();
