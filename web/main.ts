@@ -13,6 +13,7 @@ import type { Block } from '../src/blocks/split.js';
 import type { RunSummary } from '../src/runs/run.js';
 import { Api, ApiError } from './api.js';
 import { commandKeymap, fillShortcuts, type Command } from './commands.js';
+import { setupExport } from './export.js';
 import { FileSync, type ConflictChoice } from './file-sync.js';
 import { OtherRuns, historyLabel, loadHistory, openHistoryMenu, restoreRuns, showHistoryRun, type Placement } from './history.js';
 import { RUN_ACTIONS, blockAt, blocksField, blocksFor, clearOutputs, notebook, openRunMenu, outputViews, showOutput, type RunScope } from './notebook.js';
@@ -409,6 +410,7 @@ async function startPage(): Promise<void> {
     })
     .catch(() => {});
   void files.watch();
+  setupExport($('export'), api, (message) => setText('message', message));
   await restore().catch((err: Error) => setText('message', `could not restore outputs: ${err.message}`));
   view.focus();
   document.body.dataset.ready = 'true';

@@ -50,8 +50,9 @@ export function program(): Command {
     .option('--keep-going', 'run every block even after one fails; exit with the first failure', false)
     .option('--quiet', 'no header line before each block', false)
     .option('--json', 'print one JSON line per event (the SSE events of the API) instead of output', false)
-    .option('--no-color', 'strip colours and other escape sequences from the output (also: NO_COLOR)');
-  historyOptions(run).action((file, flags) => runCommand(file, flags));
+    .option('--no-color', 'strip colours and other escape sequences from the output (also: NO_COLOR)')
+    .option('--report <file>', 'write a transcript of the runs: out.html (self-contained) or out.md');
+  historyOptions(run).action((file, flags) => runCommand(file, flags, VERSION));
   addHistoryCommand(cli);
   return cli;
 }

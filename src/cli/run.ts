@@ -4,7 +4,7 @@
  * byte for byte (the PTY merges stderr into it, as a terminal does); cmdrun's own header lines and
  * messages go to stderr, so stdout equals what `bash file 2>&1` prints.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import stripAnsi from 'strip-ansi';
@@ -17,6 +17,7 @@ import { ShellSession } from '../session/session.js';
 import { HistoryRecorder } from '../history/recorder.js';
 import { historyPath } from '../history/paths.js';
 import { openHistory } from '../history/store.js';
+import { formatOf, transcriptRun, writeTranscript, type TranscriptFormat } from '../history/transcript.js';
 import { checkDir, checkScript, UsageError } from './checks.js';
 import type { HistoryFlags } from './history.js';
 
@@ -34,6 +35,8 @@ export interface RunFlags extends HistoryFlags {
   json: boolean;
   /** False with --no-color. */
   color: boolean;
+  /** Write a transcript of the runs to this file (.html or .md). */
+  report?: string;
 }
 
 /** Exit status of a block stopped by --timeout (as timeout(1) reports it). */
@@ -65,16 +68,23 @@ function writeOut(text: string): Promise<void> | undefined {
   return new Promise((resolve) => process.stdout.once('drain', resolve));
 }
 
-export async function runCommand(file: string, flags: RunFlags): Promise<void> {
+export async function runCommand(file: string, flags: RunFlags, version = ''): Promise<void> {
   const path = resolve(file);
   checkScript(path, false);
+  let reportFormat: TranscriptFormat | undefined;
+  if (flags.report !== undefined) {
+    reportFormat = formatOf(flags.report);
+    if (!reportFormat) throw new UsageError(`--report ${flags.report}: the file name must end with .html or .md`);
+  }
   const cwd = resolve(flags.cwd ?? dirname(path));
   checkDir(cwd);
   const split = await loadBlockSplitter({
     runtime: fileURLToPath(new URL('./web/web-tree-sitter.wasm', import.meta.url)),
     bash: fileURLToPath(new URL('./web/tree-sitter-bash.wasm', import.meta.url)),
   });
-  const blocks = selectBlocks(split(readFileSync(path, 'utf8')), flags);
+  const all = split(readFileSync(path, 'utf8'));
+  const blocks = selectBlocks(all, flags);
+  const ran = new Map<number, Run>();
   let session: ShellSession;
   try {
     session = await ShellSession.start({ shell: flags.shell, cwd, scriptName: basename(path), cols: process.stdout.columns });
@@ -116,8 +126,9 @@ export async function runCommand(file: string, flags: RunFlags): Promise<void> {
   }
 
   let firstFailure: number | undefined;
-  const runOne = async (code: string, block?: Block, n = 0): Promise<number> => {
+  const runOne = async (code: string, block?: Block, n = 0, submitted?: (run: Run) => void): Promise<number> => {
     const run = queue.submit({ code, lineStart: block?.lineStart, lineEnd: block?.lineEnd, cols: process.stdout.columns, title: block?.title });
+    submitted?.(run);
     current = run;
     sigints = 0;
     let timedOut = false;
@@ -150,7 +161,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<void> {
 
   for (const [i, block] of blocks.entries()) {
     if (!flags.quiet && !flags.json) process.stderr.write(header(block, i + 1, blocks.length, basename(path), dimHeaders));
-    const status = await runOne(block.code, block, i + 1);
+    const status = await runOne(block.code, block, i + 1, (run) => ran.set(block.index, run));
     if (status !== 0) {
       firstFailure ??= status;
       if (!flags.keepGoing) break;
@@ -163,6 +174,16 @@ export async function runCommand(file: string, flags: RunFlags): Promise<void> {
     recording = false;
     await runOne('exit');
     flags.json = saved;
+  }
+  if (flags.report && reportFormat) {
+    // Every block of the script, in order; those not run (not selected, or after a failure) say so.
+    const entries = all.map((block) => ({ block, run: ran.has(block.index) ? transcriptRun(ran.get(block.index)!) : undefined }));
+    try {
+      writeFileSync(flags.report, await writeTranscript({ script: path, entries, createdAt: Date.now(), version }, reportFormat));
+    } catch (err) {
+      process.stderr.write(`cmdrun: could not write the report ${flags.report}: ${(err as Error).message}\n`);
+      firstFailure ??= 1;
+    }
   }
   await shutdown(firstFailure ?? 0);
 }

@@ -2,11 +2,13 @@
  * The HTTP API and the page, as one Hono app (routes: shared/notes/api.md). Data flows one way:
  * request -> run queue -> shell -> run events -> SSE response.
  */
+import { join } from 'node:path';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
+import { loadBlockSplitter, type BlockSplitter } from '../blocks/parser.js';
 import type { HistoryRecorder } from '../history/recorder.js';
 import type { RunQueue } from '../runs/run-queue.js';
 import type { ShellSession } from '../session/session.js';
@@ -136,7 +138,10 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({ runId, delivered: true });
   });
 
-  historyRoutes(api, deps.history);
+  let splitter: Promise<BlockSplitter> | undefined;
+  const split = () =>
+    (splitter ??= loadBlockSplitter({ runtime: join(deps.webRoot, 'web-tree-sitter.wasm'), bash: join(deps.webRoot, 'tree-sitter-bash.wasm') }));
+  historyRoutes(api, { history: deps.history, runs, file, split, version: deps.version });
 
   app.route('/api', api);
   app.use('/*', serveStatic({ root: deps.webRoot }));

@@ -1,6 +1,6 @@
 // The history on the page, across real cmdrun processes: a server stopped with SIGTERM, one
 // killed with SIGKILL mid-run, then a new server on the same script shows the earlier outputs.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -153,6 +153,23 @@ test('the block menu\'s History lists the block\'s runs across sessions, newest 
   expect(await infoOf('oops')).toMatchObject({ history: true, exit: '1', state: 'failed' });
   expect((await infoOf('oops')).note).toMatch(/^History · \d{4}-/);
   expect(pageErrors).toEqual([]);
+});
+
+test('Export downloads a transcript of the notebook: HTML or Markdown', async () => {
+  await page.click('#export');
+  await page.waitForSelector('.run-menu[aria-label="Export"] [role="menuitem"]');
+  expect(await page.locator('.run-menu [role="menuitem"]').allTextContents()).toEqual(['HTML transcript.html, self-contained', 'Markdown transcript.md']);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('.run-menu [data-value="md"]')]);
+  expect(download.suggestedFilename()).toBe('ops-transcript.md');
+  const md = readFileSync((await download.path())!, 'utf8');
+  expect(md).toContain('## fails (ops.sh:8)\n\n```sh\necho oops; false\n```\n\n*exit 1 · ');
+  expect(md).toContain('```text\ngreen <b>not bold</b>\n```');
+  expect(md).toMatch(/## slow \(ops\.sh:11\)[\s\S]*unfinished: no exit status[\s\S]*tick 1\ntick 2\n/);
+  await page.waitForFunction(() => document.getElementById('message')?.textContent === 'exported ops-transcript.md');
+  await page.click('#export');
+  const [html] = await Promise.all([page.waitForEvent('download'), page.click('.run-menu [data-value="html"]')]);
+  expect(html.suggestedFilename()).toBe('ops-transcript.html');
+  expect(readFileSync((await html.path())!, 'utf8')).toContain('green</span><span> &lt;b>not bold&lt;/b></span>');
 });
 
 test('Clear outputs clears earlier outputs from the page (also after a reload), not from the history', async () => {
