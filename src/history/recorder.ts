@@ -2,20 +2,21 @@
  * Records runs into the history by observing their events (start, output, end), as the run queue
  * emits them: data flows run queue -> events -> history, and nothing upstream knows about it.
  *
- * Output is batched: written at most every {@link FLUSH_MS} per recorder and at a run's end, so a
- * `kill -9` loses at most that much of a running block's output. What is kept per run mirrors the
+ * Writes are batched: a run's row and its output are written every {@link FLUSH_MS} while it runs
+ * and at its end (a block quicker than that costs one transaction), so a `kill -9` loses at most
+ * that much of a running block (and a block started less than that before it). What is kept per run mirrors the
  * run's memory (src/runs/run.ts): whole output events up to the head limit, then the newest
  * events up to the tail limit, with the bytes dropped between them counted.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import type { OutputLimits, Run, RunEvent } from '../runs/run.js';
-import type { HistoryStore, OutputRow } from './store.js';
+import { ByteRing, type OutputLimits, type Run, type RunEvent, type Slot } from '../runs/run.js';
+import type { HistoryStore, OutputRow, RunMeta } from './store.js';
 
 /** Pending output is written this often while blocks print (ms). */
-export const FLUSH_MS = 300;
-/** Output rows hold at most about this many UTF-16 code units (the tail is pruned a row at a time). */
-const ROW_CHARS = 256 * 1024;
+export const FLUSH_MS = 500;
+/** Tail rows hold about this many bytes (whole output events; the tail is pruned a row at a time). */
+const ROW_BYTES = 256 * 1024;
 /** Default of {@link RecorderOptions.maxScriptChars}: 100 MiB. */
 export const DEFAULT_HISTORY_MAX = 100 * 1024 * 1024;
 
@@ -39,37 +40,26 @@ export interface RecorderOptions {
 
 /** A run being recorded. */
 interface Recording {
-  id: number;
+  /** What the run is; its row is written with its first output or its end (one transaction for a quick block). */
+  meta: RunMeta;
+  /** Its history id once its row is written. */
+  id?: number;
   startedAt: number;
+  /** Head characters still to come, and the head's output not yet written. */
   headLeft: number;
-  pending: OutputRow[];
-  pendingTailChars: number;
+  head: string[];
+  /**
+   * The tail's output not yet written, as UTF-8 in a reused buffer (one slot an output event):
+   * kept as strings, a fast block's output lived long enough to reach V8's old space.
+   */
+  tail: ByteRing;
+  tailSlots: Slot[];
+  pendingTailBytes: number;
   /** Output rows of the tail already written, oldest first. */
-  tailRows: Array<{ id: number; chars: number; bytes: number }>;
-  storedTailChars: number;
-  outputChars: number;
+  tailRows: Array<{ id: number; bytes: number }>;
+  storedTailBytes: number;
+  outputBytes: number;
   omittedBytes: number;
-}
-
-/** Joins consecutive pending texts of the same part (head or tail) into rows of ~ROW_CHARS. */
-function rowsOf(pending: OutputRow[]): OutputRow[] {
-  const rows: OutputRow[] = [];
-  let texts: string[] = [];
-  let chars = 0;
-  let head = false;
-  const close = () => {
-    if (texts.length) rows.push({ head, text: texts.join('') });
-    texts = [];
-    chars = 0;
-  };
-  for (const row of pending) {
-    if (texts.length && (row.head !== head || chars >= ROW_CHARS)) close();
-    head = row.head;
-    texts.push(row.text);
-    chars += row.text.length;
-  }
-  close();
-  return rows;
 }
 
 /** Writes the runs of one script to a {@link HistoryStore}. */
@@ -129,7 +119,7 @@ export class HistoryRecorder {
   private observe(run: Run, event: RunEvent): void {
     if (event.event === 'start') {
       const { request } = run;
-      const id = this.store.begin({
+      const meta: RunMeta = {
         runId: run.runId,
         script: this.context.script,
         code: request.code,
@@ -141,18 +131,21 @@ export class HistoryRecorder {
         shell: this.context.shell,
         session: this.session,
         startedAt: event.data.startedAt,
-      });
+      };
       this.recording.set(run, {
-        id,
+        meta,
         startedAt: event.data.startedAt,
         headLeft: this.limits.headChars,
-        pending: [],
-        pendingTailChars: 0,
+        head: [],
+        tail: new ByteRing(),
+        tailSlots: [],
+        pendingTailBytes: 0,
         tailRows: [],
-        storedTailChars: 0,
-        outputChars: 0,
+        storedTailBytes: 0,
+        outputBytes: 0,
         omittedBytes: 0,
       });
+      this.timer ??= setTimeout(() => this.flushAll(), FLUSH_MS);
       return;
     }
     const rec = this.recording.get(run);
@@ -164,10 +157,13 @@ export class HistoryRecorder {
     }
     if (event.event === 'end' || event.event === 'error') {
       this.recording.delete(run);
-      this.flush(rec);
-      if (event.event === 'end') this.store.finish(rec.id, event.data);
-      else this.store.finish(rec.id, { error: event.data.message, durationMs: Date.now() - rec.startedAt });
-      this.pruneIfNeeded(run.request.code.length + rec.outputChars, rec.id);
+      const id = this.store.atomically(() => {
+        const id = this.flush(rec);
+        if (event.event === 'end') this.store.finish(id, event.data);
+        else this.store.finish(id, { error: event.data.message, durationMs: Date.now() - rec.startedAt });
+        return id;
+      });
+      this.pruneIfNeeded(run.request.code.length + rec.outputBytes, id);
     }
   }
 
@@ -175,57 +171,85 @@ export class HistoryRecorder {
   private buffer(rec: Recording, text: string): void {
     if (rec.headLeft > 0) {
       rec.headLeft -= text.length;
-      rec.pending.push({ head: true, text });
+      rec.head.push(text);
       return;
     }
-    rec.pending.push({ head: false, text });
-    rec.pendingTailChars += text.length;
+    const slot = rec.tail.push(text);
+    rec.tailSlots.push(slot);
+    rec.pendingTailBytes += slot.bytes;
     // Pending tail past the limit would be deleted right after being written: drop it now.
-    while (rec.pendingTailChars > this.limits.tailChars) {
-      const first = rec.pending.findIndex((row) => !row.head);
-      if (first < 0 || first === rec.pending.length - 1) break; // never the newest
-      const [dropped] = rec.pending.splice(first, 1);
-      rec.pendingTailChars -= dropped.text.length;
-      rec.omittedBytes += Buffer.byteLength(dropped.text);
+    while (rec.pendingTailBytes > this.limits.tailChars && rec.tailSlots.length > 1) {
+      const dropped = rec.tailSlots.shift()!;
+      rec.tail.shift();
+      rec.pendingTailBytes -= dropped.bytes;
+      rec.omittedBytes += dropped.bytes;
     }
   }
 
-  /** Writes a run's pending output, and deletes tail rows that fell out of its kept tail. */
-  private flush(rec: Recording): void {
-    if (rec.pending.length === 0) return;
-    const rows = rowsOf(rec.pending);
-    rec.pending = [];
-    rec.pendingTailChars = 0;
-    const newTail = rows.filter((row) => !row.head).map((row) => ({ chars: row.text.length, bytes: Buffer.byteLength(row.text) }));
-    let tailChars = rec.storedTailChars + newTail.reduce((sum, row) => sum + row.chars, 0);
+  /**
+   * Writes a run's row if it is not written yet, its pending output, and deletes tail rows that
+   * fell out of its kept tail, in one transaction. Returns the run's history id.
+   */
+  private flush(rec: Recording): number {
+    return this.store.atomically(() => this.write(rec));
+  }
+
+  private write(rec: Recording): number {
+    const id = (rec.id ??= this.store.begin(rec.meta));
+    if (rec.head.length === 0 && rec.tailSlots.length === 0) return id;
+    const rows: Array<OutputRow & { bytes: number }> = [];
+    if (rec.head.length) {
+      const text = rec.head.join('');
+      rows.push({ head: true, text, bytes: Buffer.byteLength(text) });
+    }
+    // Tail rows of up to about ROW_BYTES (whole events): slots that lie one after the other in
+    // the ring are one view of it, written before the ring is reused, so nothing is copied here.
+    let first: Slot | undefined;
+    let bytes = 0;
+    const close = () => {
+      if (first) rows.push({ head: false, text: rec.tail.view({ at: first.at, bytes }), bytes });
+      first = undefined;
+      bytes = 0;
+    };
+    for (const slot of rec.tailSlots) {
+      if (first && (bytes >= ROW_BYTES || first.at + bytes !== slot.at)) close();
+      first ??= slot;
+      bytes += slot.bytes;
+    }
+    close();
+    for (let i = 0; i < rec.tailSlots.length; i++) rec.tail.shift();
+    rec.head = [];
+    rec.tailSlots = [];
+    rec.pendingTailBytes = 0;
+
+    const newTail = rows.filter((row) => !row.head);
+    let tailBytes = rec.storedTailBytes + newTail.reduce((sum, row) => sum + row.bytes, 0);
     const drop: number[] = [];
-    let dropped = 0;
     let omitted = rec.omittedBytes;
     // Written rows are dropped oldest first while the tail is over its limit.
-    while (tailChars > this.limits.tailChars && drop.length < rec.tailRows.length) {
+    while (tailBytes > this.limits.tailChars && drop.length < rec.tailRows.length) {
       const row = rec.tailRows[drop.length];
       drop.push(row.id);
-      tailChars -= row.chars;
-      dropped += row.chars;
+      tailBytes -= row.bytes;
       omitted += row.bytes;
     }
-    const outputChars = rec.outputChars + rows.reduce((sum, row) => sum + row.text.length, 0) - dropped;
-    const ids = this.store.writeOutput(rec.id, rows, drop, outputChars, omitted);
+    const outputBytes = rec.outputBytes + rows.reduce((sum, row) => sum + row.bytes, 0) - (omitted - rec.omittedBytes);
+    const ids = this.store.writeOutput(id, rows, drop, outputBytes, omitted);
     rec.tailRows.splice(0, drop.length);
-    let i = 0;
     rows.forEach((row, n) => {
-      if (!row.head) rec.tailRows.push({ id: ids[n], ...newTail[i++] });
+      if (!row.head) rec.tailRows.push({ id: ids[n], bytes: row.bytes });
     });
-    rec.storedTailChars = tailChars;
-    rec.outputChars = outputChars;
+    rec.storedTailBytes = tailBytes;
+    rec.outputBytes = outputBytes;
     rec.omittedBytes = omitted;
+    return id;
   }
 
   /** Writes every running block's pending output. */
   flushAll(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    for (const rec of this.recording.values()) this.guard(() => this.flush(rec));
+    for (const rec of this.recording.values()) this.guard(() => void this.flush(rec));
   }
 
   /**
@@ -236,7 +260,7 @@ export class HistoryRecorder {
     // Measured once (the database may hold earlier sessions' runs), then kept up to date here.
     this.size = this.size === undefined ? this.store.size(this.context.script) : this.size + added;
     if (this.size <= this.maxScriptChars) return;
-    const keep = new Set([newest, ...[...this.recording.values()].map((rec) => rec.id)]);
+    const keep = new Set([newest, ...[...this.recording.values()].flatMap((rec) => (rec.id === undefined ? [] : [rec.id]))]);
     this.size = this.store.prune(this.context.script, this.maxScriptChars, keep);
   }
 

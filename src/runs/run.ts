@@ -102,7 +102,7 @@ export interface Consumer {
 }
 
 /** Where one output event's text lies in a {@link ByteRing}: UTF-8 bytes [at, at + bytes). */
-interface Slot {
+export interface Slot {
   at: number;
   bytes: number;
 }
@@ -113,7 +113,7 @@ interface Slot {
  * Kept as strings, every chunk of a long run lived long enough to reach V8's old space, and a 200 MB
  * run left ~60 MB of dropped output there between collections.
  */
-class ByteRing {
+export class ByteRing {
   /** Allocated at the first push: most runs never print past their head. */
   private buf = Buffer.alloc(0);
   /** Live slots, oldest first. */
@@ -135,6 +135,11 @@ class ByteRing {
 
   read(slot: Slot): string {
     return this.buf.toString('utf8', slot.at, slot.at + slot.bytes);
+  }
+
+  /** The slot's bytes, as a view of the buffer: valid until the next push. */
+  view(slot: Slot): Buffer {
+    return this.buf.subarray(slot.at, slot.at + slot.bytes);
   }
 
   /** Frees the oldest slot. */
