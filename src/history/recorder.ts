@@ -10,7 +10,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import { ByteRing, type OutputLimits, type Run, type RunEvent, type Slot } from '../runs/run.js';
+import { ByteRing, type Slot } from '../runs/byte-ring.js';
+import type { OutputLimits, Run, RunEvent } from '../runs/run.js';
 import type { HistoryStore, OutputRow, RunMeta } from './store.js';
 
 /** Pending output is written this often while blocks print (ms). */
