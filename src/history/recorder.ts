@@ -2,9 +2,9 @@
  * Records runs into the history by observing their events (start, output, end), as the run queue
  * emits them: data flows run queue -> events -> history, and nothing upstream knows about it.
  *
- * Writes are batched: a run's row and its output are written every {@link FLUSH_MS} while it runs
- * and at its end (a block quicker than that costs one transaction), so a `kill -9` loses at most
- * that much of a running block (and a block started less than that before it). What is kept per run mirrors the
+ * Writes are batched: runs' rows, output and ends are written together every {@link FLUSH_MS}
+ * while blocks run (1,000 quick blocks of Run all share a few transactions), so a `kill -9` loses
+ * at most that last half second: of a running block's output, or a block that just started or ended. What is kept per run mirrors the
  * run's memory (src/runs/run.ts): whole output events up to the head limit, then the newest
  * events up to the tail limit, with the bytes dropped between them counted.
  */
@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { ByteRing, type Slot } from '../runs/byte-ring.js';
 import type { OutputLimits, Run, RunEvent } from '../runs/run.js';
-import type { HistoryStore, OutputRow, RunMeta } from './store.js';
+import type { HistoryStore, OutputRow, RunMeta, RunOutcome } from './store.js';
 
 /** Pending output is written this often while blocks print (ms). */
 export const FLUSH_MS = 500;
@@ -61,6 +61,8 @@ interface Recording {
   storedTailBytes: number;
   outputBytes: number;
   omittedBytes: number;
+  /** How it ended, once it did: written with the next flush. */
+  outcome?: RunOutcome | { error: string; durationMs: number };
 }
 
 /** Writes the runs of one script to a {@link HistoryStore}. */
@@ -146,26 +148,26 @@ export class HistoryRecorder {
         outputBytes: 0,
         omittedBytes: 0,
       });
-      this.timer ??= setTimeout(() => this.flushAll(), FLUSH_MS);
+      this.schedule();
       return;
     }
     const rec = this.recording.get(run);
     if (!rec) return;
     if (event.event === 'output') {
       this.buffer(rec, event.data.text);
-      this.timer ??= setTimeout(() => this.flushAll(), FLUSH_MS);
+      this.schedule();
       return;
     }
     if (event.event === 'end' || event.event === 'error') {
-      this.recording.delete(run);
-      const id = this.store.atomically(() => {
-        const id = this.flush(rec);
-        if (event.event === 'end') this.store.finish(id, event.data);
-        else this.store.finish(id, { error: event.data.message, durationMs: Date.now() - rec.startedAt });
-        return id;
-      });
-      this.pruneIfNeeded(run.request.code.length + rec.outputBytes, id);
+      // Written with the next flush: quick blocks (Run all) share one transaction.
+      rec.outcome = event.event === 'end' ? event.data : { error: event.data.message, durationMs: Date.now() - rec.startedAt };
+      this.schedule();
     }
+  }
+
+  /** A flush within FLUSH_MS, unless one is due already. */
+  private schedule(): void {
+    this.timer ??= setTimeout(() => this.flushAll(), FLUSH_MS);
   }
 
   /** Queues an output event's text: head while the head has room (whole events, as memory does), else tail. */
@@ -189,12 +191,8 @@ export class HistoryRecorder {
 
   /**
    * Writes a run's row if it is not written yet, its pending output, and deletes tail rows that
-   * fell out of its kept tail, in one transaction. Returns the run's history id.
+   * fell out of its kept tail. Returns the run's history id.
    */
-  private flush(rec: Recording): number {
-    return this.store.atomically(() => this.write(rec));
-  }
-
   private write(rec: Recording): number {
     const id = (rec.id ??= this.store.begin(rec.meta));
     if (rec.head.length === 0 && rec.tailSlots.length === 0) return id;
@@ -246,23 +244,44 @@ export class HistoryRecorder {
     return id;
   }
 
-  /** Writes every running block's pending output. */
+  /**
+   * Writes what every run has pending, and how the finished ones ended, in one transaction; then
+   * prunes the script's history if it grew past the maximum. A run whose end could not be
+   * written is dropped all the same (after the one warning), so a broken database holds nothing.
+   */
   flushAll(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    for (const rec of this.recording.values()) this.guard(() => void this.flush(rec));
+    const finished: Array<{ id: number; size: number }> = [];
+    let written = false;
+    this.guard(() => {
+      this.store.atomically(() => {
+        for (const [run, rec] of this.recording) {
+          const id = this.write(rec);
+          if (!rec.outcome) continue;
+          this.store.finish(id, rec.outcome);
+          finished.push({ id, size: run.request.code.length + rec.outputBytes });
+        }
+      });
+      written = true;
+    });
+    // A failed transaction was rolled back: the rows these runs think they have are gone, so they
+    // are not recorded further (the next runs are tried again).
+    for (const [run, rec] of this.recording) if (rec.outcome || !written) this.recording.delete(run);
+    if (written && finished.length) this.guard(() => this.pruneIfNeeded(finished));
   }
 
   /**
-   * Adds a finished run's size to the script's; past the maximum, prunes its oldest runs (never
-   * `newest`, the run just finished, nor runs still recording).
+   * Adds finished runs' sizes to the script's; past the maximum, prunes its oldest runs (never
+   * those just finished, nor runs still recording).
    */
-  private pruneIfNeeded(added: number, newest: number): void {
+  private pruneIfNeeded(finished: Array<{ id: number; size: number }>): void {
+    const added = finished.reduce((sum, run) => sum + run.size, 0);
     // Measured once (the database may hold earlier sessions' runs), then kept up to date here.
     this.size = this.size === undefined ? this.store.size(this.context.script) : this.size + added;
     if (this.size <= this.maxScriptChars) return;
-    const keep = new Set([newest, ...[...this.recording.values()].flatMap((rec) => (rec.id === undefined ? [] : [rec.id]))]);
-    this.size = this.store.prune(this.context.script, this.maxScriptChars, keep);
+    const recording = [...this.recording.values()].flatMap((rec) => (rec.id === undefined ? [] : [rec.id]));
+    this.size = this.store.prune(this.context.script, this.maxScriptChars, new Set([...finished.map((run) => run.id), ...recording]));
   }
 
   /** Writes what is pending and closes the database; runs still going stay unfinished in it. */

@@ -105,6 +105,22 @@ describe('a new server on the same script answers the earlier runs', () => {
     }
   });
 
+  test('a finished block is on disk within a second, without anyone reading the history', async () => {
+    const first = await serveCli([script, '--history', db]);
+    await readEvents(await post(first, { code: 'echo quick', runId: 'quick-1' }));
+    await new Promise((r) => setTimeout(r, 1000));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = await serveCli([script, '--history', db]);
+    try {
+      const run = (await (await call(second, '/api/history/quick-1')).json()) as Summary & { output: string };
+      expect(run).toMatchObject({ finished: true, exitCode: 0, output: 'quick\n' });
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+  });
+
   test('the routes need the token, validate their query, and answer 404 for runs of other scripts or none', async () => {
     const other = join(dir, 'other.sh');
     writeFileSync(other, 'echo other\n');

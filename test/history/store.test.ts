@@ -119,6 +119,7 @@ describe('recording a real session', () => {
     const run = async (code: string): Promise<Run> => {
       const r = queue.submit({ code });
       for await (const _ of r.follow(0));
+      recorder.flushAll(); // what the timer does within 500 ms
       return r;
     };
     return { recorder, run };
@@ -177,6 +178,7 @@ describe('recording a real session', () => {
       let out = '';
       for await (const e of r.follow(0)) if (e.event === 'output') out += e.data.text;
       expect(out).toBe(`${code.slice(5)}\n`);
+      recorder.flushAll();
     }
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^cmdrun: history: could not write to .*h\.db: The database connection is not open$/);
