@@ -150,9 +150,10 @@ export interface RestoreDeps {
  * Shows runs again after a (re)load: each of the server's runs under the block it ran (by text,
  * then position), then, for blocks without one, their last run of an earlier session, and apart
  * the runs that match no block. One run that cannot be shown never keeps the others from being
- * shown: returns what failed ("2 earlier outputs: …"), or '' when everything was shown.
+ * shown. Returns how many earlier runs are shown, and what failed ("2 earlier outputs: …"; '' when
+ * everything was shown).
  */
-export async function restoreRuns(deps: RestoreDeps): Promise<string> {
+export async function restoreRuns(deps: RestoreDeps): Promise<{ earlier: number; failed: string }> {
   const { blocks, cleared } = deps;
   const taken = new Set<number>();
   const shown: Array<Promise<void>> = [];
@@ -172,7 +173,8 @@ export async function restoreRuns(deps: RestoreDeps): Promise<string> {
   const show = async (run: ApiHistorySummary, where: Placement) => showHistoryRun(deps.api, deps.showAt(run.runId, run.code, where).view, run);
   shown.push(...[...byBlock].map(([index, run]) => show(run, { block: blocks[index] })), ...apart.map((run) => show(run, undefined)));
   const failed = (await Promise.allSettled(shown)).filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-  return failed.length ? `${failed.length} earlier output${failed.length === 1 ? '' : 's'}: ${(failed[0].reason as Error).message}` : '';
+  const why = failed.length ? `${failed.length} earlier output${failed.length === 1 ? '' : 's'}: ${(failed[0].reason as Error).message}` : '';
+  return { earlier: byBlock.size + apart.length, failed: why };
 }
 
 /** A history run as a menu entry: when, then exit status and duration. */

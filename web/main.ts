@@ -241,8 +241,9 @@ async function startPage(): Promise<void> {
   const restore = async (): Promise<void> => {
     const blocks = view.state.field(field);
     const blockOfLine = (line: number) => blockAt(blocks, view.state, view.state.doc.line(line).from);
-    const failed = await restoreRuns({ api, blocks, docLines: view.state.doc.lines, blockOfLine, live: await runs, earlier: await earlier, cleared, clearedAt: Number(sessionStorage.getItem(CLEARED_AT_KEY) ?? 0), showAt, follow: (run) => follower.add(run, Promise.resolve(true)) });
-    if (failed) setText('message', `could not show ${failed}`);
+    const shown = await restoreRuns({ api, blocks, docLines: view.state.doc.lines, blockOfLine, live: await runs, earlier: await earlier, cleared, clearedAt: Number(sessionStorage.getItem(CLEARED_AT_KEY) ?? 0), showAt, follow: (run) => follower.add(run, Promise.resolve(true)) });
+    if (shown.failed) setText('message', `could not show ${shown.failed}`);
+    else if (shown.earlier) setText('message', `${shown.earlier} output${shown.earlier === 1 ? '' : 's'} of earlier sessions shown (a block's ⋯ menu has its History)`);
   };
 
   const runBlock = (block: Block, batch?: string): PageRun => runLines(block.code, blockPlace(block), batch, block.title);

@@ -79,6 +79,7 @@ test('after SIGTERM, a new server shows each block\'s last output under it, mark
   await serve();
   await ended(3);
   expect(await page.locator('[data-testid="output"]').count()).toBe(3);
+  expect(await page.locator('#message').textContent()).toBe("3 outputs of earlier sessions shown (a block's ⋯ menu has its History)");
   expect(await infoOf('hello from the past')).toMatchObject({ state: 'ok', exit: '0', history: true, stale: false });
   expect((await infoOf('hello from the past')).note).toMatch(EARLIER);
   expect((await infoOf('hello from the past')).status).toMatch(/^exit 0 · \d+ ms$/);
