@@ -167,7 +167,8 @@ export class HistoryRecorder {
 
   /** A flush within FLUSH_MS, unless one is due already. */
   private schedule(): void {
-    this.timer ??= setTimeout(() => this.flushAll(), FLUSH_MS);
+    // Never what keeps a process alive: cmdrun's exits close the recorder, which flushes.
+    this.timer ??= setTimeout(() => this.flushAll(), FLUSH_MS).unref();
   }
 
   /** Queues an output event's text: head while the head has room (whole events, as memory does), else tail. */
