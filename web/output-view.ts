@@ -252,7 +252,7 @@ export class OutputView {
     this.dom.classList.remove('running');
     this.note.textContent = label;
     this.count.textContent = '[ ]';
-    this.setStatus(unfinished ? 'unfinished' : 'past', unfinished ? 'unfinished: no exit status (cmdrun stopped during the run)' : '');
+    this.setStatus(unfinished ? 'unfinished' : 'past', unfinished ? 'unfinished: no exit status (its cmdrun stopped during the run, or it still runs in another)' : '');
   }
 
   /** A server-side failure (not a failing command). */
