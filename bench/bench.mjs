@@ -2,7 +2,7 @@
 // Prints a table (figure, baseline, target, pass/miss) and writes bench/results.json.
 //
 //   npm run bench                      build dist/, then every section (~1 min)
-//   node bench/bench.mjs [section...]  only these: startup latency runall throughput page
+//   node bench/bench.mjs [section...]  only these: startup latency runall throughput history page
 //   BENCH_NODE_ARGS='--cpu-prof' node bench/bench.mjs throughput   node flags for the servers
 //
 // Units: ms for times, MB = 10^6 bytes for throughput, MiB = 2^20 bytes for memory.
@@ -30,9 +30,12 @@ const script = join(dir, 'bench.sh');
 writeFileSync(script, 'true\n');
 const nodeArgs = process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
 
-/** Calls fn(server) with a fresh cmdrun serving `file`, and stops it afterwards. */
-async function withServer(file, fn) {
-  const server = await startCmdrun(file, { nodeArgs });
+/** The run history of every server but the history section's: a database in the temp folder. */
+const HISTORY = ['--history', join(dir, 'history.db')];
+
+/** Calls fn(server) with a fresh cmdrun serving `file` (with `args`), and stops it afterwards. */
+async function withServer(file, fn, args = HISTORY) {
+  const server = await startCmdrun(file, { nodeArgs, args });
   try {
     return await fn(server);
   } finally {
@@ -144,6 +147,36 @@ async function throughput() {
   bare.close();
 }
 
+/**
+ * 7. What recording the run history costs: the same blocks and the same 200 MB, interleaved,
+ * through a server with --no-history and one writing to a fresh database (issue 14: at most
+ * +0.2 ms a block and 10% of the throughput).
+ */
+async function history() {
+  const file = join(dir, 'history.sh');
+  writeFileSync(file, 'true\n');
+  const off = await startCmdrun(file, { nodeArgs, args: ['--no-history'] });
+  const on = await startCmdrun(file, { nodeArgs, args: ['--history', join(dir, 'history-bench.db')] });
+  try {
+    const pairs = await repeat(LATENCY_RUNS, LATENCY_WARMUP, async () => [await runBlock(off, 'true'), await runBlock(on, 'true')]);
+    const [without, withHistory] = [0, 1].map((i) => summary(pairs.map((p) => p[i].ms)));
+    const extra = withHistory.median - without.median;
+    row('block `true` with history, median / p95 (ms)', `${f(withHistory.median, 2)} / ${f(withHistory.p95, 2)}`, `${f(without.median, 2)} / ${f(without.p95, 2)} --no-history`,
+      `${extra >= 0 ? '+' : ''}${f(extra, 2)} ms`, '≤ +0.2 ms', extra <= 0.2);
+    const big = [[], []];
+    for (let i = 0; i < BIG_OUTPUT_RUNS; i++) {
+      big[0].push(await runBlock(off, BIG_OUTPUT));
+      big[1].push(await runBlock(on, BIG_OUTPUT));
+    }
+    const [offMs, onMs] = big.map((runs) => summary(runs.map((r) => r.ms)).median);
+    const mbps = (t) => big[0][0].bytes / 1e3 / t;
+    row('200 MB output with history (MB/s)', f(mbps(onMs), 0), `${f(mbps(offMs), 0)} --no-history`, `${f(offMs / onMs, 2)} of it`, '≥ 0.9', offMs / onMs >= 0.9);
+    results.history = { latencyTrueMs: { withHistory, without }, bigOutputMs: { withHistory: onMs, without: offMs }, runs: { latency: LATENCY_RUNS, bigOutput: BIG_OUTPUT_RUNS } };
+  } finally {
+    await Promise.all([off.stop(), on.stop()]);
+  }
+}
+
 /** 4. From launching the CLI to the first successful GET /api/health, beside `node -e 0`. */
 async function startup() {
   // With --port 0 the port is known once the URL line is printed, so health is asked right after it.
@@ -186,7 +219,7 @@ async function page() {
   row(`page: seq ${PAGE_LINES} rendered (ms)`, f(p.renderMs, 0), '', `exit ${p.exitCode}`);
 }
 
-const sections = { startup, latency, runall: runAll, throughput, page };
+const sections = { startup, latency, runall: runAll, throughput, history, page };
 const chosen = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(sections);
 const started = performance.now();
 try {

@@ -42,6 +42,11 @@ export class Api {
     return res;
   }
 
+  /** GETs `path` with the token and returns the response (a download). @throws ApiError for non-2xx. */
+  fetch(path: string): Promise<Response> {
+    return this.request('GET', path, undefined, { Accept: '*/*' });
+  }
+
   /** Sends a JSON request and returns the parsed JSON answer. @throws ApiError for non-2xx. */
   async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     return (await (await this.request(method, path, body)).json()) as T;

@@ -13,7 +13,9 @@ import { Api, ApiError } from './api.js';
 import { BackgroundOutput } from './background.js';
 import { fittingColumns, followColorScheme } from './appearance.js';
 import { commandKeymap, fillShortcuts, type Command } from './commands.js';
+import { setupExport } from './export.js';
 import { FileSync, type ConflictChoice } from './file-sync.js';
+import { OtherRuns, historyLabel, loadHistory, openHistoryMenu, restoreRuns, showHistoryRun, type Placement } from './history.js';
 import { documentLanguage, selectionRun } from './markdown.js';
 import { RUN_ACTIONS, blockAt, blockHolding, blocksField, blocksFor, clearOutputs, notebook, openRunMenu, outputViews, runAllBlocks, showOutput, type RunScope } from './notebook.js';
 import { DEFAULT_COLS, OutputView, loadTerminal, type OutputHost } from './output-view.js';
@@ -21,6 +23,8 @@ import { RunFollower, type PageRun } from './runs.js';
 
 const TOKEN_KEY = 'cmdrun-token';
 const CLEARED_KEY = 'cmdrun-cleared';
+/** When Clear outputs was last used (epoch ms): earlier runs from before it stay off the page. */
+const CLEARED_AT_KEY = 'cmdrun-cleared-at';
 
 /** Takes the token from the URL fragment into sessionStorage and removes it from the address bar. */
 function takeToken(): string | null {
@@ -62,6 +66,7 @@ async function startPage(): Promise<void> {
   // Everything the page needs at start is asked for at once.
   const session = api.json<{ shell: string; cwd: string }>('GET', '/api/session');
   const runs = api.json<RunSummary[]>('GET', '/api/runs');
+  const earlier = loadHistory(api);
   const [file, splitters] = await Promise.all([
     api.json<{ path: string; content: string; mtimeMs: number | null }>('GET', '/api/file').finally(() => performance.mark('cmdrun:file')),
     loadSplitters({
@@ -176,9 +181,9 @@ async function startPage(): Promise<void> {
    * Posts a run of `code` (at `at`) to the server's queue and follows it. Runs of one `batch` stop
    * at the first that fails (the server cancels the rest).
    */
-  const runLines = (code: string, at: Place, batch?: string, interpreter?: Interpreter): PageRun => {
+  const runLines = (code: string, at: Place, batch?: string, meta: { interpreter?: Interpreter; title?: string } = {}): PageRun => {
     const run = panel(newRunId(), code, at);
-    const body = { code, runId: run.runId, lineStart: at.lineStart, lineEnd: at.lineEnd, cols: run.view.cols, batch, interpreter };
+    const body = { code, runId: run.runId, lineStart: at.lineStart, lineEnd: at.lineEnd, cols: run.view.cols, batch, ...meta };
     // A network error is retried with the same runId: the server never runs it twice.
     const post = async (attempt: number): Promise<boolean> => {
       try {
@@ -199,25 +204,33 @@ async function startPage(): Promise<void> {
     return run;
   };
 
-  /** Shows the server's runs again after a reload: each under the block it ran, by text and position. */
-  const restore = async (): Promise<void> => {
-    const doc = view.state.doc;
-    for (const summary of await runs) {
-      if (cleared.has(summary.runId) && summary.status === 'done') continue;
-      const blocks = view.state.field(field);
-      const same = blocks.filter((b) => b.code === summary.code);
-      const nearest = summary.lineStart ?? 1;
-      const block = same.sort((x, y) => Math.abs(x.lineStart - nearest) - Math.abs(y.lineStart - nearest))[0];
-      // A block whose text changed since it ran: the output shows where it was, marked stale.
-      const lineEnd = Math.min(summary.lineEnd ?? doc.lines, doc.lines);
-      const at = block ? blockPlace(block) : placeOf(Math.min(summary.lineStart ?? lineEnd, lineEnd), lineEnd);
-      // A selection's lines are its source while they still give the code that ran (a fence's rules applied).
-      const selected = selectionRun(doc, at.codeFrom, at.codeTo, blockHolding(blocks, at.lineStart)).code === summary.code;
-      follower.add(panel(summary.runId, summary.code, at, block || selected ? undefined : summary.code), Promise.resolve(true));
+  const others = new OtherRuns($('other-runs'));
+  /**
+   * Shows run `runId` of `code` at `where`: under a block, under lines (stale unless a selection
+   * of them still gives that code, a fence's rules applied), or apart from the document.
+   */
+  const showAt = (runId: string, code: string, where: Placement): PageRun => {
+    if (!where) {
+      const output = new OutputView(runId, code, columns(), host);
+      others.add(code, output);
+      return { runId, view: output };
     }
+    if ('block' in where) return panel(runId, code, blockPlace(where.block));
+    const at = placeOf(where.lineStart, where.lineEnd);
+    const selected = selectionRun(view.state.doc, at.codeFrom, at.codeTo, blockHolding(view.state.field(field), at.lineStart)).code === code;
+    return panel(runId, code, at, selected ? undefined : code);
   };
 
-  const runBlock = (block: Block, batch?: string): PageRun => runLines(block.code, blockPlace(block), batch, block.interpreter);
+  /** Shows runs again after a (re)load: this server's, then earlier sessions' (web/history.ts). */
+  const restore = async (): Promise<void> => {
+    const blocks = view.state.field(field);
+    const blockOfLine = (line: number) => blockAt(blocks, view.state, view.state.doc.line(line).from);
+    const shown = await restoreRuns({ api, blocks, docLines: view.state.doc.lines, blockOfLine, live: await runs, earlier: await earlier, cleared, clearedAt: Number(sessionStorage.getItem(CLEARED_AT_KEY) ?? 0), showAt, follow: (run) => follower.add(run, Promise.resolve(true)) });
+    if (shown.failed) setText('message', `could not show ${shown.failed}`);
+    else if (shown.earlier) setText('message', `${shown.earlier} output${shown.earlier === 1 ? '' : 's'} of earlier sessions shown (a block's ⋯ menu has its History)`);
+  };
+
+  const runBlock = (block: Block, batch?: string): PageRun => runLines(block.code, blockPlace(block), batch, { interpreter: block.interpreter, title: block.title });
 
   /** Runs `blocks` in order as one batch: a failing one cancels the rest, as in Jupyter. */
   const runBlocks = (blocks: Block[]): boolean => {
@@ -243,7 +256,7 @@ async function startPage(): Promise<void> {
       const last = state.doc.lineAt(sel.to).number;
       // Inside a fence: its console prompts and its interpreter apply (markdown.ts).
       const { code, interpreter } = selectionRun(state.doc, sel.from, sel.to, blockHolding(state.field(field), first));
-      runLines(code, { ...placeOf(first, last), codeFrom: sel.from, codeTo: sel.to }, undefined, interpreter);
+      runLines(code, { ...placeOf(first, last), codeFrom: sel.from, codeTo: sel.to }, undefined, { interpreter });
       return undefined;
     }
     const block = blockAt(state.field(field), state, sel.head);
@@ -284,6 +297,7 @@ async function startPage(): Promise<void> {
       output.dispose();
     }
     sessionStorage.setItem(CLEARED_KEY, JSON.stringify([...cleared].slice(-500)));
+    sessionStorage.setItem(CLEARED_AT_KEY, String(Date.now()));
     view.dispatch({ effects: clearOutputs.of(null) });
     setText('message', `cleared ${over.length} output${over.length === 1 ? '' : 's'}`);
     return true;
@@ -338,6 +352,13 @@ async function startPage(): Promise<void> {
           anchor.setAttribute('aria-expanded', 'true');
           openRunMenu(anchor, (chosen) => {
             anchor.setAttribute('aria-expanded', 'false');
+            if (chosen === 'history') {
+              // The chosen earlier run is shown in the block's panel, labelled as from the history.
+              return void openHistoryMenu(api, anchor, block, (run) => {
+                if (run) void showHistoryRun(api, panel(run.runId, run.code, blockPlace(block)).view, run, historyLabel(run, 'History')).catch((err: Error) => setText('message', err.message));
+                view.focus();
+              });
+            }
             if (chosen) runScope(chosen, block);
             view.focus();
           });
@@ -377,6 +398,7 @@ async function startPage(): Promise<void> {
     })
     .catch(() => {});
   void files.watch();
+  setupExport($('export'), api, (message) => setText('message', message));
   await restore().catch((err: Error) => setText('message', `could not restore outputs: ${err.message}`));
   view.focus();
   document.body.dataset.ready = 'true';

@@ -134,7 +134,8 @@ export const outputsField = StateField.define<Outputs>({
       });
       sources = sources.update({
         filter: (_from, _to, deco) => !replaced.has(deco.spec.view as OutputView),
-        add: [Decoration.mark({ view, source, inclusive: true }).range(codeFrom, Math.max(codeFrom, codeTo))],
+        // A mark may not be empty (CodeMirror throws): output of empty lines has no source to track.
+        add: codeTo > codeFrom ? [Decoration.mark({ view, source, inclusive: true }).range(codeFrom, codeTo)] : [],
       });
     }
     return { widgets, sources };
@@ -226,7 +227,7 @@ class RunMarker extends GutterMarker {
     more.dataset.action = 'menu';
     more.tabIndex = -1;
     more.textContent = '⋯';
-    more.title = 'More: run above, below, from here';
+    more.title = 'More: run above, below, from here; history';
     more.setAttribute('aria-label', `More ways to run ${name}`);
     more.setAttribute('aria-haspopup', 'menu');
     box.append(run, more);
@@ -234,56 +235,84 @@ class RunMarker extends GutterMarker {
   }
 }
 
+/** An entry of a popup menu: what choosing it gives, its label, and a note on the right (keys). */
+export interface MenuItem<T> {
+  value: T;
+  label: string;
+  detail?: string;
+}
+
 /**
- * A small popup menu of run actions next to `anchor`. Arrow keys move, Enter runs, Escape closes;
- * `done` gets the chosen scope, or undefined when closed without a choice.
+ * A small popup menu next to `anchor` (named `name` for assistive technology). Arrow keys move,
+ * Enter chooses, Escape closes; `done` gets the chosen value, or undefined when closed without a
+ * choice. `heading` is shown above the items; with no items, `empty` is shown instead.
  */
-export function openRunMenu(anchor: HTMLElement, done: (scope: RunScope | undefined) => void): void {
+export function openMenu<T>(anchor: HTMLElement, name: string, entries: MenuItem<T>[], done: (value: T | undefined) => void, text: { heading?: string; empty?: string } = {}): void {
   document.querySelector('.run-menu')?.remove();
   const menu = document.createElement('div');
   menu.className = 'run-menu';
   menu.setAttribute('role', 'menu');
-  menu.setAttribute('aria-label', 'Run');
-  const items = RUN_ACTIONS.map((action) => {
+  menu.setAttribute('aria-label', name);
+  const items = entries.map((entry, i) => {
     const item = document.createElement('button');
     item.type = 'button';
     item.setAttribute('role', 'menuitem');
-    item.dataset.scope = action.scope;
+    item.dataset.index = String(i);
+    if (typeof entry.value === 'string') item.dataset.value = entry.value;
     item.innerHTML = '<span></span><kbd></kbd>';
-    item.firstElementChild!.textContent = action.label;
-    item.lastElementChild!.textContent = action.keys;
+    item.firstElementChild!.textContent = entry.label;
+    item.lastElementChild!.textContent = entry.detail ?? '';
     return item;
   });
+  const note = (className: string, content: string) => {
+    const p = document.createElement('p');
+    p.className = className;
+    p.textContent = content;
+    p.tabIndex = -1;
+    return p;
+  };
+  if (text.heading) menu.append(note('run-menu-heading', text.heading));
   menu.append(...items);
+  if (items.length === 0) menu.append(note('run-menu-empty', text.empty ?? ''));
   const box = anchor.getBoundingClientRect();
   menu.style.left = `${box.left}px`;
   menu.style.top = `${box.bottom + 2}px`;
   let closed = false;
-  const close = (scope: RunScope | undefined) => {
+  const close = (value: T | undefined) => {
     if (closed) return;
     closed = true;
     menu.remove();
     removeEventListener('pointerdown', outside, true);
-    done(scope);
+    done(value);
   };
   const outside = (event: Event) => {
     if (!menu.contains(event.target as Node)) close(undefined);
   };
   menu.addEventListener('click', (event) => {
     const item = (event.target as Element).closest('[role=menuitem]') as HTMLElement | null;
-    if (item) close(item.dataset.scope as RunScope);
+    if (item) close(entries[Number(item.dataset.index)].value);
   });
   menu.addEventListener('keydown', (event) => {
     const at = items.indexOf(document.activeElement as HTMLButtonElement);
-    if (event.key === 'ArrowDown') items[(at + 1) % items.length].focus();
-    else if (event.key === 'ArrowUp') items[(at - 1 + items.length) % items.length].focus();
+    if (event.key === 'ArrowDown' && items.length) items[(at + 1) % items.length].focus();
+    else if (event.key === 'ArrowUp' && items.length) items[(at - 1 + items.length) % items.length].focus();
     else if (event.key === 'Escape' || event.key === 'Tab') close(undefined);
     else return;
     event.preventDefault();
   });
   addEventListener('pointerdown', outside, true);
   document.body.append(menu);
-  items[0].focus();
+  (items[0] ?? menu.lastElementChild)?.focus();
+}
+
+/**
+ * The block menu: the run actions, then History (the block's earlier runs). `done` gets the
+ * chosen scope or 'history', or undefined when closed without a choice.
+ */
+export function openRunMenu(anchor: HTMLElement, done: (scope: RunScope | 'history' | undefined) => void): void {
+  const items: MenuItem<RunScope | 'history'>[] = RUN_ACTIONS.map((action) => ({ value: action.scope, label: action.label, detail: action.keys }));
+  items.push({ value: 'history', label: 'History', detail: 'earlier runs' });
+  openMenu(anchor, 'Run', items, done);
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import type { IBuffer, IMarker, Terminal as TerminalType } from '@xterm/headless';
 import stripAnsi from 'strip-ansi';
+import { formatDuration } from '../src/runs/format.js';
 import { bufferText, drawLogicalLine, lastContentRow, type Link } from './terminal-render.js';
 
 let xterm: Promise<typeof import('@xterm/headless')> | undefined;
@@ -23,13 +24,6 @@ const SCROLLBACK = 10_000;
 /** Raw output kept for Copy all once the terminal dropped lines (UTF-16 code units, the last ones). */
 const RAW_LIMIT = 8 * 1024 * 1024;
 
-/** Formats a duration: ms under a second, then seconds, then m:ss. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const s = Math.round(ms / 1000);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
 
 /** Plain text of raw terminal output: escape sequences removed, each `\r`-redrawn line's last state. */
 function plainText(raw: string): string {
@@ -75,6 +69,7 @@ export class OutputView {
   readonly dom: HTMLElement;
   private readonly count: HTMLElement;
   private readonly status: HTMLElement;
+  private readonly note: HTMLElement;
   private readonly more: HTMLElement;
   private readonly moreText: HTMLElement;
   private readonly expandButton: HTMLButtonElement;
@@ -127,11 +122,13 @@ export class OutputView {
     this.status = document.createElement('span');
     this.status.className = 'output-status';
     this.status.setAttribute('role', 'status');
+    this.note = document.createElement('span');
+    this.note.className = 'output-note';
     const copy = button('Copy', 'Copy all of this output as plain text');
     copy.classList.add('output-copy');
     copy.setAttribute('aria-label', 'Copy all output');
     copy.onclick = () => void this.copyAll();
-    header.append(this.count, this.status, copy);
+    header.append(this.count, this.status, this.note, copy);
     this.more = document.createElement('div');
     this.more.className = 'output-more';
     this.more.hidden = true;
@@ -243,6 +240,19 @@ export class OutputView {
       this.count.textContent = this.executionCount ? `[${this.executionCount}]` : '[ ]';
       this.host.resized();
     }));
+  }
+
+  /**
+   * The panel shows a run from the history, not one of this session: `label` says which (say,
+   * "earlier session · 2026-12-01 09:20:11"). Its output and end follow (write, ended); a run
+   * without an end is `unfinished`.
+   */
+  fromHistory(label: string, unfinished: boolean): void {
+    this.dom.classList.add('from-history');
+    this.dom.classList.remove('running');
+    this.note.textContent = label;
+    this.count.textContent = '[ ]';
+    this.setStatus(unfinished ? 'unfinished' : 'past', unfinished ? 'unfinished: no exit status (its cmdrun stopped during the run, or it still runs in another)' : '');
   }
 
   /** A server-side failure (not a failing command). */

@@ -7,6 +7,7 @@
 import { Command, Option } from 'commander';
 import { SUPPORTED_SHELLS } from '../session/shells.js';
 import { parseBytes, parsePort, parsePositive, parseSeconds, UsageError } from './checks.js';
+import { addHistoryCommand, historyOptions } from './history-command.js';
 
 declare const __CMDRUN_VERSION__: string | undefined;
 const VERSION = typeof __CMDRUN_VERSION__ === 'string' ? __CMDRUN_VERSION__ : '0.0.0-dev';
@@ -27,14 +28,15 @@ export function program(): Command {
     .option('--cwd <dir>', "working directory of the shell (default: the script's folder)")
     .option('--token <token>', 'API token (default: 32 random bytes)')
     .option('--max-runs <n>', 'finished runs kept for replay and page reloads', parsePositive, 200)
-    .option('--max-run-output <size>', 'output kept per run: its first fifth and last four fifths (e.g. 5M)', parseBytes, 5 * 1024 * 1024)
+    .option('--max-run-output <size>', 'output kept per run: its first fifth and last four fifths (e.g. 5M)', parseBytes, 5 * 1024 * 1024);
+  historyOptions(cli)
     .action(async (file, flags) => (await import('./serve.js')).serveCommand(file, flags, VERSION))
     // Options after `run` are run's own (both have --shell and --cwd).
     .enablePositionalOptions()
     // Set before .command(): subcommands copy these settings when they are created.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .configureOutput({ outputError: (text, write) => write(text.replace(/^error:/, 'cmdrun:')) });
-  cli
+  const run = cli
     .command('run')
     .description('run every block in order in one shell, printing output to stdout; exit with the first failing status')
     .argument('<file>', 'the script or Markdown runbook to run')
@@ -49,7 +51,9 @@ export function program(): Command {
     .option('--quiet', 'no header line before each block', false)
     .option('--json', 'print one JSON line per event (the SSE events of the API) instead of output', false)
     .option('--no-color', 'strip colours and other escape sequences from the output (also: NO_COLOR)')
-    .action(async (file, flags) => (await import('./run.js')).runCommand(file, flags));
+    .option('--report <file>', 'write a transcript of the runs: out.html (self-contained) or out.md');
+  historyOptions(run).action(async (file, flags) => (await import('./run.js')).runCommand(file, flags, VERSION));
+  addHistoryCommand(cli);
   return cli;
 }
 

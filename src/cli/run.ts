@@ -5,19 +5,25 @@
  * byte for byte (the PTY merges stderr into it, as a terminal does); cmdrun's own header lines and
  * messages go to stderr, so stdout equals what `bash file 2>&1` prints.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import stripAnsi from 'strip-ansi';
 import { loadBlockSplitter } from '../blocks/parser.js';
 import { blockLines, type Block } from '../blocks/split.js';
+import { blockLabel } from '../runs/format.js';
 import { RunQueue } from '../runs/run-queue.js';
-import type { Run } from '../runs/run.js';
+import { DEFAULT_OUTPUT_LIMITS, type Run } from '../runs/run.js';
 import { ShellSession } from '../session/session.js';
+import { HistoryRecorder } from '../history/recorder.js';
+import { historyPath } from '../history/paths.js';
+import { openHistory } from '../history/store.js';
+import { formatOf, transcriptRun, writeTranscript, type TranscriptFormat } from '../history/transcript.js';
 import { checkDir, checkScript, UsageError } from './checks.js';
+import type { HistoryFlags } from './history-command.js';
 
 /** Options of `cmdrun run`. */
-export interface RunFlags {
+export interface RunFlags extends HistoryFlags {
   shell: string;
   cwd?: string;
   from?: number;
@@ -32,6 +38,8 @@ export interface RunFlags {
   json: boolean;
   /** False with --no-color. */
   color: boolean;
+  /** Write a transcript of the runs to this file (.html or .md). */
+  report?: string;
 }
 
 /** Exit status of a block stopped by --timeout (as timeout(1) reports it). */
@@ -56,14 +64,9 @@ export function selectBlocks(blocks: Block[], flags: Pick<RunFlags, 'from' | 'to
 }
 
 /** A block's title, else its first line that is not a comment, cut to 70 characters. */
-function label(block: Block): string {
-  const text = block.title ?? block.code.split('\n').find((l) => l.trim() && !l.trim().startsWith('#'))?.trim() ?? '';
-  return text.length > 70 ? `${text.slice(0, 69)}…` : text;
-}
-
 /** The header line before a block: its number, title or first line, and where it starts. */
 function header(block: Block, n: number, total: number, file: string, dim: boolean): string {
-  const text = `── [${n}/${total}] ${label(block)} (${file}:${block.lineStart})`;
+  const text = `── [${n}/${total}] ${blockLabel(block)} (${file}:${block.lineStart})`;
   return dim ? `\x1b[2m${text}\x1b[0m\n` : `${text}\n`;
 }
 
@@ -77,7 +80,7 @@ export function listBlocks(blocks: readonly Block[], file: string): string {
     .map((block, i) => {
       const { first, last } = blockLines(block);
       const notes = [block.interpreter, block.excludeFromRunAll ? 'excluded from run all' : undefined].filter(Boolean);
-      return `[${i + 1}] ${label(block)} (${file}:${first === last ? first : `${first}-${last}`})${notes.length ? ` ${notes.join(', ')}` : ''}\n`;
+      return `[${i + 1}] ${blockLabel(block)} (${file}:${first === last ? first : `${first}-${last}`})${notes.length ? ` ${notes.join(', ')}` : ''}\n`;
     })
     .join('');
 }
@@ -88,9 +91,14 @@ function writeOut(text: string): Promise<void> | undefined {
   return new Promise((resolve) => process.stdout.once('drain', resolve));
 }
 
-export async function runCommand(file: string, flags: RunFlags): Promise<void> {
+export async function runCommand(file: string, flags: RunFlags, version = ''): Promise<void> {
   const path = resolve(file);
   checkScript(path, false);
+  let reportFormat: TranscriptFormat | undefined;
+  if (flags.report !== undefined) {
+    reportFormat = formatOf(flags.report);
+    if (!reportFormat) throw new UsageError(`--report ${flags.report}: the file name must end with .html or .md`);
+  }
   const cwd = resolve(flags.cwd ?? dirname(path));
   checkDir(cwd);
   const split = await loadBlockSplitter(
@@ -106,13 +114,17 @@ export async function runCommand(file: string, flags: RunFlags): Promise<void> {
     return;
   }
   const blocks = selectBlocks(all, flags);
+  const ran = new Map<number, Run>();
   let session: ShellSession;
   try {
     session = await ShellSession.start({ shell: flags.shell, cwd, scriptName: file, cols: process.stdout.columns });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const queue = new RunQueue(session, { maxRuns: blocks.length + 2 });
+  const store = openHistory(historyPath(flags.history));
+  const recorder = store && new HistoryRecorder(store, { script: path, shell: session.shell }, { limits: DEFAULT_OUTPUT_LIMITS, maxScriptChars: flags.historyMax, warn: (m) => process.stderr.write(`${m}\n`) });
+  let recording = true; // the blocks, not the closing `exit`
+  const queue = new RunQueue(session, { maxRuns: blocks.length + 2, onRun: (run) => recording && recorder?.track(run) });
   const strip = !flags.color || Boolean(process.env.NO_COLOR);
   const dimHeaders = !strip && process.stderr.isTTY;
   let current: Run | undefined;
@@ -121,6 +133,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<void> {
   const shutdown = async (status: number) => {
     if (process.stdin.isTTY) process.stdin.setRawMode(false);
     await session.close();
+    recorder?.close();
     process.exit(status);
   };
   // Ctrl-C interrupts the running block; a second one ends the session and cmdrun.
@@ -152,14 +165,16 @@ export async function runCommand(file: string, flags: RunFlags): Promise<void> {
   })();
 
   let firstFailure: number | undefined;
-  const runOne = async (code: string, block?: Block, n = 0): Promise<number> => {
+  const runOne = async (code: string, block?: Block, n = 0, submitted?: (run: Run) => void): Promise<number> => {
     const run = queue.submit({
       code,
       lineStart: block?.lineStart,
       lineEnd: block?.lineEnd,
       cols: process.stdout.columns,
       interpreter: block?.interpreter,
+      title: block?.title,
     });
+    submitted?.(run);
     current = run;
     sigints = 0;
     let timedOut = false;
@@ -192,7 +207,7 @@ export async function runCommand(file: string, flags: RunFlags): Promise<void> {
 
   for (const [i, block] of blocks.entries()) {
     if (!flags.quiet && !flags.json) process.stderr.write(header(block, i + 1, blocks.length, basename(path), dimHeaders));
-    const status = await runOne(block.code, block, i + 1);
+    const status = await runOne(block.code, block, i + 1, (run) => ran.set(block.index, run));
     if (status !== 0) {
       firstFailure ??= status;
       if (!flags.keepGoing) break;
@@ -202,10 +217,21 @@ export async function runCommand(file: string, flags: RunFlags): Promise<void> {
   if (firstFailure === undefined || flags.keepGoing) {
     const saved = flags.json;
     flags.json = false;
+    recording = false;
     await runOne('exit');
     flags.json = saved;
   }
   queue.endBackground();
   await background;
+  if (flags.report && reportFormat) {
+    // Every block of the script, in order; those not run (not selected, or after a failure) say so.
+    const entries = all.map((block) => ({ block, run: ran.has(block.index) ? transcriptRun(ran.get(block.index)!) : undefined }));
+    try {
+      writeFileSync(flags.report, await writeTranscript({ script: path, entries, createdAt: Date.now(), version }, reportFormat));
+    } catch (err) {
+      process.stderr.write(`cmdrun: could not write the report ${flags.report}: ${(err as Error).message}\n`);
+      firstFailure ??= 1;
+    }
+  }
   await shutdown(firstFailure ?? 0);
 }

@@ -4,11 +4,14 @@
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { historyPath } from '../history/paths.js';
+import { openHistory } from '../history/store.js';
 import { startServer } from '../server/serve.js';
 import { checkDir, checkScript, UsageError } from './checks.js';
+import type { HistoryFlags } from './history-command.js';
 
 /** Options of `cmdrun [file]`. */
-export interface ServeFlags {
+export interface ServeFlags extends HistoryFlags {
   port?: number;
   host: string;
   browser: boolean;
@@ -25,8 +28,11 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
   const cwd = resolve(flags.cwd ?? dirname(path));
   checkDir(cwd);
   let server;
+  const history = openHistory(historyPath(flags.history));
   try {
     server = await startServer({
+      history,
+      historyMax: flags.historyMax,
       file: path,
       scriptName: file ?? 'untitled.sh',
       host: flags.host,
@@ -40,6 +46,7 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
       version,
     });
   } catch (err) {
+    history?.close();
     throw new UsageError((err as Error).message);
   }
   if (!isLoopback(flags.host)) {

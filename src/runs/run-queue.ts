@@ -12,6 +12,8 @@ export interface RunQueueOptions {
   maxRuns?: number;
   /** Output kept per run (head + tail); default {@link DEFAULT_OUTPUT_LIMITS}. */
   outputLimits?: OutputLimits;
+  /** Called with every new run as it is queued, before any of its events (the history observes runs). */
+  onRun?: (run: Run) => void;
 }
 
 /** Runs blocks in one session, one at a time, in the order they were submitted. */
@@ -29,6 +31,7 @@ export class RunQueue {
    * shell: the blocks' own readers do that.
    */
   readonly background = new Run('background', { code: '' }, { headChars: 0, tailChars: 256 * 1024 });
+  private readonly onRun: ((run: Run) => void) | undefined;
 
   constructor(
     private readonly session: ShellSession,
@@ -37,6 +40,7 @@ export class RunQueue {
     this.maxRuns = options.maxRuns ?? 200;
     this.outputLimits = options.outputLimits ?? DEFAULT_OUTPUT_LIMITS;
     session.onBackground((text) => this.background.output(text));
+    this.onRun = options.onRun;
   }
 
   /** Queues a block; with a known `runId`, returns that run without running anything again. */
@@ -45,6 +49,7 @@ export class RunQueue {
     if (known) return known;
     const run = new Run(request.runId ?? randomUUID(), request, this.outputLimits);
     this.runs.set(run.runId, run);
+    this.onRun?.(run);
     this.forgetOldRuns();
     if (request.batch !== undefined && this.failedBatches.has(request.batch)) run.cancelRequested = true;
     this.waiting.push(run);

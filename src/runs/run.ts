@@ -3,6 +3,7 @@
  * when the clients reading it lag. Event shapes are the SSE events of shared/notes/api.md.
  */
 import type { Interpreter } from '../session/session.js';
+import { ByteRing, type Slot } from './byte-ring.js';
 
 /** `queued {runId, position}`: waits behind `position` other runs (1 = next). */
 export interface QueuedData { runId: string; position: number }
@@ -54,6 +55,8 @@ export interface RunRequest {
   batch?: string;
   /** Run this program on the code instead of the shell (a Markdown fence's language); see RunOptions. */
   interpreter?: Interpreter;
+  /** The block's title (its `# %%` header), for the history. */
+  title?: string;
 }
 
 /** A run's summary, as GET /api/runs lists it. */
@@ -102,80 +105,6 @@ export interface Consumer {
   delivered: number;
 }
 
-/** Where one output event's text lies in a {@link ByteRing}: UTF-8 bytes [at, at + bytes). */
-interface Slot {
-  at: number;
-  bytes: number;
-}
-
-/**
- * Output past a run's head, as UTF-8 in one buffer reused as the tail moves: slots are freed oldest
- * first, and each slot is contiguous (one that does not fit before the end starts again at 0).
- * Kept as strings, every chunk of a long run lived long enough to reach V8's old space, and a 200 MB
- * run left ~60 MB of dropped output there between collections.
- */
-class ByteRing {
-  /** Allocated at the first push: most runs never print past their head. */
-  private buf = Buffer.alloc(0);
-  /** Live slots, oldest first. */
-  private readonly slots: Slot[] = [];
-
-  /** Stores `text` after the newest slot, growing the buffer when it does not fit. */
-  push(text: string): Slot {
-    const bytes = Buffer.byteLength(text);
-    let at = this.place(bytes);
-    if (at < 0) {
-      this.resize(Math.max(2 * this.buf.length, this.used() + bytes, 256 * 1024));
-      at = this.place(bytes);
-    }
-    this.buf.write(text, at, 'utf8');
-    const slot = { at, bytes };
-    this.slots.push(slot);
-    return slot;
-  }
-
-  read(slot: Slot): string {
-    return this.buf.toString('utf8', slot.at, slot.at + slot.bytes);
-  }
-
-  /** Frees the oldest slot. */
-  shift(): void {
-    this.slots.shift();
-  }
-
-  /** Shrinks the buffer to the live bytes (the run has ended: nothing more is pushed). */
-  compact(): void {
-    this.resize(this.used());
-  }
-
-  /** Where `bytes` fit after the newest slot, or -1. */
-  private place(bytes: number): number {
-    if (this.slots.length === 0) return bytes <= this.buf.length ? 0 : -1;
-    const start = this.slots[0].at;
-    const newest = this.slots[this.slots.length - 1];
-    const end = newest.at + newest.bytes;
-    if (newest.at < start) return start - end >= bytes ? end : -1; // wrapped: free space is between
-    if (this.buf.length - end >= bytes) return end;
-    return start >= bytes ? 0 : -1;
-  }
-
-  private used(): number {
-    return this.slots.reduce((sum, slot) => sum + slot.bytes, 0);
-  }
-
-  /** Copies the live slots, oldest first, to the start of a new buffer of `size` bytes. */
-  private resize(size: number): void {
-    const next = Buffer.allocUnsafe(size);
-    let at = 0;
-    for (const slot of this.slots) {
-      this.buf.copy(next, at, slot.at, slot.at + slot.bytes);
-      slot.at = at;
-      at += slot.bytes;
-    }
-    this.buf = next;
-  }
-}
-
 /** An output event past the head, as the log keeps it: its text is in the run's ByteRing. */
 interface TailOutput {
   id: number;
@@ -183,6 +112,12 @@ interface TailOutput {
   slot: Slot;
   chars: number;
 }
+
+/** The text that stands for `bytes` of output dropped between a run's head and tail. */
+export const omittedMark = (bytes: number): string => `\r\n\x1b[2m[… ${bytes} bytes of output omitted …]\x1b[0m\r\n`;
+
+/** Told every event of a run as it is appended (the history records runs this way). */
+export type RunObserver = (event: RunEvent) => void;
 
 /** One block's run: its request, state and event log. */
 export class Run {
@@ -210,6 +145,7 @@ export class Run {
   private paused = false;
   /** The producer to pause while consumers lag; set while the run executes. */
   flow: FlowControl | undefined;
+  private readonly observers: RunObserver[] = [];
 
   constructor(
     readonly runId: string,
@@ -227,7 +163,12 @@ export class Run {
     return this.lastId;
   }
 
-  /** Appends an event to the log and wakes every waiting reader. */
+  /** Calls `observer` with every event appended from now on. */
+  observe(observer: RunObserver): void {
+    this.observers.push(observer);
+  }
+
+  /** Appends an event to the log and wakes every waiting reader (and the observers). */
   emit(init: EventInit): void {
     if (init.event !== 'output') this.flushOutput();
     const event = { id: ++this.lastId, ...init } as RunEvent;
@@ -252,6 +193,7 @@ export class Run {
       this.setPaused(false);
       this.flow = undefined;
     }
+    for (const observer of this.observers) observer(event);
     for (const wake of this.wake.splice(0)) wake();
   }
 
@@ -323,7 +265,7 @@ export class Run {
 
   private gapEvent(): RunEvent {
     const { lastId, bytes } = this.gap!;
-    return { id: lastId, event: 'output', data: { runId: this.runId, text: `\r\n\x1b[2m[… ${bytes} bytes of output omitted …]\x1b[0m\r\n` } };
+    return { id: lastId, event: 'output', data: { runId: this.runId, text: omittedMark(bytes) } };
   }
 
   /** Resolves at the next event (or at once if the run has finished). */

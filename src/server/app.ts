@@ -2,16 +2,20 @@
  * The HTTP API and the page, as one Hono app (routes: shared/notes/api.md). Data flows one way:
  * request -> run queue -> shell -> run events -> SSE response.
  */
+import { join } from 'node:path';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
+import { loadBlockSplitter, type BlockSplitter } from '../blocks/parser.js';
+import type { HistoryRecorder } from '../history/recorder.js';
 import type { RunQueue } from '../runs/run-queue.js';
 import type { ShellSession } from '../session/session.js';
 import { type FileWatcher, streamFileChanges } from './file-watch.js';
 import { bearerToken, hostAndOriginGuard, jsonOnly, noStore } from './guards.js';
 import { jsonBody, loadSchemas } from './validate.js';
+import { historyRoutes } from './history-routes.js';
 import { FileConflictError, type ScriptFile } from './script-file.js';
 import { lastEventId, streamRun } from './sse.js';
 
@@ -35,6 +39,8 @@ export interface AppDeps {
   version: string;
   /** Aborted when the server stops: open event streams send `shutdown` and close. */
   shutdown: AbortSignal;
+  /** The run history of the script; undefined when it is off. */
+  history?: HistoryRecorder;
 }
 
 /** 413 past `limit` bytes; the rest of the body is not read, so the connection is not reused. */
@@ -134,6 +140,11 @@ export function createApp(deps: AppDeps): Hono {
     if (!runs.input(runId, c.req.valid('json').data)) return c.json({ error: 'the run is not running' }, 409);
     return c.json({ runId, delivered: true });
   });
+
+  let splitter: Promise<BlockSplitter> | undefined;
+  const split = () =>
+    (splitter ??= loadBlockSplitter({ runtime: join(deps.webRoot, 'web-tree-sitter.wasm'), bash: join(deps.webRoot, 'tree-sitter-bash.wasm') }, file.path));
+  historyRoutes(api, { history: deps.history, runs, file, split, version: deps.version });
 
   app.route('/api', api);
   app.use('/*', serveStatic({ root: deps.webRoot }));

@@ -17,6 +17,7 @@ export const runBody = z.strictObject({
   lineEnd: z.int().min(1).optional(),
   cols: z.int().min(20).max(1000).optional(),
   interpreter: z.enum(INTERPRETERS).optional(),
+  title: z.string().max(1000).optional(),
 });
 
 /** PUT /api/file: the new content, and the mtimeMs it was based on (null: the file did not exist). */
@@ -28,5 +29,15 @@ export const fileBody = z.strictObject({
 /** POST /api/runs/:runId/input. */
 export const inputBody = z.strictObject({ data: z.string() });
 
-/** The bodies, by name, for jsonBody (validate.ts). */
+/** GET /api/history. */
+export const listQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  before: z.coerce.number().int().min(0).optional(),
+});
+
+/** GET /api/transcript. */
+export const transcriptQuery = z.strictObject({ format: z.enum(['html', 'md']).default('html') });
+
+/** The bodies and queries, by name, for jsonBody and queryParams (validate.ts). */
 export const bodies = { run: runBody, file: fileBody, input: inputBody };
+export const queries = { list: listQuery, transcript: transcriptQuery };

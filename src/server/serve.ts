@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import getPort, { portNumbers } from 'get-port';
+import { HistoryRecorder } from '../history/recorder.js';
+import type { HistoryStore } from '../history/store.js';
 import { RunQueue } from '../runs/run-queue.js';
 import { ShellSession } from '../session/session.js';
 import { createApp } from './app.js';
@@ -36,6 +38,10 @@ export interface ServerOptions {
   maxRuns?: number;
   /** Output kept per run, in bytes (default 5 MiB): the first fifth and the last four fifths. */
   maxRunOutput?: number;
+  /** Where to record runs (opened by the caller, closed by the server); none: no history. */
+  history?: HistoryStore;
+  /** The script's history is pruned past this size (~bytes; default 100 MiB). */
+  historyMax?: number;
 }
 
 /** Default of {@link ServerOptions.maxRunOutput}. */
@@ -75,10 +81,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ShellSession.start({ shell: options.shell, cwd: options.cwd, scriptName: options.scriptName ?? basename(options.file) }),
   ]);
   const maxOutput = options.maxRunOutput ?? DEFAULT_MAX_RUN_OUTPUT;
-  const runs = new RunQueue(session, {
-    maxRuns: options.maxRuns,
-    outputLimits: { headChars: Math.floor(maxOutput / 5), tailChars: maxOutput - Math.floor(maxOutput / 5) },
-  });
+  const outputLimits = { headChars: Math.floor(maxOutput / 5), tailChars: maxOutput - Math.floor(maxOutput / 5) };
+  const history = options.history
+    ? new HistoryRecorder(options.history, { script: options.file, shell: session.shell }, { limits: outputLimits, maxScriptChars: options.historyMax, warn: (m) => process.stderr.write(`${m}\n`) })
+    : undefined;
+  const runs = new RunQueue(session, { maxRuns: options.maxRuns, outputLimits, onRun: history && ((run) => history.track(run)) });
   const shutdown = new AbortController();
   const file = new ScriptFile(options.file);
   const watcher = new FileWatcher(file);
@@ -93,6 +100,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     webRoot: options.webRoot,
     version: options.version,
     shutdown: shutdown.signal,
+    history,
   });
   let server: ServerType;
   try {
@@ -102,6 +110,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   } catch (err) {
     await Promise.all([session.close(), watcher.close()]);
+    history?.close();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new Error(`port ${wanted} is already in use on ${host}`);
     throw err;
@@ -128,6 +137,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await Promise.all([session.close(), new Promise((resolve) => setTimeout(resolve, 200))]);
       if ('closeAllConnections' in server) server.closeAllConnections();
       await closed;
+      history?.close(); // after the shell: a block it was running ends and is recorded
     },
   };
 }

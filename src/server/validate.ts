@@ -7,24 +7,36 @@
 import type { Context } from 'hono';
 import { validator } from 'hono/validator';
 import type { z } from 'zod';
-import type { bodies as Bodies } from './schemas.js';
+import type * as Schemas from './schemas.js';
 
-type Schemas = typeof Bodies;
+type Bodies = typeof Schemas.bodies;
+type Queries = typeof Schemas.queries;
 
-let loading: Promise<Schemas> | undefined;
+let loading: Promise<typeof Schemas> | undefined;
 
 /** Starts loading the schemas (once) and resolves to them. */
-export function loadSchemas(): Promise<Schemas> {
-  loading ??= import('./schemas.js').then((m) => m.bodies);
+export function loadSchemas(): Promise<typeof Schemas> {
+  loading ??= import('./schemas.js');
   return loading;
 }
 
+/** "field: problem; ..." of a failed parse; `whole` names the value itself. */
+const problems = (error: z.ZodError, whole: string) => error.issues.map((issue) => `${issue.path.join('.') || whole}: ${issue.message}`).join('; ');
+
 /** A Hono validator for the JSON body `name` that answers 400 with "field: problem; ..." when it is invalid. */
-export function jsonBody<K extends keyof Schemas>(name: K) {
+export function jsonBody<K extends keyof Bodies>(name: K) {
   return validator('json', async (value, c: Context) => {
-    const parsed = (await loadSchemas())[name].safeParse(value);
-    if (parsed.success) return parsed.data as z.infer<Schemas[K]>;
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
-    return c.json({ error: `invalid request body: ${problems.join('; ')}` }, 400);
+    const parsed = (await loadSchemas()).bodies[name].safeParse(value);
+    if (parsed.success) return parsed.data as z.infer<Bodies[K]>;
+    return c.json({ error: `invalid request body: ${problems(parsed.error, 'body')}` }, 400);
+  });
+}
+
+/** A Hono validator for the query string `name`, answering 400 "invalid query: field: problem" like {@link jsonBody}. */
+export function queryParams<K extends keyof Queries>(name: K) {
+  return validator('query', async (value, c: Context) => {
+    const parsed = (await loadSchemas()).queries[name].safeParse(value);
+    if (parsed.success) return parsed.data as z.infer<Queries[K]>;
+    return c.json({ error: `invalid query: ${problems(parsed.error, 'query')}` }, 400);
   });
 }

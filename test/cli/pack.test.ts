@@ -19,7 +19,8 @@ beforeAll(() => {
   tarball = join(work, readdirSync(work).find((n) => n.endsWith('.tgz'))!);
   execFileSync('mkdir', ['-p', app]);
   writeFileSync(join(app, 'package.json'), '{"name":"app","private":true}\n');
-  // No compiler, no network but the npm registry: the PTY package is prebuilt.
+  // No network but the npm registry: the PTY package is prebuilt; better-sqlite3 compiles from
+  // source (g++ and make, about a minute).
   npm(['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], app);
 }, 240_000);
 

@@ -60,8 +60,9 @@ test('the block menu runs above, below and from here; panels count up like Jupyt
     'Run aboveCtrl+Shift+↑',
     'Run belowCtrl+Shift+↓',
     'Run from hereCtrl+Alt+Enter',
+    'Historyearlier runs',
   ]);
-  await nb.page.click('.run-menu [data-scope="above"]');
+  await nb.page.click('.run-menu [data-value="above"]');
   await settled();
   expect((await panels()).map((p) => [p.text, p.count])).toEqual([
     ['A ran', '2'],
@@ -79,7 +80,7 @@ test('the block menu runs above, below and from here; panels count up like Jupyt
 
   await clearAll();
   await menuOf(2).click();
-  await nb.page.click('.run-menu [data-scope="from"]');
+  await nb.page.click('.run-menu [data-value="from"]');
   await settled();
   expect((await panels()).map((p) => p.text)).toEqual(['C ran', 'D ran']);
   // Escape closes the menu without running anything.
@@ -142,11 +143,11 @@ test('keyboard only: Tab reaches the toolbar buttons and Enter/Space use them; s
   // From the editor, Shift+Tab walks back through the toolbar.
   const reached: string[] = [];
   await nb.page.focus('#run-all');
-  for (let i = 0; i < 6; i++) {
+  for (let i = 0; i < 7; i++) {
     reached.push(await nb.page.evaluate(() => document.activeElement?.id ?? ''));
     await nb.page.keyboard.press('Tab');
   }
-  expect(reached).toEqual(['run-all', 'interrupt', 'restart', 'clear', 'save', 'help']);
+  expect(reached).toEqual(['run-all', 'interrupt', 'restart', 'clear', 'save', 'export', 'help']);
   // Enter on the focused Run all button runs everything.
   await nb.page.focus('#run-all');
   await nb.page.keyboard.press('Enter');

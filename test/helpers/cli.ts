@@ -16,9 +16,9 @@ export interface Served {
   exited: Promise<number | null>;
 }
 
-/** Starts `cmdrun ARGS --no-browser --port 0` and waits for the URL line (10 s at most). */
-export function serveCli(args: string[]): Promise<Served> {
-  const child = spawn(process.execPath, [BIN, ...args, '--no-browser', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `cmdrun ARGS --no-browser --port 0` (with `env` added) and waits for the URL line (10 s at most). */
+export function serveCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Served> {
+  const child = spawn(process.execPath, [BIN, ...args, '--no-browser', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   let err = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -37,10 +37,10 @@ export function serveCli(args: string[]): Promise<Served> {
   });
 }
 
-/** Runs the CLI to completion and returns its exit status and output. */
-export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs the CLI (with `env` added) to completion and returns its exit status and output. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

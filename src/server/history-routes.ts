@@ -1,0 +1,80 @@
+/**
+ * The history routes (README, "HTTP API"), mounted under /api behind the token:
+ * `GET /api/history?limit=N&before=<startedAt>` lists this script's runs, newest first, and
+ * `GET /api/history/:runId` answers one of them with its output. Without a history (--no-history,
+ * or a database that could not be opened) the list is empty and every run is 404.
+ */
+import type { Hono } from 'hono';
+import type { BlockSplitter } from '../blocks/parser.js';
+import type { HistoryRecorder } from '../history/recorder.js';
+import type { HistorySummary } from '../history/store.js';
+import { transcriptRun, writeTranscript, type TranscriptEntry } from '../history/transcript.js';
+import type { RunQueue } from '../runs/run-queue.js';
+import { queryParams } from './validate.js';
+import type { ScriptFile } from './script-file.js';
+
+/** A summary as the API answers it: `thisSession` is true for runs of this cmdrun process. */
+export type ApiHistorySummary = HistorySummary & { thisSession: boolean };
+
+/** What the history routes read. */
+export interface HistoryRouteDeps {
+  /** The run history of the script; undefined when it is off. */
+  history: HistoryRecorder | undefined;
+  runs: RunQueue;
+  file: ScriptFile;
+  /** The block splitter (loaded on first use). */
+  split: () => Promise<BlockSplitter>;
+  version: string;
+}
+
+/**
+ * Each block's last run with its text: this session's (the queue keeps it), else the history's.
+ * The entries are the splitter's blocks in document order: where a Markdown runbook's splitter
+ * gives the prose between blocks, it goes in each entry's `prose`.
+ */
+function transcriptEntries(deps: HistoryRouteDeps, blocks: ReturnType<BlockSplitter>): TranscriptEntry[] {
+  const live = deps.runs.list().reverse(); // newest first
+  deps.history?.flushAll();
+  const earlier = deps.history?.store.list({ script: deps.history.script, limit: 1000 }) ?? [];
+  return blocks.map((block) => {
+    const run = live.find((r) => r.request.code === block.code && r.status !== 'queued');
+    if (run) return { block, run: transcriptRun(run) };
+    const past = earlier.find((r) => r.code === block.code);
+    return { block, run: past && deps.history!.store.get(past.runId) };
+  });
+}
+
+/** Adds the history routes to `api` (the /api sub-app, after its token guard). */
+export function historyRoutes(api: Hono, deps: HistoryRouteDeps): void {
+  const { history } = deps;
+  const tag = <T extends HistorySummary>(run: T): T & { thisSession: boolean } => ({ ...run, thisSession: run.session === history?.session });
+  api.get(
+    '/history',
+    queryParams('list'),
+    (c) => {
+      if (!history) return c.json([]);
+      const { limit, before } = c.req.valid('query');
+      history.flushAll(); // a running block's output so far is part of what is asked for
+      return c.json(history.store.list({ script: history.script, limit, before }).map(tag));
+    },
+  );
+  api.get('/history/:runId', (c) => {
+    history?.flushAll();
+    const run = history?.store.get(c.req.param('runId'));
+    // Only this script's runs: the token opens one file, not the history of every script.
+    if (!history || !run || run.script !== history.script) return c.json({ error: 'no such run in the history of this script' }, 404);
+    return c.json(tag(run));
+  });
+  // The transcript of the notebook's runs, as a download (the page's Export).
+  api.get('/transcript', queryParams('transcript'), async (c) => {
+    const { format } = c.req.valid('query');
+    const { content } = await deps.file.read();
+    const entries = transcriptEntries(deps, (await deps.split())(content));
+    const text = await writeTranscript({ script: deps.file.path, entries, createdAt: Date.now(), version: deps.version }, format);
+    const name = `${deps.file.path.split('/').pop()!.replace(/\.[^.]*$/, '')}-transcript.${format}`;
+    return c.body(text, 200, {
+      'Content-Type': format === 'html' ? 'text/html; charset=utf-8' : 'text/markdown; charset=utf-8',
+      'Content-Disposition': `attachment; filename="${name.replace(/[^\w.-]/g, '_')}"`,
+    });
+  });
+}

@@ -1,0 +1,187 @@
+// The history store and recorder against real SQLite files and a real bash session.
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { defaultHistoryPath, historyPath } from '../../src/history/paths.js';
+import { HistoryRecorder } from '../../src/history/recorder.js';
+import { HistoryStore, openHistory, type RunMeta } from '../../src/history/store.js';
+import { RunQueue } from '../../src/runs/run-queue.js';
+import type { Run } from '../../src/runs/run.js';
+import { ShellSession } from '../../src/session/session.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'cmdrun-history-store-'));
+const mode = (path: string) => statSync(path).mode & 0o777;
+let n = 0;
+const meta = (over: Partial<RunMeta> = {}): RunMeta => ({
+  runId: `r${++n}`,
+  script: '/x/a.sh',
+  code: 'echo a',
+  user: 'u',
+  host: 'h',
+  shell: 'bash',
+  session: 's',
+  startedAt: 1_000_000 + n,
+  ...over,
+});
+
+describe('where the history lives', () => {
+  test('$XDG_STATE_HOME/cmdrun/history.db, else ~/.local/state (a relative XDG_STATE_HOME is ignored)', () => {
+    expect(defaultHistoryPath({ XDG_STATE_HOME: '/s', HOME: '/home/u' })).toBe('/s/cmdrun/history.db');
+    expect(defaultHistoryPath({ HOME: '/home/u' })).toBe('/home/u/.local/state/cmdrun/history.db');
+    expect(defaultHistoryPath({ XDG_STATE_HOME: '', HOME: '/home/u' })).toBe('/home/u/.local/state/cmdrun/history.db');
+    expect(defaultHistoryPath({ XDG_STATE_HOME: 'rel/state', HOME: '/home/u' })).toBe('/home/u/.local/state/cmdrun/history.db');
+    expect(historyPath(false)).toBeUndefined();
+    expect(historyPath('/elsewhere/h.db')).toBe('/elsewhere/h.db');
+  });
+
+  test('the folder is created 0700 and the database, its -wal and -shm files 0600', () => {
+    const path = join(tmp(), 'state', 'cmdrun', 'history.db');
+    const store = HistoryStore.open(path);
+    const id = store.begin(meta());
+    store.writeOutput(id, [{ head: true, text: 'secret\n' }], [], 7, 0);
+    expect(mode(join(path, '..'))).toBe(0o700);
+    expect(mode(join(path, '..', '..'))).toBe(0o700);
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) expect([file, mode(file)]).toEqual([file, 0o600]);
+    store.close();
+  });
+
+  test('a corrupt file or a folder that cannot be created is one warning, and no history', () => {
+    const dir = tmp();
+    const corrupt = join(dir, 'corrupt.db');
+    writeFileSync(corrupt, 'this is not a database, just text that is long enough to be read as a header '.repeat(20));
+    const warnings: string[] = [];
+    expect(openHistory(corrupt, (m) => warnings.push(m))).toBeUndefined();
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    expect(openHistory(join(file, 'cmdrun', 'history.db'), (m) => warnings.push(m))).toBeUndefined();
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(/^cmdrun: warning: history is off: cannot open .*corrupt\.db: file is not a database$/);
+    expect(warnings[1]).toMatch(/history is off: cannot open .*a-file\/cmdrun\/history\.db: ENOTDIR/);
+  });
+});
+
+describe('reading', () => {
+  let store: HistoryStore;
+  beforeAll(() => {
+    store = HistoryStore.open(join(tmp(), 'h.db'));
+    const a = store.begin(meta({ runId: 'deploy', code: 'kubectl apply -f app.yaml', title: 'Deploy' }));
+    store.writeOutput(a, [{ head: true, text: 'deployment.apps/web configured\n' }], [], 31, 0);
+    store.finish(a, { exitCode: 0, durationMs: 1200, interrupted: false, sessionRestarted: false, cwd: '/srv' });
+    const b = store.begin(meta({ runId: 'check', code: 'curl -s localhost/health', script: '/x/b.sh' }));
+    store.writeOutput(b, [{ head: true, text: 'ERROR 50% of_pods down\n' }], [], 23, 0);
+    store.begin(meta({ runId: 'unfinished', code: 'sleep 100' }));
+  });
+  afterAll(() => store.close());
+
+  test('lists newest first, of every script or of one, with a limit', () => {
+    expect(store.list().map((r) => r.runId)).toEqual(['unfinished', 'check', 'deploy']);
+    expect(store.list({ script: '/x/a.sh' }).map((r) => r.runId)).toEqual(['unfinished', 'deploy']);
+    expect(store.list({ limit: 1 }).map((r) => r.runId)).toEqual(['unfinished']);
+    expect(store.list({ script: '/x/a.sh' })[0].finished).toBe(false);
+    expect(store.list({ script: '/x/a.sh' })[0].exitCode).toBeUndefined();
+    expect(store.list({ script: '/x/a.sh' })[1]).toMatchObject({ finished: true, exitCode: 0, durationMs: 1200, cwd: '/srv', title: 'Deploy' });
+  });
+
+  test('search matches code, title and output, case-insensitively, with % and _ taken literally', () => {
+    expect(store.list({ search: 'KUBECTL' }).map((r) => r.runId)).toEqual(['deploy']);
+    expect(store.list({ search: 'configured' }).map((r) => r.runId)).toEqual(['deploy']);
+    expect(store.list({ search: 'deploy' }).map((r) => r.runId)).toEqual(['deploy']);
+    expect(store.list({ search: '50%' }).map((r) => r.runId)).toEqual(['check']);
+    expect(store.list({ search: 'of_pods' }).map((r) => r.runId)).toEqual(['check']);
+    expect(store.list({ search: 'of-pods' })).toEqual([]);
+    expect(store.list({ search: '%' }).map((r) => r.runId)).toEqual(['check']);
+  });
+
+  test('clear deletes one script\'s runs, or all', () => {
+    const other = HistoryStore.open(join(tmp(), 'h.db'));
+    other.begin(meta({ script: '/x/a.sh' }));
+    other.begin(meta({ script: '/x/b.sh' }));
+    other.begin(meta({ script: '/x/b.sh' }));
+    expect(other.clear('/x/b.sh')).toBe(2);
+    expect(other.list().map((r) => r.script)).toEqual(['/x/a.sh']);
+    expect(other.clear()).toBe(1);
+    expect(other.list()).toEqual([]);
+    other.close();
+  });
+});
+
+describe('recording a real session', () => {
+  let session: ShellSession;
+  beforeAll(async () => {
+    session = await ShellSession.start({ cwd: tmpdir() });
+  });
+  afterAll(() => session.close());
+
+  const record = (store: HistoryStore, limits: { headChars: number; tailChars: number }, maxScriptChars?: number) => {
+    const recorder = new HistoryRecorder(store, { script: '/x/rec.sh', shell: 'bash' }, { limits, maxScriptChars });
+    const queue = new RunQueue(session, { outputLimits: limits, onRun: (run) => recorder.track(run) });
+    const run = async (code: string): Promise<Run> => {
+      const r = queue.submit({ code });
+      for await (const _ of r.follow(0));
+      recorder.flushAll(); // what the timer does within 500 ms
+      return r;
+    };
+    return { recorder, run };
+  };
+
+  test('a long run keeps its head and tail, as memory does, with the omitted bytes between', async () => {
+    const store = HistoryStore.open(join(tmp(), 'h.db'));
+    const limits = { headChars: 2000, tailChars: 8000 };
+    const { recorder, run } = record(store, limits);
+    const r = await run('seq 1 100000');
+    const kept = store.get(r.runId)!;
+    expect(kept.output.startsWith('1\n2\n3\n')).toBe(true);
+    expect(kept.output.endsWith('99999\n100000\n')).toBe(true);
+    const mark = /\[… (\d+) bytes of output omitted …\]/.exec(kept.output);
+    expect(mark).not.toBeNull();
+    // Everything seq printed is either kept or counted as omitted.
+    const printed = Array.from({ length: 100000 }, (_, i) => `${i + 1}\n`).join('').length;
+    const keptText = kept.output.replace(/\r\n\x1b\[2m\[… \d+ bytes of output omitted …\]\x1b\[0m\r\n/, '');
+    expect(keptText.length + Number(mark![1])).toBe(printed);
+    // Whole output events are kept (at most 64 KiB each), as in memory: the head's last one and
+    // the tail's newest one may pass the limits.
+    expect(keptText.length).toBeLessThanOrEqual(limits.headChars + limits.tailChars + 2 * 64 * 1024);
+    expect(keptText.length).toBeLessThan(printed / 2);
+    expect(kept).toMatchObject({ finished: true, exitCode: 0, omittedBytes: Number(mark![1]) });
+    recorder.close();
+  });
+
+  test('past --history-max, the oldest runs of the script are pruned, and its size stays under the maximum', async () => {
+    const store = HistoryStore.open(join(tmp(), 'h.db'));
+    const { recorder, run } = record(store, { headChars: 1024 * 1024, tailChars: 4 * 1024 * 1024 }, 20_000);
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push((await run(`head -c 3000 /dev/zero | tr '\\0' ${i % 10}; echo`)).runId);
+    const left = store.list({ script: '/x/rec.sh', limit: 100 }).map((r) => r.runId);
+    expect(store.size('/x/rec.sh')).toBeLessThanOrEqual(20_000);
+    expect(left.length).toBeGreaterThanOrEqual(5);
+    expect(left.length).toBeLessThan(12);
+    // The newest are the ones kept.
+    expect(left).toEqual(ids.slice(-left.length).reverse());
+    // A run larger than the whole maximum is cut down (its limits scaled to the maximum) and kept.
+    const big = await run('seq 1 20000');
+    expect(store.list({ script: '/x/rec.sh', limit: 1 })[0].runId).toBe(big.runId);
+    expect(store.size('/x/rec.sh')).toBeLessThanOrEqual(20_000 + 2 * 64 * 1024);
+    expect(store.list({ script: '/x/rec.sh', limit: 100 })).toHaveLength(1);
+    recorder.close();
+  });
+
+  test('a database that fails mid-session is one warning; the runs go on', async () => {
+    const path = join(tmp(), 'h.db');
+    const store = HistoryStore.open(path);
+    const warnings: string[] = [];
+    const recorder = new HistoryRecorder(store, { script: '/x/rec.sh', shell: 'bash' }, { limits: { headChars: 1000, tailChars: 4000 }, warn: (m) => warnings.push(m) });
+    const queue = new RunQueue(session, { onRun: (run) => recorder.track(run) });
+    store.close(); // every write now fails
+    for (const code of ['echo one', 'echo two']) {
+      const r = queue.submit({ code });
+      let out = '';
+      for await (const e of r.follow(0)) if (e.event === 'output') out += e.data.text;
+      expect(out).toBe(`${code.slice(5)}\n`);
+      recorder.flushAll();
+    }
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^cmdrun: history: could not write to .*h\.db: The database connection is not open$/);
+    expect(existsSync(path)).toBe(true);
+  });
+});
