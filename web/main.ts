@@ -206,8 +206,9 @@ async function startPage(): Promise<void> {
 
   const others = new OtherRuns($('other-runs'));
   /**
-   * Shows run `runId` of `code` at `where`: under a block, under lines (stale unless a selection
-   * of them still gives that code, a fence's rules applied), or apart from the document.
+   * Shows run `runId` of `code` at `where`: under a block (stale when its code is no longer the
+   * run's), under lines (stale unless a selection of them still gives that code, a fence's rules
+   * applied), or apart from the document.
    */
   const showAt = (runId: string, code: string, where: Placement): PageRun => {
     if (!where) {
@@ -215,7 +216,8 @@ async function startPage(): Promise<void> {
       others.add(code, output);
       return { runId, view: output };
     }
-    if ('block' in where) return panel(runId, code, blockPlace(where.block));
+    // A block placed by its position whose text changed since: stale (its code is not the run's).
+    if ('block' in where) return panel(runId, code, blockPlace(where.block), where.block.code === code ? undefined : code);
     const at = placeOf(where.lineStart, where.lineEnd);
     const selected = selectionRun(view.state.doc, at.codeFrom, at.codeTo, blockHolding(view.state.field(field), at.lineStart)).code === code;
     return panel(runId, code, at, selected ? undefined : code);
