@@ -18,7 +18,7 @@ import { ShellSession } from '../session/session.js';
 import { HistoryRecorder } from '../history/recorder.js';
 import { historyPath } from '../history/paths.js';
 import { openHistory } from '../history/store.js';
-import { formatOf, transcriptRun, writeTranscript, type TranscriptFormat } from '../history/transcript.js';
+import { formatOf, proseBefore, transcriptRun, writeTranscript, type TranscriptFormat } from '../history/transcript.js';
 import { checkDir, checkScript, UsageError } from './checks.js';
 import type { HistoryFlags } from './history-command.js';
 
@@ -108,7 +108,8 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
     },
     path,
   );
-  const all = split(readFileSync(path, 'utf8'));
+  const source = readFileSync(path, 'utf8');
+  const all = split(source);
   if (flags.list) {
     process.stdout.write(listBlocks(all, basename(path)));
     return;
@@ -225,7 +226,8 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
   await background;
   if (flags.report && reportFormat) {
     // Every block of the script, in order; those not run (not selected, or after a failure) say so.
-    const entries = all.map((block) => ({ block, run: ran.has(block.index) ? transcriptRun(ran.get(block.index)!) : undefined }));
+    const prose = proseBefore(source, all);
+    const entries = all.map((block, i) => ({ block, prose: prose[i], run: ran.has(block.index) ? transcriptRun(ran.get(block.index)!) : undefined }));
     try {
       writeFileSync(flags.report, await writeTranscript({ script: path, entries, createdAt: Date.now(), version }, reportFormat));
     } catch (err) {

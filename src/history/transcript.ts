@@ -13,6 +13,7 @@ import headless from '@xterm/headless';
 import { html, raw } from 'hono/html';
 import { blockLabel, formatDuration, formatTime } from '../runs/format.js';
 import type { Run } from '../runs/run.js';
+import { blockLines, type Block } from '../blocks/split.js';
 
 const { Terminal } = headless;
 const { SerializeAddon } = serializeModule;
@@ -60,6 +61,23 @@ const COLS = 120;
 const MAX_LINES = 10_000;
 
 /** A finished or running queue run as a transcript shows it (its kept output, head and tail). */
+/**
+ * A Markdown runbook's prose before each of its blocks: the document's lines from after one
+ * block's closing fence to before the next block's opening fence (the first block's: from the top).
+ * A shell script has none (its blocks have no fence). Text after the last block is not a block's.
+ */
+export function proseBefore(source: string, blocks: readonly Block[]): Array<string | undefined> {
+  if (!blocks.some((block) => block.fence)) return blocks.map(() => undefined);
+  const lines = source.split(/\r\n|\r|\n/);
+  let next = 1;
+  return blocks.map((block) => {
+    const { first, last } = blockLines(block);
+    const text = lines.slice(next - 1, first - 1).join('\n');
+    next = last + 1;
+    return text.trim() ? text : undefined;
+  });
+}
+
 export function transcriptRun(run: Run): TranscriptRun {
   const events = run.eventsAfter(0);
   const out: TranscriptRun = { runId: run.runId, finished: false, output: '' };

@@ -8,7 +8,7 @@ import type { Hono } from 'hono';
 import type { BlockSplitter } from '../blocks/parser.js';
 import type { HistoryRecorder } from '../history/recorder.js';
 import type { HistorySummary } from '../history/store.js';
-import { transcriptRun, writeTranscript, type TranscriptEntry } from '../history/transcript.js';
+import { proseBefore, transcriptRun, writeTranscript, type TranscriptEntry } from '../history/transcript.js';
 import type { RunQueue } from '../runs/run-queue.js';
 import { queryParams } from './validate.js';
 import type { ScriptFile } from './script-file.js';
@@ -32,15 +32,16 @@ export interface HistoryRouteDeps {
  * The entries are the splitter's blocks in document order: where a Markdown runbook's splitter
  * gives the prose between blocks, it goes in each entry's `prose`.
  */
-function transcriptEntries(deps: HistoryRouteDeps, blocks: ReturnType<BlockSplitter>): TranscriptEntry[] {
+function transcriptEntries(deps: HistoryRouteDeps, source: string, blocks: ReturnType<BlockSplitter>): TranscriptEntry[] {
   const live = deps.runs.list().reverse(); // newest first
   deps.history?.flushAll();
   const earlier = deps.history?.store.list({ script: deps.history.script, limit: 1000 }) ?? [];
-  return blocks.map((block) => {
+  const prose = proseBefore(source, blocks);
+  return blocks.map((block, i) => {
     const run = live.find((r) => r.request.code === block.code && r.status !== 'queued');
-    if (run) return { block, run: transcriptRun(run) };
+    if (run) return { block, prose: prose[i], run: transcriptRun(run) };
     const past = earlier.find((r) => r.code === block.code);
-    return { block, run: past && deps.history!.store.get(past.runId) };
+    return { block, prose: prose[i], run: past && deps.history!.store.get(past.runId) };
   });
 }
 
@@ -69,7 +70,7 @@ export function historyRoutes(api: Hono, deps: HistoryRouteDeps): void {
   api.get('/transcript', queryParams('transcript'), async (c) => {
     const { format } = c.req.valid('query');
     const { content } = await deps.file.read();
-    const entries = transcriptEntries(deps, (await deps.split())(content));
+    const entries = transcriptEntries(deps, content, (await deps.split())(content));
     const text = await writeTranscript({ script: deps.file.path, entries, createdAt: Date.now(), version: deps.version }, format);
     const name = `${deps.file.path.split('/').pop()!.replace(/\.[^.]*$/, '')}-transcript.${format}`;
     return c.body(text, 200, {

@@ -106,6 +106,26 @@ describe('cmdrun run --report', () => {
     expect(md).toMatch(/## After the failure \(release\.sh:21\)\n\n```sh\necho never\n```\n\n\*not run\*\n$/);
   });
 
+  test('a Markdown runbook\'s report has its prose between the blocks, in document order', async () => {
+    const book = join(dir, 'book.md');
+    writeFileSync(book, '# Deploy\n\nFirst <b>check</b> the host.\n\n```sh\necho checked\n```\n\nThen copy:\n\n```yaml\nnot: run\n```\n\n```sh\necho copied\n```\n\nDone.\n');
+    const md = join(dir, 'book-report.md');
+    expect((await runCli(['run', book, '--report', md, '--no-history'])).code).toBe(0);
+    const text = readFileSync(md, 'utf8');
+    const at = (s: string) => text.indexOf(s);
+    expect(at('First <b>check</b> the host.')).toBeGreaterThan(-1);
+    expect(at('First <b>check</b> the host.')).toBeLessThan(at('echo checked'));
+    // The data fence is prose: it stays in the text between the two runnable blocks.
+    expect(at('echo checked')).toBeLessThan(at('Then copy:'));
+    expect(at('Then copy:')).toBeLessThan(at('not: run'));
+    expect(at('not: run')).toBeLessThan(at('echo copied'));
+    const html = join(dir, 'book-report.html');
+    expect((await runCli(['run', book, '--report', html, '--no-history'])).code).toBe(0);
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain('First &lt;b&gt;check&lt;/b&gt; the host.');
+    expect(page).not.toContain('<b>check</b>');
+  });
+
   test('a report name that is neither .html nor .md is a usage error before anything runs', async () => {
     const res = await runCli(['run', script, '--report', join(dir, 'out.txt'), '--no-history']);
     expect([res.code, res.stdout]).toEqual([2, '']);
