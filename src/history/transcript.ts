@@ -8,15 +8,16 @@
  * its fence longer than any backtick run inside (CommonMark 0.31, 4.5 "Fenced code blocks").
  */
 import { basename } from 'node:path';
-import serializeModule from '@xterm/addon-serialize';
-import headless from '@xterm/headless';
 import { html, raw } from 'hono/html';
 import { blockLabel, formatDuration, formatTime } from '../runs/format.js';
 import type { Run } from '../runs/run.js';
 import { blockLines, type Block } from '../blocks/split.js';
 
-const { Terminal } = headless;
-const { SerializeAddon } = serializeModule;
+/** xterm.js (headless) and its serialize addon, loaded with the first transcript (~20 ms of loading). */
+const xterm = async () => {
+  const [{ default: headless }, { default: serialize }] = await Promise.all([import('@xterm/headless'), import('@xterm/addon-serialize')]);
+  return { Terminal: headless.Terminal, SerializeAddon: serialize.SerializeAddon };
+};
 
 /** A run as a transcript shows it. */
 export interface TranscriptRun {
@@ -94,6 +95,7 @@ export function transcriptRun(run: Run): TranscriptRun {
 async function render(output: string): Promise<{ html: string; text: string; dropped: number }> {
   const lines = output.split('\n').length;
   const dropped = Math.max(0, lines - MAX_LINES);
+  const { Terminal, SerializeAddon } = await xterm();
   const term = new Terminal({ cols: COLS, rows: 24, scrollback: Math.min(lines, MAX_LINES) + 24, convertEol: true, allowProposedApi: true });
   const serializer = new SerializeAddon();
   term.loadAddon(serializer);

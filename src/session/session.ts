@@ -243,13 +243,11 @@ export class ShellSession {
       // Blank lines before the block make the shell's line numbers those of the script.
       const padding = '\n'.repeat(Math.max(0, (options.lineStart ?? 1) - 1));
       const padded = padding + code + (code.endsWith('\n') ? '' : '\n');
-      let check: string | undefined;
       if (options.interpreter) {
         blockFile.write(padded);
       } else {
         blockFile.write(this.profile.blockPrefix + padded);
         checkFile.write(checkText(padded));
-        check = checkFile.path;
       }
       if (options.cols) proc.resize(options.cols, this.opts.rows);
       let lastOutput = performance.now();
@@ -268,7 +266,7 @@ export class ShellSession {
       const onStart = () => {
         if (this.interrupts > 0) proc.write('\x03'); // asked for while the shell took the line
       };
-      const step = { file, check, interpreter: options.interpreter };
+      const step = { file, interpreter: options.interpreter };
       const end = await proc.run(step, (text) => {
         lastOutput = performance.now();
         reported = false;

@@ -55,8 +55,6 @@ export interface RcContext extends SessionLayout {
 export interface RunStep {
   /** The file holding the block, padded with blank lines so line numbers are the script's. */
   file: string;
-  /** The check's copy of the block ({@link checkText}), parsed in place before the block runs. */
-  check?: string;
   /** Run this program on the file instead of sourcing it in the shell (no syntax check). */
   interpreter?: string;
 }
@@ -144,7 +142,7 @@ __cmdrun_end() {
   ${afterEnd}
   return 0
 }
-__cmdrun_status() { return "$1"; }`;
+`;
 }
 
 /**
@@ -172,28 +170,30 @@ function checkFunction(b: string, source: string, dir: string, from: string, to:
  */
 export const checkText = (padded: string): string => `if false; then __cmdrun_c() { ${padded}\n\n}\nfi\n`;
 
-/** The start of every block line: the block's id, and its start marker. */
-const startOf = (b: string, id: string) => `__cmdrun_id=${id}; ${b}printf '${osc}s;%s\\007' ${id} >/dev/tty;`;
-
 /**
- * The line that runs an interpreter on the block file; one that is not installed is status 127
- * with a message naming it (as a shell reports a missing command).
+ * `__cmdrun_pre ID [run]`, the first step of every block line: sets the block's id and writes its
+ * start marker; for a shell block (no second word) it then checks the block's syntax and runs
+ * `enter` (bash: goes to the folder the block is sourced from). `__cmdrun_with PROG FILE` runs an
+ * interpreter block; one that is not installed is status 127 with a message naming it (as a shell
+ * reports a missing command). Both live in the startup file, so the line typed for each block is
+ * short: the terminal's line discipline echoes every byte of it (~1 µs each here).
  */
-function interpreterLine(b: string, id: string, file: string, interpreter: string): string {
-  const prog = quote(interpreter);
-  return (
-    `${startOf(b, id)} if ${b}command -v ${prog} >/dev/null 2>&1; then ${prog} ${quote(file)}; ` +
-    `else ${b}printf 'cmdrun: %s: not installed (this block runs with it)\\n' ${prog} >&2; __cmdrun_status 127; fi; __cmdrun_end "$?"`
-  );
+function blockFunctions(b: string, check: string, enter = ''): string {
+  return `__cmdrun_pre() {
+  __cmdrun_id=$1
+  ${b}printf '${osc}s;%s\\007' "$1" >/dev/tty
+  [ "$#" -gt 1 ] && return 0
+  __cmdrun_check ${quote(check)} || return${enter}
+}
+__cmdrun_with() {
+  if ${b}command -v "$1" >/dev/null 2>&1; then "$@"; else ${b}printf 'cmdrun: %s: not installed (this block runs with it)\\n' "$1" >&2; return 127; fi
+}`;
 }
 
-/** zsh and dash: start marker, the check, `source` of the block file, the end hook. */
-function runLineOf(b: string, source: string) {
-  return (id: string, { file, check, interpreter }: RunStep): string => {
-    if (interpreter) return interpreterLine(b, id, file, interpreter);
-    const run = `${source} ${quote(file)}`;
-    return `${startOf(b, id)} ${check ? `__cmdrun_check ${quote(check)} && ${run}` : run}; __cmdrun_end "$?"`;
-  };
+/** The block line: `__cmdrun_pre`, then `source` of the block file (or its interpreter), then the end hook. */
+function blockLine(source: string, id: string, { file, interpreter }: RunStep, sourced = file): string {
+  if (interpreter) return `__cmdrun_pre ${id} run && __cmdrun_with ${quote(interpreter)} ${quote(file)}; __cmdrun_end "$?"`;
+  return `__cmdrun_pre ${id} && ${source} ${quote(sourced)}; __cmdrun_end "$?"`;
 }
 
 /**
@@ -225,7 +225,9 @@ stty -onlcr 2>/dev/null
 \\builtin trap '' TSTP TTIN TTOU
 __cmdrun_id=
 __cmdrun_int=
+__cmdrun_in=
 __cmdrun_end() {
+  [ -z "$__cmdrun_in" ] || __cmdrun_back # stopped before the block's first line went back
   if [ -n "\${__cmdrun_id-}" ]; then
     \\builtin local __cmdrun_s=$1
     [ -z "$__cmdrun_int" ] || __cmdrun_s=130
@@ -235,8 +237,8 @@ __cmdrun_end() {
   fi
   return 0
 }
-__cmdrun_status() { return "$1"; }
 __cmdrun_back() {
+  __cmdrun_in=
   \\builtin cd -- "$__cmdrun_pwd"
   if [ -n "$__cmdrun_oset" ]; then OLDPWD=$__cmdrun_o; else \\builtin unset OLDPWD; fi
 }
@@ -264,15 +266,12 @@ __cmdrun_init() {
   \\builtin printf '${osc}r;%s;%s\\007' '${readyId}' "$$" >/dev/tty
 }
 ${checkFunction('\\builtin ', '\\builtin source', dir, `${layoutPaths({ dir, scriptName, relName, cwd }).check}: `, `${scriptName}: `, `\n  [ -z "$__cmdrun_int" ] || \\builtin return 130`)}
+${blockFunctions('\\builtin ', layoutPaths({ dir, scriptName, relName, cwd }).check, `\n  __cmdrun_pwd=$PWD; __cmdrun_o=\${OLDPWD-}; __cmdrun_oset=\${OLDPWD+x}; __cmdrun_in=1\n  \\builtin cd -- ${quote(`${dir}/run`)}`)}
 `,
   // Read from the terminal once bash has opened it as its script (after BASH_ENV, before which a
   // relative script name must still resolve in the tty folder): the session's cwd, then ready.
   initLine: '__cmdrun_init',
-  runLine: (id, { file, check, interpreter }, layout) => {
-    if (interpreter) return interpreterLine('\\builtin ', id, file, interpreter);
-    const enter = `__cmdrun_pwd=$PWD; __cmdrun_o=\${OLDPWD-}; __cmdrun_oset=\${OLDPWD+x}; \\builtin cd -- ${quote(`${layout.dir}/run`)}`;
-    return `${startOf('\\builtin ', id)} __cmdrun_check ${quote(check!)} && { ${enter} && \\builtin source ${quote(layout.relName)}; }; __cmdrun_end "$?"`;
-  },
+  runLine: (id, step, layout) => blockLine('\\builtin source', id, step, layout.relName),
 };
 
 /** zsh (zshall(1): STARTUP/SHUTDOWN FILES, `precmd_functions`). */
@@ -296,11 +295,12 @@ ${endHook(
   \\builtin unsetopt zle`,
 )}
 ${checkFunction('\\builtin ', '\\builtin source', ctx.dir, `${layoutPaths(ctx).check}:`, `${ctx.scriptName}:`)}
+${blockFunctions('\\builtin ', layoutPaths(ctx).check)}
 __cmdrun_prompt() { __cmdrun_end "$?" }
 precmd_functions=(__cmdrun_prompt)
 \\builtin printf '${osc}r;%s;%s\\007' '${ctx.readyId}' "$$" >/dev/tty
 `,
-  runLine: runLineOf('\\builtin ', '\\builtin source'),
+  runLine: (id, step) => blockLine('\\builtin source', id, step),
 };
 
 /**
@@ -318,16 +318,17 @@ export const dash: ShellProfile = {
   initLine: '',
   launch: (shell, _rcPath, leaderId) => underLeader(leaderId, [shell, '-i']),
   env: (_dir, rcPath) => ({ ENV: rcPath }),
-  rc: ({ readyId, restore }) => `# cmdrun: generated startup file
+  rc: (ctx) => `# cmdrun: generated startup file
 PS2=''
 stty -onlcr 2>/dev/null
-${restoreLines(restore)}
+${restoreLines(ctx.restore)}
 ${endHook('', `PS1='$(__cmdrun_end "$?")'`)}
 __cmdrun_check() { . "$1"; }
+${blockFunctions('', layoutPaths(ctx).check)}
 PS1='$(__cmdrun_end "$?")'
-printf '${osc}r;%s;%s\\007' '${readyId}' "$$" >/dev/tty
+printf '${osc}r;%s;%s\\007' '${ctx.readyId}' "$$" >/dev/tty
 `,
-  runLine: runLineOf('', '.'),
+  runLine: (id, step) => blockLine('.', id, step),
 };
 
 const PROFILES: Record<string, ShellProfile> = { bash, zsh, dash, sh: dash };
