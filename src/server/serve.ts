@@ -76,10 +76,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const host = options.host ?? '127.0.0.1';
   const token = options.token ?? randomBytes(32).toString('base64url');
   // The port is looked for while the shell starts.
-  const [wanted, session] = await Promise.all([
-    options.port ?? getPort({ port: portNumbers(8765, 8799), host }),
-    ShellSession.start({ shell: options.shell, cwd: options.cwd, scriptName: options.scriptName ?? basename(options.file) }),
-  ]);
+  const starting = ShellSession.start({ shell: options.shell, cwd: options.cwd, scriptName: options.scriptName ?? basename(options.file) });
+  starting.catch(() => {}); // handled below: a shell that cannot start is no unhandled rejection meanwhile
+  let wanted: number;
+  try {
+    wanted = options.port ?? (await getPort({ port: portNumbers(8765, 8799), host }));
+  } catch (err) {
+    await (await starting.catch(() => undefined))?.close();
+    throw err;
+  }
+  const session = await starting;
   const maxOutput = options.maxRunOutput ?? DEFAULT_MAX_RUN_OUTPUT;
   const outputLimits = { headChars: Math.floor(maxOutput / 5), tailChars: maxOutput - Math.floor(maxOutput / 5) };
   const history = options.history
