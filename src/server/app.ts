@@ -7,13 +7,12 @@ import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { secureHeaders } from 'hono/secure-headers';
 import { loadBlockSplitter, type BlockSplitter } from '../blocks/parser.js';
 import type { HistoryRecorder } from '../history/recorder.js';
 import type { RunQueue } from '../runs/run-queue.js';
 import type { ShellSession } from '../session/session.js';
 import { type FileWatcher, streamFileChanges } from './file-watch.js';
-import { bearerToken, hostAndOriginGuard, jsonOnly, noStore } from './guards.js';
+import { bearerToken, hostAndOriginGuard, jsonOnly, noStore, pageHeaders } from './guards.js';
 import { jsonBody, loadSchemas } from './validate.js';
 import { historyRoutes } from './history-routes.js';
 import { FileConflictError, type ScriptFile } from './script-file.js';
@@ -63,24 +62,7 @@ export function createApp(deps: AppDeps): Hono {
   app.notFound((c) => c.json({ error: 'not found' }, 404));
 
   app.use(hostAndOriginGuard(deps.hosts));
-  app.use(
-    secureHeaders({
-      contentSecurityPolicy: {
-        defaultSrc: ["'self'"],
-        connectSrc: ["'self'"],
-        // CodeMirror and the output view set element styles from script (CSSOM), which CSP allows;
-        // CodeMirror also injects <style> elements, which need 'unsafe-inline' for styles only.
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-        frameAncestors: ["'none'"],
-      },
-      xFrameOptions: 'DENY',
-      referrerPolicy: 'no-referrer',
-      crossOriginEmbedderPolicy: false,
-    }),
-  );
+  app.use(pageHeaders);
 
   const api = new Hono();
   api.use(noStore);

@@ -2,7 +2,8 @@
  * Request guards that run before any route: Host and Origin checks (the DNS-rebinding and
  * cross-site defences of shared/notes/security.md), JSON-only bodies, and response headers.
  */
-import type { MiddlewareHandler } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { secureHeaders } from 'hono/secure-headers';
 import { timingSafeEqual } from 'node:crypto';
 import { hostname, networkInterfaces } from 'node:os';
 
@@ -53,7 +54,9 @@ export const jsonOnly: MiddlewareHandler = async (c, next) => {
 /** `Cache-Control: no-store` on API responses: they carry script contents and output. */
 export const noStore: MiddlewareHandler = async (c, next) => {
   await next();
-  c.header('Cache-Control', 'no-store');
+  // Set on the response itself: c.header() would copy it, and a copy of an event stream's
+  // "already sent" response (sse.ts) is one @hono/node-server would answer again.
+  c.res.headers.set('Cache-Control', 'no-store');
 };
 
 /**
@@ -75,4 +78,45 @@ export function bearerToken(token: string): MiddlewareHandler {
     }
     await next();
   };
+}
+
+/**
+ * The security headers of every response (README "Security"): CSP, X-Frame-Options DENY,
+ * Referrer-Policy no-referrer, nosniff, and hono's other secureHeaders defaults.
+ */
+export const pageHeaders: MiddlewareHandler = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'self'"],
+    connectSrc: ["'self'"],
+    // CodeMirror and the output view set element styles from script (CSSOM), which CSP allows;
+    // CodeMirror also injects <style> elements, which need 'unsafe-inline' for styles only.
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
+    objectSrc: ["'none'"],
+    baseUri: ["'none'"],
+    frameAncestors: ["'none'"],
+  },
+  xFrameOptions: 'DENY',
+  referrerPolicy: 'no-referrer',
+  crossOriginEmbedderPolicy: false,
+});
+
+let streamHeaderValues: Promise<Record<string, string>> | undefined;
+
+/**
+ * The headers of an event stream written straight to Node's response (sse.ts), which the
+ * middleware never sees: those {@link pageHeaders} and {@link noStore} give an API response, as
+ * hono produces them (asked once of a small app), and the event stream's own.
+ */
+export function streamHeaders(): Promise<Record<string, string>> {
+  streamHeaderValues ??= (async () => {
+    const probe = new Hono();
+    probe.use(pageHeaders, noStore);
+    probe.get('/', (c) => c.body(null));
+    const headers: Record<string, string> = Object.fromEntries((await probe.request('/')).headers);
+    delete headers['content-type'];
+    delete headers['content-length'];
+    return { ...headers, 'content-type': 'text/event-stream', connection: 'keep-alive' };
+  })();
+  return streamHeaderValues;
 }

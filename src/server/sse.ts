@@ -3,7 +3,9 @@
  * `event:` the event name, `data:` one line of JSON.
  */
 import type { Context } from 'hono';
-import { streamSSE } from 'hono/streaming';
+import type { ServerResponse } from 'node:http';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { streamHeaders } from './guards.js';
 import type { Run } from '../runs/run.js';
 
 /** Idle streams get a comment line this often (ms), so proxies and clients keep them open. */
@@ -15,33 +17,50 @@ export const RETRY_MS = 1_000;
  * An SSE response with what every event stream of the API shares: a `: ping` comment when idle for
  * {@link PING_MS}, `stop` aborted when the client goes away or `shutdown` aborts, and then (server
  * stopping) a final `shutdown` event, so clients stop reconnecting. `body` writes frames with `send`
- * (skipped once the client is gone) until it returns.
+ * (skipped once the client is gone; it waits while Node's buffer for the client is full) until it
+ * returns.
+ *
+ * The frames go straight to Node's response (@hono/node-server's `outgoing`), with the headers the
+ * middleware gives API responses (guards.ts, streamHeaders): Hono's streamSSE passes each write
+ * through web streams, which cost ~0.3 ms a block and most of the p95 of a quick block's stream.
  */
 export function eventStream(
   c: Context,
   shutdown: AbortSignal,
   body: (send: (frame: string) => Promise<void>, stop: AbortSignal) => Promise<void>,
 ): Response {
-  return streamSSE(c, async (stream) => {
-    const abort = new AbortController();
-    stream.onAbort(() => abort.abort());
-    const stop = AbortSignal.any([abort.signal, shutdown]);
-    let lastWrite = Date.now();
-    const ping = setInterval(() => {
-      if (Date.now() - lastWrite >= PING_MS && !stream.aborted) void stream.write(': ping\n\n');
-    }, PING_MS / 3);
-    const send = async (text: string) => {
-      if (stream.aborted) return;
-      await stream.write(text);
-      lastWrite = Date.now();
-    };
+  const out = (c.env as { outgoing: ServerResponse }).outgoing;
+  const gone = new AbortController();
+  out.once('close', () => gone.abort());
+  const stop = AbortSignal.any([gone.signal, shutdown]);
+  let lastWrite = Date.now();
+  const writable = () => !out.destroyed && !out.writableEnded;
+  const send = async (text: string) => {
+    if (!writable()) return;
+    lastWrite = Date.now();
+    if (out.write(text)) return;
+    await new Promise<void>((resolve) => {
+      out.once('drain', resolve);
+      out.once('close', resolve);
+    });
+  };
+  const ping = setInterval(() => {
+    if (Date.now() - lastWrite >= PING_MS && writable()) void send(': ping\n\n');
+  }, PING_MS / 3);
+  void (async () => {
     try {
+      out.writeHead(200, await streamHeaders());
+      out.flushHeaders();
       await body(send, stop);
       if (shutdown.aborted) await send(frame('shutdown', {}));
+      out.end();
+    } catch {
+      out.destroy(); // a failed write or stream: the client sees the connection end, and retries
     } finally {
       clearInterval(ping);
     }
-  });
+  })();
+  return RESPONSE_ALREADY_SENT;
 }
 
 /**
