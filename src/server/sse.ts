@@ -40,8 +40,13 @@ export function eventStream(
     lastWrite = Date.now();
     if (out.write(text)) return;
     await new Promise<void>((resolve) => {
-      out.once('drain', resolve);
-      out.once('close', resolve);
+      const done = () => {
+        out.off('drain', done);
+        out.off('close', done);
+        resolve();
+      };
+      out.on('drain', done);
+      out.on('close', done);
     });
   };
   const ping = setInterval(() => {
