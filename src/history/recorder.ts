@@ -16,6 +16,11 @@ import type { HistoryStore, OutputRow, RunMeta, RunOutcome } from './store.js';
 
 /** Pending output is written this often while blocks print (ms). */
 export const FLUSH_MS = 500;
+/**
+ * A run still going this long after its start is written at once (its row, unfinished), so a
+ * `kill -9` soon after it started still finds it; quicker blocks end first and share a flush.
+ */
+export const STARTED_FLUSH_MS = 100;
 /** Tail rows hold about this many bytes (whole output events; the tail is pruned a row at a time). */
 const ROW_BYTES = 256 * 1024;
 /** Default of {@link RecorderOptions.maxScriptChars}: 100 MiB. */
@@ -149,6 +154,10 @@ export class HistoryRecorder {
         omittedBytes: 0,
       });
       this.schedule();
+      setTimeout(() => {
+        const rec = this.recording.get(run);
+        if (rec && rec.id === undefined && !rec.outcome) this.flushAll();
+      }, STARTED_FLUSH_MS).unref();
       return;
     }
     const rec = this.recording.get(run);

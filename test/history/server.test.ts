@@ -105,6 +105,26 @@ describe('a new server on the same script answers the earlier runs', () => {
     }
   });
 
+  test('a run killed with SIGKILL a quarter second after it started reads back unfinished', async () => {
+    const first = await serveCli([script, '--history', db]);
+    const res = await post(first, { code: 'echo early; sleep 30', runId: 'killed-early' });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('event: start')) text += (await reader.read()).value ?? '';
+    await new Promise((r) => setTimeout(r, 250));
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = await serveCli([script, '--history', db]);
+    try {
+      const run = (await (await call(second, '/api/history/killed-early')).json()) as Summary & { output: string };
+      expect(run.finished).toBe(false);
+      expect(run.exitCode).toBeUndefined();
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+  });
+
   test('a finished block is on disk within a second, without anyone reading the history', async () => {
     const first = await serveCli([script, '--history', db]);
     await readEvents(await post(first, { code: 'echo quick', runId: 'quick-1' }));
