@@ -63,7 +63,6 @@ export function selectBlocks(blocks: Block[], flags: Pick<RunFlags, 'from' | 'to
   return named;
 }
 
-/** A block's title, else its first line that is not a comment, cut to 70 characters. */
 /** The header line before a block: its number, title or first line, and where it starts. */
 function header(block: Block, n: number, total: number, file: string, dim: boolean): string {
   const text = `── [${n}/${total}] ${blockLabel(block)} (${file}:${block.lineStart})`;

@@ -86,9 +86,9 @@ export function createApp(deps: AppDeps): Hono {
 
   const sessionJson = () => ({ shell: session.shell, pid: session.pid ?? null, cwd: session.cwd, status: session.status });
   api.get('/session', (c) => c.json(sessionJson()));
-  // Runs still queued are cancelled: they were meant for the old shell's state.
   // Output printed while no block ran (background jobs), from Last-Event-ID on; it never ends.
   api.get('/session/output', (c) => streamRun(c, runs.background, lastEventId(c), deps.shutdown));
+  // Runs still queued are cancelled: they were meant for the old shell's state.
   api.post('/session/restart', tooLarge(MAX_RUN_BODY), async (c) => {
     runs.cancelQueued();
     await session.restart();

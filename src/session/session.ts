@@ -4,9 +4,9 @@
  */
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
-import { BlockFile } from './block-file.js';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { BlockFile } from './block-file.js';
 import { ShellProcess } from './shell-process.js';
 import { checkText, layoutPaths, profileFor, type SessionLayout, type ShellProfile } from './shells.js';
 
