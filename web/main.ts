@@ -204,6 +204,10 @@ async function startPage(): Promise<void> {
     return run;
   };
 
+  /** A panel for run `runId` of `code` under `block`: stale when the block's code is no longer the run's. */
+  const blockPanel = (runId: string, code: string, block: Block): PageRun =>
+    panel(runId, code, blockPlace(block), block.code === code ? undefined : code);
+
   const others = new OtherRuns($('other-runs'));
   /**
    * Shows run `runId` of `code` at `where`: under a block (stale when its code is no longer the
@@ -216,8 +220,7 @@ async function startPage(): Promise<void> {
       others.add(code, output);
       return { runId, view: output };
     }
-    // A block placed by its position whose text changed since: stale (its code is not the run's).
-    if ('block' in where) return panel(runId, code, blockPlace(where.block), where.block.code === code ? undefined : code);
+    if ('block' in where) return blockPanel(runId, code, where.block);
     const at = placeOf(where.lineStart, where.lineEnd);
     const selected = selectionRun(view.state.doc, at.codeFrom, at.codeTo, blockHolding(view.state.field(field), at.lineStart)).code === code;
     return panel(runId, code, at, selected ? undefined : code);
@@ -357,7 +360,7 @@ async function startPage(): Promise<void> {
             if (chosen === 'history') {
               // The chosen earlier run is shown in the block's panel, labelled as from the history.
               return void openHistoryMenu(api, anchor, block, (run) => {
-                if (run) void showHistoryRun(api, panel(run.runId, run.code, blockPlace(block)).view, run, historyLabel(run, 'History')).catch((err: Error) => setText('message', err.message));
+                if (run) void showHistoryRun(api, blockPanel(run.runId, run.code, block).view, run, historyLabel(run, 'History')).catch((err: Error) => setText('message', err.message));
                 view.focus();
               });
             }
