@@ -10,12 +10,24 @@ export interface ProcStat {
   pid: number;
   /** Field 3: state (R running, S sleeping, Z zombie, ...). */
   state: string;
+  /** Field 4: parent pid. */
+  ppid: number;
   /** Field 5: process group id. */
   pgrp: number;
   /** Field 6: session id. */
   session: number;
   /** Field 8: foreground process group of the controlling terminal. */
   tpgid: number;
+  /** Field 22: when the process started, in clock ticks since boot (see {@link uptimeTicks}). */
+  starttime: number;
+}
+
+/**
+ * The time since boot in clock ticks, as /proc/PID/stat's `starttime` counts them: /proc/uptime
+ * in seconds times USER_HZ, which is 100 on every Linux architecture (proc(5), sysconf(_SC_CLK_TCK)).
+ */
+export function uptimeTicks(): number {
+  return Math.floor(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 100);
 }
 
 /** Reads /proc/PID/stat, or undefined when the process is gone. */
@@ -28,7 +40,7 @@ export function readStat(pid: number): ProcStat | undefined {
   }
   // The command name (field 2) is in parentheses and may itself contain spaces or ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { pid, state: fields[0], pgrp: Number(fields[2]), session: Number(fields[3]), tpgid: Number(fields[5]) };
+  return { pid, state: fields[0], ppid: Number(fields[1]), pgrp: Number(fields[2]), session: Number(fields[3]), tpgid: Number(fields[5]), starttime: Number(fields[19]) };
 }
 
 /** Lists the live pids whose session id is `sid` (the session leader included; zombies are dead). */

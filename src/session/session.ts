@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BlockFile } from './block-file.js';
+import { uptimeTicks } from './processes.js';
 import { ShellProcess } from './shell-process.js';
 import { checkText, layoutPaths, profileFor, type SessionLayout, type ShellProfile } from './shells.js';
 
@@ -64,7 +65,7 @@ export interface RunOptions {
 export const INTERPRETERS = ['python3', 'node', 'ruby', 'perl'] as const;
 export type Interpreter = (typeof INTERPRETERS)[number];
 
-/** How long after Ctrl-C the shell's own `read` is checked for (ms); see interrupt(). */
+/** How long after Ctrl-C the shell is checked for what the signal missed (ms); see ctrlC(). */
 const READ_INTERRUPT_MS = 50;
 
 /** How often a running block is checked for waiting on input (ms)... */
@@ -264,7 +265,7 @@ export class ShellSession {
         }, WAITING_POLL_MS);
       }
       const onStart = () => {
-        if (this.interrupts > 0) proc.write('\x03'); // asked for while the shell took the line
+        if (this.interrupts > 0) this.ctrlC(proc); // asked for while the shell took the line
       };
       const step = { file, interpreter: options.interpreter };
       const end = await proc.run(step, (text) => {
@@ -320,15 +321,7 @@ export class ShellSession {
     // Before the block starts, the interrupt waits for it (run() checks; the start sends Ctrl-C).
     if (!proc || (!proc.blockStarted && this.interrupts < 3)) return true;
     if (this.interrupts === 1) {
-      proc.write('\x03');
-      // Without job control, the shell's own `read` takes its INT trap and reads on (bash(1):
-      // SIGNALS): the line it has is dropped (^U) and end of input (^D) ends it.
-      if (!this.profile.jobControl) {
-        const block = this.blocks;
-        setTimeout(() => {
-          if (this.blocks === block && this.running && proc.shellReadsInput()) proc.write('\x15\x04');
-        }, READ_INTERRUPT_MS);
-      }
+      this.ctrlC(proc);
       return true;
     }
     if (this.interrupts === 2) {
@@ -350,6 +343,34 @@ export class ShellSession {
     }
     proc.kill('SIGKILL');
     return true;
+  }
+
+  /**
+   * Types Ctrl-C: the terminal sends SIGINT to its foreground process group. Without job control
+   * (bash), two cases need help, checked {@link READ_INTERRUPT_MS} later:
+   * - the shell's own `read` takes its INT trap and reads on (bash(1): SIGNALS): the line it has is
+   *   dropped (^U) and end of input (^D) ends it;
+   * - a command the shell was starting as the signal came never got it (bash blocks SIGINT around
+   *   fork(2), and the child has bash's handlers until it resets them to exec), and the shell,
+   *   whose trap is pending, waits for it: a child of the shell started within a clock tick before
+   *   the Ctrl-C, or after it, and still running gets its SIGINT now.
+   */
+  private ctrlC(proc: ShellProcess): void {
+    proc.write('\x03');
+    if (this.profile.jobControl) return;
+    const since = uptimeTicks() - 1;
+    const block = this.blocks;
+    setTimeout(() => {
+      if (this.blocks !== block || !this.running) return;
+      if (proc.shellReadsInput()) proc.write('\x15\x04');
+      for (const pid of proc.children(since)) {
+        try {
+          process.kill(pid, 'SIGINT');
+        } catch {
+          // It ended meanwhile.
+        }
+      }
+    }, READ_INTERRUPT_MS);
   }
 
   /** Pauses reading the shell's output (flow control for slow consumers). */

@@ -293,6 +293,17 @@ export class ShellProcess {
     }
   }
 
+  /**
+   * The pids of the live processes the shell itself started (its children), started at or after
+   * `sinceTicks` (clock ticks since boot, see uptimeTicks) when given.
+   */
+  children(sinceTicks = 0): number[] {
+    return sessionMembers(this.sid).filter((pid) => {
+      const stat = pid === this.shellPid ? undefined : readStat(pid);
+      return stat?.ppid === this.shellPid && stat.starttime >= sinceTicks;
+    });
+  }
+
   /** Sends `signal` to every process of the shell's terminal session. */
   kill(signal: NodeJS.Signals): void {
     signalSession(this.sid, signal);

@@ -230,7 +230,12 @@ __cmdrun_end() {
   [ -z "$__cmdrun_in" ] || __cmdrun_back # stopped before the block's first line went back
   if [ -n "\${__cmdrun_id-}" ]; then
     \\builtin local __cmdrun_s=$1
-    [ -z "$__cmdrun_int" ] || __cmdrun_s=130
+    if [ -n "$__cmdrun_int" ]; then
+      __cmdrun_s=130
+      \\builtin trap - DEBUG
+      [ -z "$__cmdrun_dbg" ] || \\builtin eval "$__cmdrun_dbg"
+      [ -n "$__cmdrun_xd" ] || \\builtin shopt -u extdebug
+    fi
     \\builtin printf '${osc}e;%s;%s;%s\\007' "$__cmdrun_id" "$__cmdrun_s" "$PWD" >/dev/tty
     __cmdrun_id=
     __cmdrun_int=
@@ -243,7 +248,8 @@ __cmdrun_back() {
   if [ -n "$__cmdrun_oset" ]; then OLDPWD=$__cmdrun_o; else \\builtin unset OLDPWD; fi
 }
 __cmdrun_interrupt() {
-  [ -n "\${__cmdrun_id-}" ] || return 0
+  [ -n "\${__cmdrun_id-}" ] && [ -z "$__cmdrun_int" ] || return 0
+  case " \${FUNCNAME[*]} " in *" __cmdrun_end "*) return 0;; esac # the block has ended
   __cmdrun_int=1
   __cmdrun_dbg=$(\\builtin trap -p DEBUG)
   if \\builtin shopt -q extdebug; then __cmdrun_xd=1; else __cmdrun_xd=; fi
@@ -251,11 +257,10 @@ __cmdrun_interrupt() {
   \\builtin trap __cmdrun_unwind DEBUG
 }
 __cmdrun_unwind() {
+  case " \${FUNCNAME[*]} " in *" __cmdrun_end "*) return 0;; esac
   [ "\${#BASH_SOURCE[@]}" -le 2 ] || return 2
-  \\builtin trap - DEBUG
-  [ -z "$__cmdrun_dbg" ] || \\builtin eval "$__cmdrun_dbg"
-  [ -n "$__cmdrun_xd" ] || \\builtin shopt -u extdebug
-  return 0
+  case $BASH_COMMAND in __cmdrun_end*) return 0;; esac
+  return 1
 }
 \\builtin trap __cmdrun_interrupt INT
 __cmdrun_init() {

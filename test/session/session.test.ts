@@ -172,6 +172,28 @@ describe('interrupt', () => {
     expect(r.output).not.toContain('not-reached');
   });
 
+  test('an interrupt at any moment of a block\'s start ends it, and one as it ends leaves the next block whole', async () => {
+    await run(session, 'kept=1');
+    for (let i = 0; i < 40; i++) {
+      // Ctrl-C lands anywhere from the block line to the fork of `sleep` (bash blocks SIGINT
+      // around fork(2): a command it was starting never got the signal).
+      const code = i % 2 ? 'echo started; sleep 30; echo not-reached' : 'sleep 30; echo not-reached';
+      const pending = run(session, code);
+      await new Promise((r) => setTimeout(r, (i % 5) * 0.7));
+      session.interrupt();
+      const r = await pending;
+      expect(r, `attempt ${i}`).toMatchObject({ exitCode: 130, interrupted: true, sessionRestarted: false });
+      expect(r.output).not.toContain('not-reached');
+    }
+    for (let i = 0; i < 20; i++) {
+      const pending = run(session, 'true');
+      await new Promise((r) => setTimeout(r, (i % 4) * 0.3));
+      session.interrupt();
+      await pending;
+      expect((await run(session, 'echo "next $kept"')).output, `attempt ${i}`).toBe('next 1\n');
+    }
+  });
+
   test('interrupt ends a pure shell loop, a function and the shell\'s own read, and keeps the state', async () => {
     await run(session, 'kept=1; spin() { while :; do :; done; echo not-after-loop; }');
     for (const code of ['spin; echo not-reached', 'read -r line; echo not-reached', 'sleep 30\necho not-reached']) {
