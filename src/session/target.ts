@@ -169,9 +169,15 @@ export function formatTarget(t: Target): string {
  * The ssh(1) arguments that name a target's destination, to put after any options of the
  * caller's own and before the remote command: `-p PORT` and `-l USER` when the target has them,
  * then `--` (which ends ssh's options) and the host (an IPv6 address without brackets, as ssh
- * wants it): `['-p', '2222', '-l', 'deploy', '--', 'db1']`, `['--', '::1']`. The host and user
- * are those parseTarget accepted; give it no target made by other means.
+ * wants it): `['-p', '2222', '-l', 'deploy', '--', 'db1']`, `['--', '::1']`.
+ * @throws TargetError when `t` is not a target parseTarget gives (one made by other means, such
+ *   as `{ kind: 'ssh', host: '-oProxyCommand=x' }` read from JSON): it is checked again here.
  */
 export function sshDestinationArgs(t: SshTarget): string[] {
+  const text = formatTarget(t);
+  const checked = parseTarget(text);
+  if (checked.kind !== 'ssh' || checked.host !== t.host || checked.user !== t.user || checked.port !== t.port) {
+    throw new TargetError(text, 'it is not a target parseTarget reads');
+  }
   return [...(t.port !== undefined ? ['-p', String(t.port)] : []), ...(t.user !== undefined ? ['-l', t.user] : []), '--', t.host];
 }

@@ -46,6 +46,18 @@ describe('sshDestinationArgs', () => {
     expect(sshDestinationArgs(parseTarget(text) as SshTarget)).toEqual(args);
   });
 
+  test.each<SshTarget>([
+    { kind: 'ssh', host: '-oProxyCommand=x' },
+    { kind: 'ssh', host: 'db1', user: '-oProxyCommand=x' },
+    { kind: 'ssh', host: 'db1', port: 0 },
+    { kind: 'ssh', host: 'db1', port: 22.5 },
+    { kind: 'ssh', host: 'a:b' },
+    { kind: 'ssh', host: 'db1/x' },
+    { kind: 'ssh', host: 'db1', user: 'a@b' },
+  ])('a target parseTarget would refuse is refused here too: %j', (target) => {
+    expect(() => sshDestinationArgs(target)).toThrow(TargetError);
+  });
+
   test('the host is the last argument, right after "--"', () => {
     const args = sshDestinationArgs(parseTarget('ssh://a@b:1') as SshTarget);
     expect(args.indexOf('--')).toBe(args.length - 2);
