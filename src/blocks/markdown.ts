@@ -12,7 +12,7 @@ import { parser as commonmark, type BlockContext, type Line } from '@lezer/markd
 import { consoleCommands, type IsIncomplete } from './console.js';
 import { fenceKind, isTrue, parseFenceInfo } from './fence.js';
 import { normalizeLineBreaks } from './line-breaks.js';
-import type { Block } from './split.js';
+import { blockTarget, type Block } from './split.js';
 
 /**
  * The fence indentation (CommonMark 4.5: "if the leading code fence is indented N spaces, up to N
@@ -40,7 +40,8 @@ const parser = commonmark.configure({
  * trailing blank lines left out), `fence` the whole fence. Its `code` has the container markup and
  * fence indentation removed; a console fence's output lines are blank in it, so line numbers stay
  * those of the document. A fence without code to run is no block. Its `title` is its `name`
- * attribute, else the text of the nearest heading above it.
+ * attribute, else the text of the nearest heading above it; its `on` (and `onError`) its `on`
+ * attribute (Block.on).
  * @param source the document (any line breaks; line numbers count them as CommonMark does)
  * @param isIncomplete tells whether a console command continues on the next line
  */
@@ -146,6 +147,7 @@ function fenceBlock(
     ...(attributes.name ? { title: attributes.name, name: attributes.name } : {}),
     ...(isTrue(attributes.excludeFromRunAll) ? { excludeFromRunAll: true } : {}),
     ...(kind.kind === 'interpreter' ? { interpreter: kind.interpreter } : {}),
+    ...(attributes.on !== undefined ? blockTarget(attributes.on) : {}),
     fence: { openLine, closeLine, closed, language: info.language, attributes },
   };
 }

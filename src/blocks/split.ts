@@ -2,14 +2,15 @@
  * Splitting a shell script into blocks, from its tree-sitter-bash syntax tree.
  *
  * Rules (the percent format of Jupytext and VS Code, then paragraphs):
- * - When the script has top-level `# %%` comments (cell markers, optionally followed by a title),
- *   each marker starts a block that runs up to the next marker; text before the first marker is a
- *   block when it holds a command.
+ * - When the script has top-level `# %%` comments (cell markers, optionally followed by a title
+ *   and metadata: parseMarker), each marker starts a block that runs up to the next marker; text
+ *   before the first marker is a block when it holds a command.
  * - Otherwise each paragraph of top-level commands (not separated by a blank line) is a block.
  *   A compound command (function, loop, `if`, `case`, heredoc, `\` continuation) is one syntax node,
  *   so a blank line inside it never splits it. Paragraphs of comments only are not blocks.
  * The module has no I/O: parser.ts loads the grammar, in Node and in the browser alike.
  */
+import { parseTarget, TargetError } from '../session/target.js';
 import type { Interpreter } from './fence.js';
 
 /** The Markdown fence a block comes from (markdown.ts). Lines are 1-based. */
@@ -40,8 +41,8 @@ export interface Block {
   /** The line of the block's `# %%` marker, or of a Markdown block's opening fence. */
   markerLine?: number;
   /**
-   * The text after `# %%` on the marker line, when there is one; for a Markdown block its `name`
-   * attribute, else the nearest heading above it.
+   * The text after `# %%` on the marker line without its metadata (parseMarker), when there is
+   * one; for a Markdown block its `name` attribute, else the nearest heading above it.
    */
   title?: string;
   /**
@@ -59,6 +60,29 @@ export interface Block {
   interpreter?: Interpreter;
   /** Markdown: the fence the block is. */
   fence?: Fence;
+  /**
+   * Where the block runs, the target text unparsed: the `on="…"` metadata of its `# %%` marker (parseMarker) or
+   * the `on` attribute of its fence (`{ on="ssh://db1" }`, `{"on":"ssh://db1"}`): `local` or
+   * `ssh://[user@]host[:port]` (session/target.ts). Absent: where the session runs.
+   */
+  on?: string;
+  /**
+   * With `on`, when parseTarget refuses it: the TargetError's message (`invalid target "…": …`).
+   * The document still splits; running the block should fail with this message, never run it
+   * elsewhere.
+   */
+  onError?: string;
+}
+
+/** The `on` and `onError` fields of a block whose target is written `on` (Block.on, Block.onError). */
+export function blockTarget(on: string): Pick<Block, 'on' | 'onError'> {
+  try {
+    parseTarget(on);
+    return { on };
+  } catch (error) {
+    if (error instanceof TargetError) return { on, onError: error.message };
+    throw error;
+  }
 }
 
 /** The first and last line a block occupies in its document: marker or opening fence to closing fence. */
@@ -77,10 +101,87 @@ export interface SyntaxNodeLike {
 /** `# %%` alone or followed by white space and an optional title (Jupytext percent format). */
 const MARKER = /^#\s?%%(?:\s+(.*?))?\s*$/;
 
+/** What a `# %%` marker line says. */
+export interface MarkerInfo {
+  /** The title: the text after `# %%` without the metadata (`''` when there is none). */
+  title: string;
+  /** The `on` metadata's value (without its quotes; a double-quoted one JSON-decoded), not parsed. */
+  on?: string;
+}
+
+/**
+ * Reads a cell marker comment: `# %% Check replication on="ssh://db1"`. As in Jupytext's percent
+ * format (`# %% Optional title [cell type] key="value"`), metadata are key=value pairs after the
+ * title, and the title is the text before the first of them. Only what cmdrun reads is taken for
+ * metadata, so that titles which happen to hold an `=` stay as they are:
+ * - the metadata are the longest tail of the text made only of pairs separated by white space,
+ *   and they count only when one of them is `on` (else the whole text is the title);
+ * - a pair is `key="value"` (a JSON string: `\"` and `\\` escapes) or `key='value'` (as
+ *   written), the key letters, digits, `_`, `.` and `-`, not starting with a digit, `.` or `-`;
+ *   `on` may also be unquoted (`on=ssh://db1`: up to white space);
+ * - keys other than `on` are ignored; when `on` is given twice, the last one counts.
+ * So `# %% Set x=1` and `# %% Set GREETING="hi"` keep their whole text as the title, `# %% Check
+ * tags=["a"] on="ssh://db1"` has the title `Check tags=["a"]`, and `# %% on="local"` the title `''`.
+ * @returns undefined when the comment is no cell marker
+ */
+export function parseMarker(commentText: string): MarkerInfo | undefined {
+  const match = MARKER.exec(commentText);
+  if (!match) return undefined;
+  const text = match[1] ?? '';
+  for (let start = 0; start < text.length; start++) {
+    if (/\s/.test(text[start]) || (start > 0 && !/\s/.test(text[start - 1]))) continue;
+    const pairs = metadataPairs(text, start);
+    if (!pairs) continue;
+    const on = pairs.filter(([key]) => key === 'on').at(-1);
+    return on ? { title: text.slice(0, start).trimEnd(), on: on[1] } : { title: text };
+  }
+  return { title: text };
+}
+
 /** Returns the title of a cell marker comment (`''` when untitled), or undefined when it is none. */
 export function markerTitle(commentText: string): string | undefined {
-  const match = MARKER.exec(commentText);
-  return match ? (match[1] ?? '') : undefined;
+  return parseMarker(commentText)?.title;
+}
+
+const METADATA_KEY = /[A-Za-z_][\w.-]*=/y;
+
+/** The key=value pairs (parseMarker) that `text` is made of from `start` to its end, or undefined. */
+function metadataPairs(text: string, start: number): Array<[string, string]> | undefined {
+  const pairs: Array<[string, string]> = [];
+  let i = start;
+  while (i < text.length) {
+    METADATA_KEY.lastIndex = i;
+    const key = METADATA_KEY.exec(text)?.[0].slice(0, -1);
+    if (key === undefined) return undefined;
+    i += key.length + 1;
+    let value: string;
+    const quote = text[i];
+    if (quote === '"' || quote === "'") {
+      let end = i + 1;
+      while (end < text.length && text[end] !== quote) end += quote === '"' && text[end] === '\\' ? 2 : 1;
+      if (end >= text.length) return undefined;
+      if (quote === "'") value = text.slice(i + 1, end);
+      else {
+        try {
+          value = JSON.parse(text.slice(i, end + 1)) as string;
+        } catch {
+          return undefined;
+        }
+      }
+      i = end + 1;
+    } else if (key === 'on') {
+      let end = i;
+      while (end < text.length && !/[\s"']/.test(text[end])) end++;
+      value = text.slice(i, end);
+      i = end;
+    } else {
+      return undefined;
+    }
+    if (i < text.length && !/\s/.test(text[i])) return undefined;
+    while (i < text.length && /\s/.test(text[i])) i++;
+    pairs.push([key, value]);
+  }
+  return pairs;
 }
 
 /** 0-based first and last row a node occupies (a node ending at column 0 ends on the row before). */
@@ -99,8 +200,8 @@ export function splitBlocks(source: string, topLevel: readonly SyntaxNodeLike[])
   const lines = source.split('\n');
   const markers = topLevel.flatMap((node) => {
     if (node.type !== 'comment') return [];
-    const title = markerTitle(node.text);
-    return title === undefined ? [] : [{ row: node.startPosition.row, title }];
+    const marker = parseMarker(node.text);
+    return marker === undefined ? [] : [{ row: node.startPosition.row, ...marker }];
   });
   const blocks: Array<Omit<Block, 'index' | 'code'>> = [];
   if (markers.length > 0) {
@@ -114,7 +215,12 @@ export function splitBlocks(source: string, topLevel: readonly SyntaxNodeLike[])
       const lastRow = i + 1 < markers.length ? markers[i + 1].row - 1 : lines.length - 1;
       const range = trimBlank(lines, marker.row + 1, lastRow);
       if (!range) return;
-      blocks.push({ ...range, markerLine: marker.row + 1, ...(marker.title ? { title: marker.title } : {}) });
+      blocks.push({
+        ...range,
+        markerLine: marker.row + 1,
+        ...(marker.title ? { title: marker.title } : {}),
+        ...(marker.on !== undefined ? blockTarget(marker.on) : {}),
+      });
     });
   } else {
     let group: { first: number; last: number; commands: number } | undefined;

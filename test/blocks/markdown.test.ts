@@ -191,6 +191,36 @@ describe('fence attributes and titles', () => {
     expect(block.fence?.attributes).toEqual({ name: 'db', excludeFromRunAll: 'true', on: 'ssh://db1' });
   });
 
+  test('the on attribute names where the block runs (key=value or JSON); the title is unchanged', () => {
+    const blocks = split(md(
+      '## Replication', '```sh { name=check on="ssh://db1" }', 'echo 1', '```',
+      '```bash {"on":"ssh://deploy@[::1]:2222"}', 'echo 2', '```',
+      '```console { on=local }', '$ echo 3', '3', '```',
+      '```python {on=ssh://db1}', 'print(4)', '```',
+      '```sh', 'echo 5', '```',
+    ));
+    expect(blocks.map((b) => [b.title, b.on, b.onError])).toEqual([
+      ['check', 'ssh://db1', undefined],
+      ['Replication', 'ssh://deploy@[::1]:2222', undefined],
+      ['Replication', 'local', undefined],
+      ['Replication', 'ssh://db1', undefined],
+      ['Replication', undefined, undefined],
+    ]);
+    expect(blocks.map((b) => 'onError' in b)).toEqual([false, false, false, false, false]);
+    expect(blocks[4]).not.toHaveProperty('on');
+  });
+
+  test('an invalid on attribute: the block is kept, with onError the TargetError message', () => {
+    const blocks = split(md(
+      '```sh { on="ssh://-oProxyCommand=touch%20/tmp/x" }', 'echo 1', '```',
+      '```sh {"on":true}', 'echo 2', '```',
+      '```sh { on }', 'echo 3', '```',
+    ));
+    expect(blocks.map((b) => [b.code, b.on])).toEqual([['echo 1', 'ssh://-oProxyCommand=touch%20/tmp/x'], ['echo 2', 'true'], ['echo 3', 'true']]);
+    expect(blocks[0].onError).toMatch(/^invalid target "ssh:\/\/-oProxyCommand=touch%20\/tmp\/x": a target has no "%"/);
+    expect(blocks[1].onError).toContain('invalid target "true"');
+  });
+
   test('excludeFromRunAll=false does not exclude', () => {
     expect(split(md('```sh {excludeFromRunAll=false}', 'echo', '```'))[0].excludeFromRunAll).toBeUndefined();
   });

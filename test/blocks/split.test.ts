@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { BlockSplitter } from '../../src/blocks/parser.js';
-import { markerTitle } from '../../src/blocks/split.js';
+import { markerTitle, parseMarker } from '../../src/blocks/split.js';
 import { nodeSplitter } from '../helpers/grammar.js';
 
 let split: BlockSplitter;
@@ -93,6 +93,67 @@ describe('# %% cell markers', () => {
     expect(markerTitle('#%% tight')).toBe('tight');
     expect(markerTitle('# %%%')).toBeUndefined();
     expect(markerTitle('# not %%')).toBeUndefined();
+  });
+});
+
+describe('# %% marker metadata: on= names where a block runs', () => {
+  test('on="..." after the title: the title is the text before it, on the target as written', () => {
+    const blocks = split('# %% Check replication on="ssh://db1"\npsql -c "select 1"\n# %% on=\'ssh://deploy@db2:2222\'\nuptime\n# %% Here on="local"\nls\n');
+    expect(blocks.map((b) => [b.markerLine, b.title, b.on, b.onError])).toEqual([
+      [1, 'Check replication', 'ssh://db1', undefined],
+      [3, undefined, 'ssh://deploy@db2:2222', undefined],
+      [5, 'Here', 'local', undefined],
+    ]);
+    expect(blocks[0]).not.toHaveProperty('onError');
+    expect(blocks[0].code).toBe('psql -c "select 1"');
+  });
+
+  test('a block without on= has no on; the text before the first marker neither', () => {
+    const blocks = split('set -e\n# %% a\necho a\n# %%\necho b\n');
+    expect(blocks.map((b) => 'on' in b || 'onError' in b)).toEqual([false, false, false]);
+  });
+
+  test('an invalid target still splits: on as written, onError the TargetError message', () => {
+    const blocks = split('# %% Evil on="ssh://-oProxyCommand=x"\necho x\n# %% Next\necho y\n');
+    expect(blocks.map((b) => [b.title, b.code])).toEqual([['Evil', 'echo x'], ['Next', 'echo y']]);
+    expect(blocks[0].on).toBe('ssh://-oProxyCommand=x');
+    expect(blocks[0].onError).toBe(
+      'invalid target "ssh://-oProxyCommand=x": a host must not start with "-" (expected ssh://[user@]host[:port] or local)',
+    );
+    expect(split('# %% T on=""\necho\n')[0]).toMatchObject({ title: 'T', on: '', onError: expect.stringContaining('not empty') });
+    expect(split('# %% T on=db1\necho\n')[0]).toMatchObject({ on: 'db1', onError: expect.stringContaining('invalid target "db1"') });
+  });
+
+  test.each([
+    ['# %% Check on="ssh://db1"', { title: 'Check', on: 'ssh://db1' }],
+    ['# %% Check on=ssh://db1', { title: 'Check', on: 'ssh://db1' }],
+    ["# %% Check on='ssh://db1'", { title: 'Check', on: 'ssh://db1' }],
+    ['#%% on="local"', { title: '', on: 'local' }],
+    ['# %% on="local"   ', { title: '', on: 'local' }],
+    ['# %% Check tags="x" on="ssh://db1" active="sh"', { title: 'Check', on: 'ssh://db1' }],
+    ['# %% Check on="ssh://a" on="ssh://b"', { title: 'Check', on: 'ssh://b' }],
+    ['# %% Check tags=["a"] on="ssh://db1"', { title: 'Check tags=["a"]', on: 'ssh://db1' }],
+    ['# %% Set x=1 on="ssh://db1"', { title: 'Set x=1', on: 'ssh://db1' }],
+    ['# %% Check on="ssh:\/\/db1"', { title: 'Check', on: 'ssh://db1' }],
+    ['# %% Say "hi" on="local"', { title: 'Say "hi"', on: 'local' }],
+  ])('%s', (comment, info) => {
+    expect(parseMarker(comment)).toEqual(info);
+  });
+
+  test.each([
+    '# %% Set x=1',
+    '# %% Set GREETING="hi"',
+    '# %% Compare a==b',
+    '# %% tags=["parameters"]',
+    '# %% Turn on = off',
+    '# %% Deploy on="ssh://db1" now',
+    '# %% Deploy on="ssh://db1',
+    '# %% Deploy on="bad \\q escape"',
+    '# %% Deploy xon="ssh://db1"',
+    '# %% Deploy on=ssh://db"1"',
+    '# %% Deploy=on="ssh://db1"',
+  ])('%s: no on, the whole text is the title', (comment) => {
+    expect(parseMarker(comment)).toEqual({ title: comment.replace(/^# %% /, '') });
   });
 });
 
