@@ -14,6 +14,9 @@ import getPort from 'get-port';
 /** The OpenSSH server binary (Debian's openssh-server, installed by .ci/run). */
 export const SSHD = '/usr/sbin/sshd';
 
+/** The ssh_config's Host aliases (see {@link Sshd}). */
+const ALIASES = { host: 'cmdrun-test', hostUnknown: 'cmdrun-test-unknown', hostWrongPort: 'cmdrun-test-wrong-port' };
+
 /** Options for {@link startSshd}. */
 export interface SshdOptions {
   /** How long to wait for sshd to listen, in ms (default 10 000). */
@@ -126,9 +129,7 @@ async function startIn(dir: string, options: SshdOptions): Promise<Sshd> {
     }
     const sshd: Sshd = {
       port,
-      host: 'cmdrun-test',
-      hostUnknown: 'cmdrun-test-unknown',
-      hostWrongPort: 'cmdrun-test-wrong-port',
+      ...ALIASES,
       wrongPort,
       config,
       sshCommand: `ssh -F ${shellQuote(config)}`,
@@ -199,25 +200,12 @@ function sshConfigText(dir: string, port: number, wrongPort: number, user: strin
     '  ConnectTimeout 10',
     '  LogLevel ERROR',
   ];
+  const block = (comment: string, alias: string, hostPort: number, knownHosts: string) =>
+    [`# ${comment}`, `Host ${alias}`, `  Port ${hostPort}`, `  UserKnownHostsFile ${join(dir, knownHosts)}`, ...common, ''];
   return [
-    '# The cmdrun test sshd (test/helpers/sshd.ts).',
-    'Host cmdrun-test',
-    `  Port ${port}`,
-    `  UserKnownHostsFile ${join(dir, 'known_hosts')}`,
-    ...common,
-    '',
-    '# The same server, but its host key is known to nobody.',
-    'Host cmdrun-test-unknown',
-    `  Port ${port}`,
-    `  UserKnownHostsFile ${join(dir, 'known_hosts_empty')}`,
-    ...common,
-    '',
-    '# A port nothing listens on.',
-    'Host cmdrun-test-wrong-port',
-    `  Port ${wrongPort}`,
-    `  UserKnownHostsFile ${join(dir, 'known_hosts')}`,
-    ...common,
-    '',
+    ...block('The cmdrun test sshd (test/helpers/sshd.ts).', ALIASES.host, port, 'known_hosts'),
+    ...block('The same server, but its host key is known to nobody.', ALIASES.hostUnknown, port, 'known_hosts_empty'),
+    ...block('A port nothing listens on.', ALIASES.hostWrongPort, wrongPort, 'known_hosts'),
   ].join('\n');
 }
 
