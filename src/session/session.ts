@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BlockFile } from './block-file.js';
 import { uptimeTicks } from './processes.js';
-import { ShellProcess } from './shell-process.js';
+import { remoteDir, remoteName, type RemoteOptions } from './remote.js';
+import { ShellProcess, ShellStartError } from './shell-process.js';
 import { checkText, layoutPaths, profileFor, type SessionLayout, type ShellProfile } from './shells.js';
 
 /** `starting`: a shell is being spawned; `idle`: ready; `busy`: a block runs; `dead`: closed. */
@@ -30,6 +31,12 @@ export interface SessionOptions {
    * name its messages start with, as `bash ./ops/deploy.sh` prints them. Default `block.sh`.
    */
   scriptName?: string;
+  /**
+   * Run the shell on another machine over ssh (remote.ts). `cwd` is then a directory there ('' =
+   * the remote user's home), and the shell starts with the first block, so that ssh's prompts and
+   * messages are that block's output (and its input answers them).
+   */
+  remote?: RemoteOptions;
 }
 
 /** The outcome of one block. */
@@ -110,12 +117,12 @@ export class ShellSession {
   private currentCwd: string;
 
   private constructor(
-    private readonly opts: Required<Omit<SessionOptions, 'env'>> & { env: Record<string, string> },
+    private readonly opts: Required<Omit<SessionOptions, 'env' | 'remote'>> & { env: Record<string, string>; remote?: RemoteOptions },
     private readonly profile: ShellProfile,
     private readonly dir: string,
   ) {
-    this.currentCwd = opts.cwd;
-    this.layout = { dir, scriptName: opts.scriptName, relName: relativeName(opts.scriptName), cwd: opts.cwd };
+    this.currentCwd = opts.cwd || '~';
+    this.layout = { dir, scriptName: opts.scriptName, relName: relativeName(opts.scriptName), cwd: opts.cwd, ...(opts.remote ? { remote: true } : {}) };
     const paths = layoutPaths(this.layout);
     this.blockFile = new BlockFile(paths.block);
     this.checkFile = new BlockFile(paths.check);
@@ -129,12 +136,18 @@ export class ShellSession {
   private readonly layout: SessionLayout;
 
   /**
-   * Starts a session and waits until its shell is ready (~5-20 ms for bash).
+   * Starts a session and waits until its shell is ready (~5-20 ms for bash). A remote session
+   * (options.remote) connects with its first block instead.
    * @throws Error for an unsupported shell or a shell that cannot start.
    */
   static async start(options: SessionOptions): Promise<ShellSession> {
     const shell = options.shell ?? 'bash';
     const profile = profileFor(shell);
+    const scriptName = (options.scriptName || 'block.sh').replace(/^-/, './-'); // never an option, nor a login shell's `-bash`
+    if (options.remote) {
+      const env = shellEnv(options.env ?? process.env);
+      return new ShellSession({ shell, cwd: options.cwd, env, cols: options.cols ?? 120, rows: options.rows ?? 30, scriptName, remote: options.remote }, profile, '');
+    }
     const dir = await mkdtemp(join(tmpdir(), 'cmdrun-'));
     const session = new ShellSession(
       {
@@ -143,8 +156,7 @@ export class ShellSession {
         env: shellEnv(options.env ?? process.env),
         cols: options.cols ?? 120,
         rows: options.rows ?? 30,
-        // Never an option, nor a login shell's `-bash`.
-        scriptName: (options.scriptName || 'block.sh').replace(/^-/, './-'),
+        scriptName,
       },
       profile,
       dir,
@@ -164,6 +176,11 @@ export class ShellSession {
   /** The shell as given (`bash`). */
   get shell(): string {
     return this.opts.shell;
+  }
+
+  /** Where the shell runs, as a target (`local`, `ssh://db1`; target.ts). */
+  get target(): string {
+    return this.opts.remote ? remoteName(this.opts.remote) : 'local';
   }
 
   /** The current shell's pid, or undefined while none runs. */
@@ -188,23 +205,32 @@ export class ShellSession {
     return 'idle';
   }
 
-  private shellProcess(): Promise<ShellProcess> {
+  /**
+   * The shell, started when there is none. `onEarly` gets what the terminal shows before it is
+   * ready (ssh's prompts and messages, for a remote one), and input typed meanwhile reaches it.
+   */
+  private shellProcess(onEarly?: (text: string) => void): Promise<ShellProcess> {
     if (this.proc && !this.proc.exited) return Promise.resolve(this.proc);
+    const { remote } = this.opts;
     this.starting ??= ShellProcess.spawn({
       profile: this.profile,
       shell: this.opts.shell,
       dir: this.dir,
-      cwd: this.opts.cwd,
+      cwd: remote ? process.cwd() : this.opts.cwd, // a remote cwd is the bootstrap's (remote.ts)
       env: this.opts.env,
       cols: this.opts.cols,
       rows: this.opts.rows,
-      layout: this.layout,
+      layout: remote ? { ...this.layout, dir: remoteDir() } : this.layout,
+      remote,
+      onEarly,
+      onSpawned: (proc) => (this.spawned = proc),
     }).then(
       (proc) => {
         this.proc = proc;
+        this.spawned = undefined;
         proc.onBackground((text) => this.background(text));
         this.starting = undefined;
-        this.currentCwd = this.opts.cwd;
+        this.currentCwd = this.firstCwd;
         proc.whenExited().then(() => {
           if (!this.running && !this.closed) this.restartPending = true;
         });
@@ -212,10 +238,19 @@ export class ShellSession {
       },
       (err) => {
         this.starting = undefined;
+        this.spawned = undefined;
         throw err;
       },
     );
     return this.starting;
+  }
+
+  /** A shell spawned and not yet ready: input goes to it (ssh's password prompt). */
+  private spawned: ShellProcess | undefined;
+
+  /** The working directory a new shell starts in, as reported (`~` for a remote home). */
+  private get firstCwd(): string {
+    return this.opts.cwd || '~';
   }
 
   /**
@@ -233,22 +268,33 @@ export class ShellSession {
     this.blocks++;
     let poll: NodeJS.Timeout | undefined;
     try {
-      const proc = await this.shellProcess();
+      const { remote } = this.opts;
+      let proc: ShellProcess;
+      try {
+        proc = await this.shellProcess(remote && options.onOutput);
+      } catch (err) {
+        if (!remote || !(err instanceof ShellStartError)) throw err;
+        // ssh's own message (already shown: it was the block's output) and its status.
+        const status = err.status ?? 255;
+        options.onOutput(`\ncmdrun: could not start ${this.opts.shell} on ${this.target}: ${err.status === undefined ? err.message : `ssh exited with status ${status}`}\n`);
+        return { exitCode: status, cwd: this.currentCwd, interrupted: this.interrupts > 0, sessionRestarted: false };
+      }
       const restarted = this.restartPending;
       this.restartPending = false;
       if (this.interrupts > 0) {
         return { exitCode: 130, cwd: this.currentCwd, interrupted: true, sessionRestarted: restarted };
       }
-      const { blockFile, checkFile } = this;
-      const file = blockFile.path;
       // Blank lines before the block make the shell's line numbers those of the script.
       const padding = '\n'.repeat(Math.max(0, (options.lineStart ?? 1) - 1));
       const padded = padding + code + (code.endsWith('\n') ? '' : '\n');
-      if (options.interpreter) {
-        blockFile.write(padded);
+      const file = layoutPaths(proc.layout).block;
+      if (remote) {
+        // Sent with the block line (ShellProcess.run).
+      } else if (options.interpreter) {
+        this.blockFile.write(padded);
       } else {
-        blockFile.write(this.profile.blockPrefix + padded);
-        checkFile.write(checkText(padded));
+        this.blockFile.write(this.profile.blockPrefix + padded);
+        this.checkFile.write(checkText(padded));
       }
       if (options.cols) proc.resize(options.cols, this.opts.rows);
       let lastOutput = performance.now();
@@ -267,14 +313,22 @@ export class ShellSession {
       const onStart = () => {
         if (this.interrupts > 0) this.ctrlC(proc); // asked for while the shell took the line
       };
-      const step = { file, interpreter: options.interpreter };
+      const step = { file, interpreter: options.interpreter, ...(remote ? { text: padded } : {}) };
       const end = await proc.run(step, (text) => {
         lastOutput = performance.now();
         reported = false;
         options.onOutput(text);
       }, onStart);
       if (end.cwd !== undefined) this.currentCwd = end.cwd;
-      if (end.shellExited) {
+      if (end.hungUp && remote && !this.closed) {
+        const why = this.interrupts >= 2 ? 'closed to stop the block' : 'lost';
+        options.onOutput(`\ncmdrun: the connection to ${this.target} was ${why} (ssh exited with status ${end.exitCode}); the next block connects again\n`);
+      }
+      if (end.shellExited && remote) {
+        await proc.terminate();
+        // The next block connects again; after a lost connection it is the one that says so.
+        if (end.hungUp) this.restartPending = true;
+      } else if (end.shellExited) {
         await proc.terminate(); // jobs the dead shell left behind
         this.shellProcess().catch(() => {}); // a fresh shell for the next block, started now
       }
@@ -282,9 +336,9 @@ export class ShellSession {
       return {
         // zsh reports 0 after an interrupted shell loop: an interrupted block never "succeeded".
         exitCode: interrupted && end.exitCode === 0 ? 130 : end.exitCode,
-        cwd: end.shellExited ? this.opts.cwd : this.currentCwd,
+        cwd: end.shellExited ? this.firstCwd : this.currentCwd,
         interrupted,
-        sessionRestarted: restarted || end.shellExited,
+        sessionRestarted: restarted || (end.shellExited && !(remote && end.hungUp)),
       };
     } finally {
       clearInterval(poll);
@@ -318,6 +372,13 @@ export class ShellSession {
     const proc = this.proc;
     if (!this.running) return false;
     this.interrupts++;
+    if (this.opts.remote) {
+      // ssh still connecting or asking (host key, password): the block ends with ssh's status.
+      if (this.spawned) this.spawned.kill('SIGKILL');
+      // The remote processes cannot be signalled from here: past Ctrl-C, the connection is closed.
+      else if (proc && this.interrupts >= 2) proc.kill('SIGKILL');
+      if (this.spawned || this.interrupts >= 2) return true;
+    }
     // Before the block starts, the interrupt waits for it (run() checks; the start sends Ctrl-C).
     if (!proc || (!proc.blockStarted && this.interrupts < 3)) return true;
     if (this.interrupts === 1) {
@@ -388,8 +449,9 @@ export class ShellSession {
    * Returns false when no block is running.
    */
   input(data: string): boolean {
-    if (!this.running || !this.proc) return false;
-    this.proc.write(data);
+    const proc = this.proc ?? this.spawned;
+    if (!this.running || !proc) return false;
+    proc.write(data);
     this.inputSent();
     return true;
   }
@@ -402,27 +464,32 @@ export class ShellSession {
     if (this.closed) throw new Error('the session is closed');
     const old = this.proc;
     this.proc = undefined;
+    this.spawned?.kill('SIGKILL');
     await old?.terminate();
     this.restartPending = false;
-    await this.shellProcess();
+    // A remote shell connects with the next block (ssh may ask something: that block shows it).
+    if (this.opts.remote) this.currentCwd = this.firstCwd;
+    else await this.shellProcess();
   }
 
   /** SIGKILLs the shell and every process of its terminal session at once (a forced stop). */
   killNow(): void {
     this.proc?.kill('SIGKILL');
+    this.spawned?.kill('SIGKILL');
     this.blockFile.close();
     this.checkFile.close();
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** Kills the shell and its processes and removes the session's temp files. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.spawned?.kill('SIGKILL');
     await this.proc?.terminate();
     await this.starting?.then((p) => p.terminate()).catch(() => {});
     this.blockFile.close();
     this.checkFile.close();
-    await rm(this.dir, { recursive: true, force: true });
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
   }
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import pty from '@lydell/node-pty';
 import { MarkerScanner, type Marker } from './markers.js';
 import { readsTerminal, readStat, sessionMembers, signalSession, waitsForTerminalInput } from './processes.js';
+import { encodeBlockLines, sshLaunch, type RemoteOptions } from './remote.js';
 import type { RunStep, SessionLayout, ShellProfile } from './shells.js';
 
 /** How a block ended, as seen from this process. */
@@ -18,6 +19,22 @@ export interface BlockEnd {
   cwd?: string;
   /** True when the shell exited during the block (`exit`, `exec`, a signal). */
   shellExited: boolean;
+  /**
+   * True when the terminal closed with no word from the session leader: the leader was killed,
+   * or, for a remote shell, ssh ended (the connection was lost or closed); exitCode is then ssh's.
+   */
+  hungUp?: boolean;
+}
+
+/** A shell that could not start; `status` is its exit status (ssh's 255 for a remote one) when it exited. */
+export class ShellStartError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'ShellStartError';
+  }
 }
 
 /** Options for {@link ShellProcess.spawn}. */
@@ -31,10 +48,16 @@ export interface SpawnOptions {
   env: Record<string, string>;
   cols: number;
   rows: number;
-  /** Where the session's files are. */
+  /** Where the session's files are (on the remote machine for a remote shell). */
   layout: SessionLayout;
-  /** How long to wait for the startup file's ready marker, in ms. */
+  /** How long to wait for the startup file's ready marker, in ms (default 10 s; remote 120 s). */
   readyTimeoutMs?: number;
+  /** Run the shell on another machine over ssh (layout.remote is then true). */
+  remote?: RemoteOptions;
+  /** Receives what the terminal shows before the shell is ready (a remote: ssh's prompts and messages). */
+  onEarly?: (text: string) => void;
+  /** Called with the process as soon as it is spawned, before it is ready (to type into ssh's prompts). */
+  onSpawned?: (proc: ShellProcess) => void;
 }
 
 interface ActiveBlock {
@@ -71,7 +94,8 @@ export class ShellProcess {
     private readonly term: pty.IPty,
     private readonly profile: ShellProfile,
     private readonly leaderId: string,
-    private readonly layout: SessionLayout,
+    /** Where this shell's files are (a remote shell gets a fresh folder on every start). */
+    readonly layout: SessionLayout,
   ) {
     this.wire();
   }
@@ -97,27 +121,44 @@ export class ShellProcess {
    */
   static async spawn(opts: SpawnOptions): Promise<ShellProcess> {
     const readyId = newMarkerId();
-    const rcPath = join(opts.dir, opts.profile.rcName);
-    const extra = opts.profile.env(opts.dir, rcPath);
-    const restore = Object.fromEntries(Object.keys(extra).map((key) => [key, opts.env[key]]));
-    writeFileSync(rcPath, opts.profile.rc({ readyId, restore, ...opts.layout }), { mode: 0o600 });
-    const { file, args, cwd } = opts.profile.launch(opts.shell, rcPath, readyId, opts.layout);
-    const env: Record<string, string> = { ...opts.env, ...extra };
+    const { layout, remote } = opts;
+    const rcPath = join(layout.dir, opts.profile.rcName);
+    const extra = opts.profile.env(layout.dir, rcPath);
+    // A remote shell's environment is the remote machine's: nothing of it to restore from here.
+    const restore = Object.fromEntries(Object.keys(extra).map((key) => [key, remote ? undefined : opts.env[key]]));
+    const rc = opts.profile.rc({ readyId, restore, ...layout });
+    if (!remote) writeFileSync(rcPath, rc, { mode: 0o600 });
+    const shellLaunch = opts.profile.launch(opts.shell, rcPath, readyId, layout);
+    const { file, args, cwd } = remote
+      ? sshLaunch(remote, layout, { bootId: `${readyId}-boot`, rcName: opts.profile.rcName, rc }, shellLaunch, { ...extra, PAGER: opts.env.PAGER, CMDRUN: opts.env.CMDRUN })
+      : shellLaunch;
+    const env: Record<string, string> = remote ? opts.env : { ...opts.env, ...extra };
     let term: pty.IPty;
     try {
-      term = pty.spawn(file, args, { name: 'xterm-256color', cols: opts.cols, rows: opts.rows, cwd: cwd ?? opts.cwd, env });
+      term = pty.spawn(file, args, { name: 'xterm-256color', cols: opts.cols, rows: opts.rows, cwd: remote ? opts.cwd : (cwd ?? opts.cwd), env });
     } catch (err) {
-      throw new Error(`cannot start ${opts.shell}: ${(err as Error).message}`);
+      throw new ShellStartError(`cannot start ${opts.shell}: ${(err as Error).message}`);
     }
-    const proc = new ShellProcess(term, opts.profile, readyId, opts.layout);
-    if (opts.profile.initLine) term.write(`${opts.profile.initLine}\n`);
+    const proc = new ShellProcess(term, opts.profile, readyId, layout);
+    opts.onSpawned?.(proc);
+    // A remote shell's init line waits for the bootstrap's marker: typed earlier, it would be echoed
+    // by the local terminal before ssh makes it raw, or read by ssh's own prompts.
+    const typeInit = () => opts.profile.initLine && term.write(`${opts.profile.initLine}\n`);
+    if (!remote) typeInit();
     let early = '';
+    let booted = false;
+    const readyTimeoutMs = opts.readyTimeoutMs ?? (remote ? 120_000 : 10_000);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         proc.kill('SIGKILL');
-        reject(new Error(`${opts.shell} was not ready after ${opts.readyTimeoutMs ?? 10_000} ms: ${early.slice(-500)}`));
-      }, opts.readyTimeoutMs ?? 10_000);
+        reject(new ShellStartError(`${opts.shell} was not ready after ${readyTimeoutMs} ms: ${early.slice(-500)}`));
+      }, readyTimeoutMs);
       proc.onReady = (id, pid) => {
+        if (remote && id === `${readyId}-boot`) {
+          booted = true; // what follows is the remote shell's start, not ssh's: no longer forwarded
+          typeInit();
+          return true;
+        }
         if (id !== readyId) return false;
         clearTimeout(timer);
         proc.shellPid = pid;
@@ -126,11 +167,13 @@ export class ShellProcess {
       };
       proc.background = (text) => {
         early += text;
+        if (!booted) opts.onEarly?.(text);
       };
       proc.whenExited().then(() => {
         clearTimeout(timer);
         proc.kill('SIGKILL');
-        reject(new Error(`${opts.shell} exited before it was ready (status ${proc.exitCode}): ${early.slice(-500)}`));
+        const what = remote ? `ssh exited before ${opts.shell} was ready` : `${opts.shell} exited before it was ready`;
+        reject(new ShellStartError(`${what} (status ${proc.exitCode}): ${early.slice(-500)}`, proc.exitCode));
       });
     });
     proc.onReady = () => false;
@@ -151,18 +194,21 @@ export class ShellProcess {
     this.term.onExit(({ exitCode, signal }) => {
       // node-pty emits exit only after the PTY's socket closed (node-pty#72), so all output is in.
       for (const piece of this.scanner.feed(this.scanner.flush())) this.deliver(piece);
-      this.ended(signal ? 128 + signal : exitCode);
+      this.ended(signal ? 128 + signal : exitCode, true);
     });
   }
 
-  /** The shell has ended with `status`: the running block ends with it. Idempotent. */
-  private ended(status: number): void {
+  /**
+   * The shell has ended with `status`: the running block ends with it. `hungUp`: the terminal
+   * closed without the leader's word (see BlockEnd). Idempotent.
+   */
+  private ended(status: number, hungUp = false): void {
     if (this.exited) return;
     this.exitCode = status;
     const block = this.active;
     this.active = undefined;
     if (block && !block.started) this.flushEarly(block);
-    block?.resolve({ exitCode: status, shellExited: true });
+    block?.resolve({ exitCode: status, shellExited: true, ...(hungUp ? { hungUp } : {}) });
     for (const waiter of this.exitWaiters.splice(0)) waiter();
   }
 
@@ -222,10 +268,15 @@ export class ShellProcess {
     if (this.active) throw new Error('a block is already running in this shell');
     if (this.exited) throw new Error('the shell has exited');
     const id = newMarkerId();
-    const line = this.profile.runLine(id, step, this.layout);
+    let typed = `${this.profile.runLine(id, step, this.layout)}\n`;
+    if (this.layout.remote) {
+      // The block itself goes first, encoded, for the remote __cmdrun_get (shells.ts, remote.ts).
+      const lines = encodeBlockLines(Buffer.from(step.text ?? '', 'utf8'));
+      typed = `__cmdrun_get ${lines.length}${step.interpreter ? ' run' : ''}\n${lines.map((l) => `${l}\n`).join('')}${typed}`;
+    }
     return new Promise<BlockEnd>((resolve) => {
-      this.active = { id, started: false, echo: `${line}\n`, early: '', onOutput, onStart, resolve };
-      this.term.write(`${line}\n`);
+      this.active = { id, started: false, echo: typed, early: '', onOutput, onStart, resolve };
+      this.term.write(typed);
     });
   }
 
@@ -244,14 +295,20 @@ export class ShellProcess {
     return readStat(this.sid)?.tpgid;
   }
 
-  /** True when the running block waits for terminal input (see waitsForTerminalInput). */
+  /**
+   * True when the running block waits for terminal input (see waitsForTerminalInput). A remote
+   * shell's processes cannot be seen from here: always true, so a block that has been quiet is
+   * offered input.
+   */
   waitsForInput(): boolean {
+    if (this.layout.remote) return true;
     const fg = this.foregroundGroup();
     return fg !== undefined && fg > 0 && waitsForTerminalInput(this.sid, fg, this.ttyPath);
   }
 
   /** True when the shell itself (not a command it runs) is blocked reading the terminal (`read`). */
   shellReadsInput(): boolean {
+    if (this.layout.remote) return false;
     return readsTerminal(this.shellPid, this.ttyPath);
   }
 
@@ -298,6 +355,7 @@ export class ShellProcess {
    * `sinceTicks` (clock ticks since boot, see uptimeTicks) when given.
    */
   children(sinceTicks = 0): number[] {
+    if (this.layout.remote) return [];
     return sessionMembers(this.sid).filter((pid) => {
       const stat = pid === this.shellPid ? undefined : readStat(pid);
       return stat?.ppid === this.shellPid && stat.starttime >= sinceTicks;

@@ -32,8 +32,14 @@ export interface SessionLayout {
   scriptName: string;
   /** NAME above. */
   relName: string;
-  /** The shell's first working directory (absolute). */
+  /** The shell's first working directory (absolute); '' for the user's home (a remote default). */
   cwd: string;
+  /**
+   * True for a shell on another machine (remote.ts): blocks arrive over the terminal, encoded,
+   * and `__cmdrun_get` (see getFunction) writes them to the block file before the block line; the
+   * session leader removes `dir` when the shell ends.
+   */
+  remote?: boolean;
 }
 
 /** The block file, the check's copy and the tty link of a layout. */
@@ -57,6 +63,8 @@ export interface RunStep {
   file: string;
   /** Run this program on the file instead of sourcing it in the shell (no syntax check). */
   interpreter?: string;
+  /** The padded block, for a remote shell: it is sent before the block line (remote.ts). */
+  text?: string;
 }
 
 /** How to start a shell: the program, arguments and working directory handed to the PTY. */
@@ -116,16 +124,52 @@ function restoreLines(restore: RcContext['restore']): string {
  * read). Its stderr is closed (it would report a shell killed by a signal: "Killed"), and Ctrl-C
  * only runs a no-op trap in it (a trap, unlike an ignored signal, is not inherited).
  */
-function leaderScript(leaderId: string): string {
-  return `trap : INT; exec 3>&2 2>/dev/null; ("$@" 2>&3 3>&-); __s=$?; printf '${osc}q;%s;%s\\007' ${leaderId} "$__s" >/dev/tty; exec sleep 2147483647`;
+export function leaderScript(leaderId: string, remoteDir?: string): string {
+  const q = `printf '${osc}q;%s;%s\\007' ${leaderId} "$__s" >/dev/tty`;
+  if (!remoteDir) return `trap : INT; exec 3>&2 2>/dev/null; ("$@" 2>&3 3>&-); __s=$?; ${q}; exec sleep 2147483647`;
+  // On another machine the leader also removes the session's folder, even when the connection's
+  // hang-up ended the shell (a trapped HUP lets the leader go on; the shell gets HUP's default),
+  // and waits only on a terminal that is still there.
+  return `trap : INT HUP; exec 3>&2 2>/dev/null; ("$@" 2>&3 3>&-); __s=$?; rm -rf ${quote(remoteDir)}; trap - HUP; ${q} && exec sleep 2147483647`;
 }
 
 /** The PTY's program for a shell started as `args` under the leader. */
-const underLeader = (leaderId: string, args: string[], cwd?: string): Launch => ({
+const underLeader = (leaderId: string, layout: SessionLayout, args: string[], cwd?: string): Launch => ({
   file: 'sh',
-  args: ['-c', leaderScript(leaderId), 'sh', ...args],
+  args: ['-c', leaderScript(leaderId, layout.remote ? layout.dir : undefined), 'sh', ...args],
   cwd,
 });
+
+/** `cd` to a session's first directory: `cwd`, or the user's home when it is empty (a remote default). */
+export const cdTo = (b: string, cwd: string): string => `${b}cd -- ${cwd ? quote(cwd) : '"$HOME"'}`;
+
+/**
+ * `__cmdrun_get N [run]`, for a shell on another machine: reads the N lines that follow it on the
+ * terminal, each a printf(1) format that writes a piece of the block (encodeBlockLines in
+ * remote.ts: printable ASCII as itself, every other byte as `\ooo`, so no line is near the
+ * terminal's 4 KB limit and none holds a byte the line discipline acts on), and writes the block
+ * file (after `prefix`) and the check's copy ({@link checkText}); with `run` (an interpreter
+ * block), the block file alone. '' when the shell is local.
+ */
+function getFunction(b: string, ctx: RcContext, prefix: string): string {
+  if (!ctx.remote) return '';
+  const paths = layoutPaths(ctx);
+  return `__cmdrun_get() {
+  __cmdrun_n=$1
+  if [ "$#" -gt 1 ]; then __cmdrun_cf=/dev/null; __cmdrun_p=; else __cmdrun_cf=${quote(paths.check)}; __cmdrun_p=${quote(prefix)}; fi
+  {
+    ${b}printf '%s' "$__cmdrun_p" >&3
+    [ "$#" -gt 1 ] || ${b}printf 'if false; then __cmdrun_c() { '
+    while [ "$__cmdrun_n" -gt 0 ]; do
+      IFS= ${b}read -r __cmdrun_l
+      ${b}printf "$__cmdrun_l" >&3
+      ${b}printf "$__cmdrun_l"
+      __cmdrun_n=$((__cmdrun_n - 1))
+    done
+    [ "$#" -gt 1 ] || ${b}printf '\\n\\n}\\nfi\\n'
+  } 3>${quote(paths.block)} >"$__cmdrun_cf"
+}`;
+}
 
 /**
  * The end hook, shared by every startup file. `b` is the prefix that bypasses aliases and
@@ -196,6 +240,9 @@ function blockLine(source: string, id: string, { file, interpreter }: RunStep, s
   return `__cmdrun_pre ${id} && ${source} ${quote(sourced)}; __cmdrun_end "$?"`;
 }
 
+/** A bash block file's first words: back to the session's directory (see bash). */
+const BASH_PREFIX = '__cmdrun_back; ';
+
 /**
  * bash, run as `bash script.sh` runs (bash(1): INVOCATION, `BASH_ENV`): a non-interactive bash
  * whose script is a link to the terminal named as the user named the script, so `$0`, messages
@@ -215,10 +262,12 @@ export const bash: ShellProfile = {
   name: 'bash',
   rcName: 'bashrc',
   jobControl: false,
-  blockPrefix: '__cmdrun_back; ',
-  launch: (shell, _rcPath, leaderId, layout) => underLeader(leaderId, [shell, '--noprofile', '--norc', layout.relName], `${layout.dir}/tty`),
+  blockPrefix: BASH_PREFIX,
+  launch: (shell, _rcPath, leaderId, layout) => underLeader(leaderId, layout, [shell, '--noprofile', '--norc', layout.relName], `${layout.dir}/tty`),
   env: (_dir, rcPath) => ({ BASH_ENV: rcPath }),
-  rc: ({ readyId, restore, dir, scriptName, relName, cwd }) => `# cmdrun: generated startup file (BASH_ENV)
+  rc: (ctx) => {
+    const { readyId, restore, dir, scriptName, relName, cwd } = ctx;
+    return `# cmdrun: generated startup file (BASH_ENV)
 ${restoreLines(restore)}
 stty -onlcr 2>/dev/null
 \\builtin shopt -s expand_aliases
@@ -265,14 +314,16 @@ __cmdrun_unwind() {
 \\builtin trap __cmdrun_interrupt INT
 __cmdrun_init() {
   __cmdrun_o=\${OLDPWD-}; __cmdrun_oset=\${OLDPWD+x}
-  \\builtin cd -- ${quote(cwd)} || \\builtin exit 1
+  ${cdTo('\\builtin ', cwd)} || \\builtin exit 1
   if [ -n "$__cmdrun_oset" ]; then OLDPWD=$__cmdrun_o; else \\builtin unset OLDPWD; fi
   \\builtin unset -f __cmdrun_init
   \\builtin printf '${osc}r;%s;%s\\007' '${readyId}' "$$" >/dev/tty
 }
 ${checkFunction('\\builtin ', '\\builtin source', dir, `${layoutPaths({ dir, scriptName, relName, cwd }).check}: `, `${scriptName}: `, `\n  [ -z "$__cmdrun_int" ] || \\builtin return 130`)}
 ${blockFunctions('\\builtin ', layoutPaths({ dir, scriptName, relName, cwd }).check, `\n  __cmdrun_pwd=$PWD; __cmdrun_o=\${OLDPWD-}; __cmdrun_oset=\${OLDPWD+x}; __cmdrun_in=1\n  \\builtin cd -- ${quote(`${dir}/run`)}`)}
-`,
+${getFunction('\\builtin ', ctx, BASH_PREFIX)}
+`;
+  },
   // Read from the terminal once bash has opened it as its script (after BASH_ENV, before which a
   // relative script name must still resolve in the tty folder): the session's cwd, then ready.
   initLine: '__cmdrun_init',
@@ -286,7 +337,7 @@ export const zsh: ShellProfile = {
   jobControl: true,
   blockPrefix: '',
   initLine: '',
-  launch: (shell, _rcPath, leaderId) => underLeader(leaderId, [shell, '-d', '-i']),
+  launch: (shell, _rcPath, leaderId, layout) => underLeader(leaderId, layout, [shell, '-d', '-i']),
   env: (dir) => ({ ZDOTDIR: dir }),
   rc: (ctx) => `# cmdrun: generated startup file
 PS1=''; PROMPT=''; RPROMPT=''; RPS1=''; PS2=''; RPS2=''
@@ -301,6 +352,7 @@ ${endHook(
 )}
 ${checkFunction('\\builtin ', '\\builtin source', ctx.dir, `${layoutPaths(ctx).check}:`, `${ctx.scriptName}:`)}
 ${blockFunctions('\\builtin ', layoutPaths(ctx).check)}
+${getFunction('\\builtin ', ctx, '')}
 __cmdrun_prompt() { __cmdrun_end "$?" }
 precmd_functions=(__cmdrun_prompt)
 \\builtin printf '${osc}r;%s;%s\\007' '${ctx.readyId}' "$$" >/dev/tty
@@ -321,7 +373,7 @@ export const dash: ShellProfile = {
   jobControl: true,
   blockPrefix: '',
   initLine: '',
-  launch: (shell, _rcPath, leaderId) => underLeader(leaderId, [shell, '-i']),
+  launch: (shell, _rcPath, leaderId, layout) => underLeader(leaderId, layout, [shell, '-i']),
   env: (_dir, rcPath) => ({ ENV: rcPath }),
   rc: (ctx) => `# cmdrun: generated startup file
 PS2=''
@@ -330,6 +382,7 @@ ${restoreLines(ctx.restore)}
 ${endHook('', `PS1='$(__cmdrun_end "$?")'`)}
 __cmdrun_check() { . "$1"; }
 ${blockFunctions('', layoutPaths(ctx).check)}
+${getFunction('', ctx, '')}
 PS1='$(__cmdrun_end "$?")'
 printf '${osc}r;%s;%s\\007' '${ctx.readyId}' "$$" >/dev/tty
 `,
