@@ -7,7 +7,9 @@
  *   signal, `set -e`), the leader writes a `q` marker with its status and keeps the terminal open,
  *   so every byte printed before is read: the terminal is hung up only when cmdrun kills the leader;
  * - the startup file empties the prompts, turns off `onlcr` (the PTY then passes `\n` through,
- *   ~10x the throughput; renderers treat `\n` as a new line) and line editing, installs a hook that
+ *   ~10x the throughput; renderers treat `\n` as a new line) and line editing, turns on `noflsh`
+ *   (Ctrl-C would otherwise discard what the shell wrote and cmdrun had not read yet, an end
+ *   marker included: termios(3), NOFLSH), installs a hook that
  *   writes the end marker with `$?` and `$PWD` to /dev/tty, and writes the ready marker (with the
  *   shell's pid) last;
  * - the block line writes the start marker, checks the block's syntax inside the shell (so it sees
@@ -269,7 +271,7 @@ export const bash: ShellProfile = {
     const { readyId, restore, dir, scriptName, relName, cwd } = ctx;
     return `# cmdrun: generated startup file (BASH_ENV)
 ${restoreLines(restore)}
-stty -onlcr 2>/dev/null
+stty -onlcr noflsh 2>/dev/null
 \\builtin shopt -s expand_aliases
 \\builtin trap '' TSTP TTIN TTOU
 __cmdrun_id=
@@ -343,7 +345,7 @@ export const zsh: ShellProfile = {
 PS1=''; PROMPT=''; RPROMPT=''; RPS1=''; PS2=''; RPS2=''
 unsetopt zle prompt_cr prompt_sp beep
 unset HISTFILE
-stty -onlcr 2>/dev/null
+stty -onlcr noflsh 2>/dev/null
 ${restoreLines(ctx.restore)}
 ${endHook(
   '\\builtin ',
@@ -377,7 +379,7 @@ export const dash: ShellProfile = {
   env: (_dir, rcPath) => ({ ENV: rcPath }),
   rc: (ctx) => `# cmdrun: generated startup file
 PS2=''
-stty -onlcr 2>/dev/null
+stty -onlcr noflsh 2>/dev/null
 ${restoreLines(ctx.restore)}
 ${endHook('', `PS1='$(__cmdrun_end "$?")'`)}
 __cmdrun_check() { . "$1"; }
