@@ -5,9 +5,22 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InvalidArgumentError } from 'commander';
+import { parseTarget, TargetError, type Target } from '../session/target.js';
 
 /** A usage error: printed as one line, exit status 2. */
 export class UsageError extends Error {}
+
+/**
+ * commander parser for `--on`: a target (target.ts), `local` or `ssh://[user@]host[:port]`.
+ * @throws InvalidArgumentError (exit status 2) with parseTarget's reason for anything else.
+ */
+export function parseTargetOption(value: string): Target {
+  try {
+    return parseTarget(value);
+  } catch (err) {
+    throw new InvalidArgumentError(err instanceof TargetError ? `${err.reason} (expected ssh://[user@]host[:port] or local)` : (err as Error).message);
+  }
+}
 
 /** commander parser for a port number 0-65535. */
 export function parsePort(value: string): number {

@@ -6,13 +6,18 @@
  */
 import { Command, Option } from 'commander';
 import { SUPPORTED_SHELLS } from '../session/shells.js';
-import { parseBytes, parsePort, parsePositive, parseSeconds, UsageError } from './checks.js';
+import { parseBytes, parsePort, parsePositive, parseSeconds, parseTargetOption, UsageError } from './checks.js';
 import { addHistoryCommand, historyOptions } from './history-command.js';
 
 declare const __CMDRUN_VERSION__: string | undefined;
 const VERSION = typeof __CMDRUN_VERSION__ === 'string' ? __CMDRUN_VERSION__ : '0.0.0-dev';
 
 const shellOption = () => new Option('--shell <shell>', `shell to run blocks in (${SUPPORTED_SHELLS.join(', ')})`).default('bash');
+/** `--on` and `--ssh-command`, for both commands (README: "Remote machines"). */
+const remoteOptions = (command: Command) =>
+  command
+    .option('--on <target>', 'where blocks run: local (default) or ssh://[user@]host[:port], through your ssh', parseTargetOption)
+    .addOption(new Option('--ssh-command <cmd>', 'the command that runs ssh, read by sh (e.g. "ssh -F ./ssh_config")').env('CMDRUN_SSH_COMMAND'));
 
 /** Builds the commander program. */
 export function program(): Command {
@@ -25,11 +30,11 @@ export function program(): Command {
     .option('--host <addr>', 'address to bind', '127.0.0.1')
     .option('--no-browser', 'do not open a browser; print the URL only')
     .addOption(shellOption())
-    .option('--cwd <dir>', "working directory of the shell (default: the script's folder)")
+    .option('--cwd <dir>', "working directory of the shell (default: the script's folder; with --on ssh://..., a remote directory, default the remote home)")
     .option('--token <token>', 'API token (default: 32 random bytes)')
     .option('--max-runs <n>', 'finished runs kept for replay and page reloads', parsePositive, 200)
     .option('--max-run-output <size>', 'output kept per run: its first fifth and last four fifths (e.g. 5M)', parseBytes, 5 * 1024 * 1024);
-  historyOptions(cli)
+  historyOptions(remoteOptions(cli))
     .action(async (file, flags) => (await import('./serve.js')).serveCommand(file, flags, VERSION))
     // Options after `run` are run's own (both have --shell and --cwd).
     .enablePositionalOptions()
@@ -41,7 +46,7 @@ export function program(): Command {
     .description('run every block in order in one shell, printing output to stdout; exit with the first failing status')
     .argument('<file>', 'the script or Markdown runbook to run')
     .addOption(shellOption())
-    .option('--cwd <dir>', "working directory of the shell (default: the script's folder)")
+    .option('--cwd <dir>', "working directory of the shell (default: the script's folder; with --on ssh://..., a remote directory, default the remote home)")
     .option('--from <n>', 'first block to run (1-based)', parsePositive)
     .option('--to <n>', 'last block to run (1-based)', parsePositive)
     .option('--block <title>', 'run only the block(s) with this title: a # %% title, or a Markdown fence\'s name or heading')
@@ -52,7 +57,7 @@ export function program(): Command {
     .option('--json', 'print one JSON line per event (the SSE events of the API) instead of output', false)
     .option('--no-color', 'strip colours and other escape sequences from the output (also: NO_COLOR)')
     .option('--report <file>', 'write a transcript of the runs: out.html (self-contained) or out.md');
-  historyOptions(run).action(async (file, flags) => (await import('./run.js')).runCommand(file, flags, VERSION));
+  historyOptions(remoteOptions(run)).action(async (file, flags) => (await import('./run.js')).runCommand(file, flags, VERSION));
   addHistoryCommand(cli);
   return cli;
 }

@@ -14,7 +14,8 @@ import { blockLines, type Block } from '../blocks/split.js';
 import { blockLabel } from '../runs/format.js';
 import { RunQueue } from '../runs/run-queue.js';
 import { DEFAULT_OUTPUT_LIMITS, type Run } from '../runs/run.js';
-import { ShellSession } from '../session/session.js';
+import { SessionPool } from '../session/pool.js';
+import type { Target } from '../session/target.js';
 import { HistoryRecorder } from '../history/recorder.js';
 import { historyPath } from '../history/paths.js';
 import { openHistory } from '../history/store.js';
@@ -26,6 +27,9 @@ import type { HistoryFlags } from './history-command.js';
 export interface RunFlags extends HistoryFlags {
   shell: string;
   cwd?: string;
+  /** Where blocks run by default; with a remote target, `cwd` is a directory there. */
+  on?: Target;
+  sshCommand?: string;
   from?: number;
   to?: number;
   block?: string;
@@ -63,9 +67,9 @@ export function selectBlocks(blocks: Block[], flags: Pick<RunFlags, 'from' | 'to
   return named;
 }
 
-/** The header line before a block: its number, title or first line, and where it starts. */
+/** The header line before a block: its number, title or first line, where it starts, and its target. */
 function header(block: Block, n: number, total: number, file: string, dim: boolean): string {
-  const text = `── [${n}/${total}] ${blockLabel(block)} (${file}:${block.lineStart})`;
+  const text = `── [${n}/${total}] ${blockLabel(block)} (${file}:${block.lineStart})${block.on ? ` on ${block.on}` : ''}`;
   return dim ? `\x1b[2m${text}\x1b[0m\n` : `${text}\n`;
 }
 
@@ -98,7 +102,8 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
     reportFormat = formatOf(flags.report);
     if (!reportFormat) throw new UsageError(`--report ${flags.report}: the file name must end with .html or .md`);
   }
-  const cwd = resolve(flags.cwd ?? dirname(path));
+  const remote = flags.on?.kind === 'ssh';
+  const cwd = resolve(remote ? dirname(path) : (flags.cwd ?? dirname(path)));
   checkDir(cwd);
   const split = await loadBlockSplitter(
     {
@@ -114,17 +119,25 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
     return;
   }
   const blocks = selectBlocks(all, flags);
+  const wrongTarget = blocks.find((b) => b.onError);
+  if (wrongTarget) throw new UsageError(`${basename(path)}:${blockLines(wrongTarget).first}: ${wrongTarget.onError}`);
   const ran = new Map<number, Run>();
-  let session: ShellSession;
+  let sessions: SessionPool;
   try {
-    session = await ShellSession.start({ shell: flags.shell, cwd, scriptName: file, cols: process.stdout.columns });
+    sessions = await SessionPool.start(flags.on ?? { kind: 'local' }, {
+      session: { shell: flags.shell, cwd, scriptName: file, cols: process.stdout.columns },
+      remoteCwd: remote ? (flags.cwd ?? '') : undefined,
+      sshCommand: flags.sshCommand,
+      batch: !process.stdin.isTTY, // no one to answer ssh's prompts, nor a block's reads
+    });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  const session = sessions.default;
   const store = openHistory(historyPath(flags.history));
   const recorder = store && new HistoryRecorder(store, { script: path, shell: session.shell }, { limits: DEFAULT_OUTPUT_LIMITS, maxScriptChars: flags.historyMax, warn: (m) => process.stderr.write(`${m}\n`) });
   let recording = true; // the blocks, not the closing `exit`
-  const queue = new RunQueue(session, { maxRuns: blocks.length + 2, onRun: (run) => recording && recorder?.track(run) });
+  const queue = new RunQueue(sessions, { maxRuns: blocks.length + 2, onRun: (run) => recording && recorder?.track(run) });
   const strip = !flags.color || Boolean(process.env.NO_COLOR);
   const dimHeaders = !strip && process.stderr.isTTY;
   let current: Run | undefined;
@@ -132,7 +145,7 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
 
   const shutdown = async (status: number) => {
     if (process.stdin.isTTY) process.stdin.setRawMode(false);
-    await session.close();
+    await sessions.close();
     recorder?.close();
     process.exit(status);
   };
@@ -173,6 +186,7 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
       cols: process.stdout.columns,
       interpreter: block?.interpreter,
       title: block?.title,
+      on: block?.on,
     });
     submitted?.(run);
     current = run;

@@ -9,6 +9,7 @@ import { openHistory } from '../history/store.js';
 import { startServer } from '../server/serve.js';
 import { checkDir, checkScript, UsageError } from './checks.js';
 import type { HistoryFlags } from './history-command.js';
+import type { Target } from '../session/target.js';
 
 /** Options of `cmdrun [file]`. */
 export interface ServeFlags extends HistoryFlags {
@@ -17,6 +18,9 @@ export interface ServeFlags extends HistoryFlags {
   browser: boolean;
   shell: string;
   cwd?: string;
+  /** Where blocks run by default; with a remote target, `cwd` is a directory there. */
+  on?: Target;
+  sshCommand?: string;
   token?: string;
   maxRuns: number;
   maxRunOutput: number;
@@ -25,7 +29,8 @@ export interface ServeFlags extends HistoryFlags {
 export async function serveCommand(file: string | undefined, flags: ServeFlags, version: string): Promise<void> {
   const path = resolve(file ?? 'untitled.sh');
   checkScript(path, true);
-  const cwd = resolve(flags.cwd ?? dirname(path));
+  const remote = flags.on?.kind === 'ssh';
+  const cwd = resolve(remote ? dirname(path) : (flags.cwd ?? dirname(path)));
   checkDir(cwd);
   let server;
   const history = openHistory(historyPath(flags.history));
@@ -39,6 +44,9 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
       port: flags.port,
       shell: flags.shell,
       cwd,
+      on: flags.on,
+      remoteCwd: remote ? (flags.cwd ?? '') : undefined,
+      sshCommand: flags.sshCommand,
       token: flags.token,
       maxRuns: flags.maxRuns,
       maxRunOutput: flags.maxRunOutput,
@@ -58,7 +66,7 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
   let stopping = false;
   // A second Ctrl-C, or 3 s without a clean stop, kills everything at once.
   const force = () => {
-    server.session.killNow();
+    server.sessions.killNow();
     process.exit(0);
   };
   const stop = async () => {

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_OUTPUT_LIMITS, Run, type OutputLimits, type RunRequest } from './run.js';
+import { SessionPool } from '../session/pool.js';
 import type { ShellSession } from '../session/session.js';
 
 /** Options for {@link RunQueue}. */
@@ -16,13 +17,20 @@ export interface RunQueueOptions {
   onRun?: (run: Run) => void;
 }
 
-/** Runs blocks in one session, one at a time, in the order they were submitted. */
+/**
+ * Runs blocks one at a time, in the order they were submitted, each in the session of its target
+ * (RunRequest.on; the pool's default when it names none).
+ */
 export class RunQueue {
   private readonly runs = new Map<string, Run>();
   private readonly waiting: Run[] = [];
   /** Batches with a failed run, newest last (the last 100). */
   private readonly failedBatches = new Set<string>();
   private current: Run | undefined;
+  /** The session the current run runs in. */
+  private currentSession: ShellSession | undefined;
+  /** The notebook's sessions, by target. */
+  readonly sessions: SessionPool;
   private readonly maxRuns: number;
   private readonly outputLimits: OutputLimits;
   /**
@@ -33,13 +41,12 @@ export class RunQueue {
   readonly background = new Run('background', { code: '' }, { headChars: 0, tailChars: 256 * 1024 });
   private readonly onRun: ((run: Run) => void) | undefined;
 
-  constructor(
-    private readonly session: ShellSession,
-    options: RunQueueOptions = {},
-  ) {
+  /** @param sessions the notebook's sessions, or its one session. */
+  constructor(sessions: SessionPool | ShellSession, options: RunQueueOptions = {}) {
+    this.sessions = sessions instanceof SessionPool ? sessions : SessionPool.of(sessions);
     this.maxRuns = options.maxRuns ?? 200;
     this.outputLimits = options.outputLimits ?? DEFAULT_OUTPUT_LIMITS;
-    session.onBackground((text) => this.background.output(text));
+    this.sessions.onBackground((text) => this.background.output(text));
     this.onRun = options.onRun;
   }
 
@@ -68,7 +75,7 @@ export class RunQueue {
     if (background.finished) return;
     background.emit({
       event: 'end',
-      data: { runId: background.runId, exitCode: 0, durationMs: 0, cwd: this.session.cwd, interrupted: false, sessionRestarted: false },
+      data: { runId: background.runId, exitCode: 0, durationMs: 0, cwd: this.sessions.default.cwd, interrupted: false, sessionRestarted: false },
     });
   }
 
@@ -90,7 +97,8 @@ export class RunQueue {
     const run = this.runs.get(runId);
     if (!run || run.finished) return false;
     if (run === this.current) {
-      this.session.interrupt();
+      // Not connected yet (a remote session's start): the run ends as soon as it would start.
+      if (!this.currentSession?.interrupt()) run.cancelRequested = true;
       return true;
     }
     run.cancelRequested = true;
@@ -104,7 +112,7 @@ export class RunQueue {
 
   /** Types `data` into the terminal of the run if it is the one running; false otherwise. */
   input(runId: string, data: string): boolean {
-    return this.current?.runId === runId && this.current.status === 'running' && this.session.input(data);
+    return this.current?.runId === runId && this.current.status === 'running' && this.currentSession !== undefined && this.currentSession.input(data);
   }
 
   private async pump(): Promise<void> {
@@ -116,25 +124,35 @@ export class RunQueue {
       await this.execute(run);
     } finally {
       this.current = undefined;
+      this.currentSession = undefined;
       void this.pump();
     }
   }
 
   private async execute(run: Run): Promise<void> {
+    let session: ShellSession;
+    try {
+      session = await this.sessions.get(run.request.on);
+    } catch (err) {
+      run.emit({ event: 'error', data: { runId: run.runId, message: (err as Error).message } });
+      this.cancelBatch(run);
+      return;
+    }
     if (run.cancelRequested) {
       run.emit({
         event: 'end',
-        data: { runId: run.runId, exitCode: 130, durationMs: 0, cwd: this.session.cwd, interrupted: true, sessionRestarted: false, cancelled: true },
+        data: { runId: run.runId, exitCode: 130, durationMs: 0, cwd: session.cwd, interrupted: true, sessionRestarted: false, cancelled: true },
       });
       return;
     }
+    this.currentSession = session;
     this.background.flushOutput(); // what the shell printed before this run is not this run's
     const startedAt = Date.now();
     const t0 = performance.now();
-    run.emit({ event: 'start', data: { runId: run.runId, startedAt } });
-    run.flow = this.session;
+    run.emit({ event: 'start', data: { runId: run.runId, startedAt, on: session.target } });
+    run.flow = session;
     try {
-      const result = await this.session.run(run.request.code, {
+      const result = await session.run(run.request.code, {
         lineStart: run.request.lineStart,
         cols: run.request.cols,
         interpreter: run.request.interpreter,

@@ -7,8 +7,8 @@ import { ByteRing, type Slot } from './byte-ring.js';
 
 /** `queued {runId, position}`: waits behind `position` other runs (1 = next). */
 export interface QueuedData { runId: string; position: number }
-/** `start {runId, startedAt}`: epoch ms. */
-export interface StartData { runId: string; startedAt: number }
+/** `start {runId, startedAt, on}`: epoch ms; the block runs in the session of target `on` (`local`, `ssh://db1`). */
+export interface StartData { runId: string; startedAt: number; on?: string }
 /** `output {runId, text}`: terminal output, UTF-8, `\n` line ends; chunks are coalesced. */
 export interface OutputData { runId: string; text: string }
 /** `waiting {runId}`: the block waits for terminal input (POST /api/runs/:runId/input). */
@@ -57,6 +57,8 @@ export interface RunRequest {
   interpreter?: Interpreter;
   /** The block's title (its `# %%` header), for the history. */
   title?: string;
+  /** Where the block runs: a target (target.ts), `local` or `ssh://[user@]host[:port]`; default: the notebook's. */
+  on?: string;
 }
 
 /** A run's summary, as GET /api/runs lists it. */
@@ -70,6 +72,8 @@ export interface RunSummary {
   startedAt?: number;
   durationMs?: number;
   interrupted?: boolean;
+  /** The target it runs on, as asked (RunRequest.on; absent: the notebook's default). */
+  on?: string;
 }
 
 /** Output is sent at most this often while a block prints (ms)... */
@@ -346,6 +350,7 @@ export class Run {
       startedAt: this.startedAt,
       durationMs: this.end?.durationMs,
       interrupted: this.end?.interrupted,
+      ...(this.request.on !== undefined ? { on: this.request.on } : {}),
     };
   }
 }

@@ -28,7 +28,7 @@ export interface AppDeps {
   token: string;
   /** Host header values to accept (see allowedHosts); a function because the port is known late. */
   hosts: () => Set<string>;
-  session: ShellSession;
+  /** The run queue; its sessions (runs.sessions) are the notebook's, by target. */
   runs: RunQueue;
   file: ScriptFile;
   /** Reports changes of `file` made by other programs (GET /api/file/events). */
@@ -51,7 +51,8 @@ const tooLarge = (limit: number) =>
 
 /** Builds the app. Every request passes the Host/Origin guard; /api routes but health need the token. */
 export function createApp(deps: AppDeps): Hono {
-  const { session, runs, file } = deps;
+  const { runs, file } = deps;
+  const sessions = runs.sessions;
   void loadSchemas();
   const app = new Hono();
 
@@ -84,15 +85,29 @@ export function createApp(deps: AppDeps): Hono {
     }
   });
 
-  const sessionJson = () => ({ shell: session.shell, pid: session.pid ?? null, cwd: session.cwd, status: session.status });
-  api.get('/session', (c) => c.json(sessionJson()));
+  const sessionJson = (session: ShellSession) => ({
+    shell: session.shell,
+    pid: session.pid ?? null,
+    cwd: session.cwd,
+    status: session.status,
+    on: session.target,
+    default: session === sessions.default,
+  });
+  api.get('/session', (c) => c.json(sessionJson(sessions.default)));
+  api.get('/sessions', (c) => c.json({ sessions: sessions.list().map(sessionJson) }));
   // Output printed while no block ran (background jobs), from Last-Event-ID on; it never ends.
   api.get('/session/output', (c) => streamRun(c, runs.background, lastEventId(c), deps.shutdown));
   // Runs still queued are cancelled: they were meant for the old shell's state.
-  api.post('/session/restart', tooLarge(MAX_RUN_BODY), async (c) => {
+  api.post('/session/restart', tooLarge(MAX_RUN_BODY), jsonBody('restart'), async (c) => {
+    const { on, all } = c.req.valid('json');
     runs.cancelQueued();
+    if (all) {
+      await Promise.all(sessions.list().map((s) => s.restart()));
+      return c.json({ sessions: sessions.list().map(sessionJson) });
+    }
+    const session = await sessions.get(on);
     await session.restart();
-    return c.json(sessionJson());
+    return c.json(sessionJson(session));
   });
 
   api.get('/runs', (c) => c.json(runs.list().map((run) => run.summary())));

@@ -4,9 +4,19 @@
  */
 import { z } from 'zod';
 import { INTERPRETERS } from '../session/session.js';
+import { parseTarget } from '../session/target.js';
 
 /** Run ids and batch ids: 1-64 characters of base64url. */
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "-" or "_"');
+
+/** A target (target.ts): `local` or `ssh://[user@]host[:port]`; the 400 says what is wrong with it. */
+const target = z.string().superRefine((text, ctx) => {
+  try {
+    parseTarget(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
 
 /** POST /api/runs. */
 export const runBody = z.strictObject({
@@ -18,7 +28,11 @@ export const runBody = z.strictObject({
   cols: z.int().min(20).max(1000).optional(),
   interpreter: z.enum(INTERPRETERS).optional(),
   title: z.string().max(1000).optional(),
+  on: target.optional(),
 });
+
+/** POST /api/session/restart: the session of `on` (default: the notebook's), or every one (`all`). */
+export const restartBody = z.strictObject({ on: target.optional(), all: z.boolean().optional() });
 
 /** PUT /api/file: the new content, and the mtimeMs it was based on (null: the file did not exist). */
 export const fileBody = z.strictObject({
@@ -39,5 +53,5 @@ export const listQuery = z.strictObject({
 export const transcriptQuery = z.strictObject({ format: z.enum(['html', 'md']).default('html') });
 
 /** The bodies and queries, by name, for jsonBody and queryParams (validate.ts). */
-export const bodies = { run: runBody, file: fileBody, input: inputBody };
+export const bodies = { run: runBody, file: fileBody, input: inputBody, restart: restartBody };
 export const queries = { list: listQuery, transcript: transcriptQuery };

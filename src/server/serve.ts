@@ -10,7 +10,9 @@ import getPort, { portNumbers } from 'get-port';
 import { HistoryRecorder } from '../history/recorder.js';
 import type { HistoryStore } from '../history/store.js';
 import { RunQueue } from '../runs/run-queue.js';
-import { ShellSession } from '../session/session.js';
+import { SessionPool } from '../session/pool.js';
+import type { ShellSession } from '../session/session.js';
+import type { Target } from '../session/target.js';
 import { createApp } from './app.js';
 import { FileWatcher } from './file-watch.js';
 import { allowedHosts, isWildcard } from './guards.js';
@@ -27,8 +29,14 @@ export interface ServerOptions {
   /** Port; 0 = any free port; default: a free port preferring 8765-8799. */
   port?: number;
   shell?: string;
-  /** Working directory of the session's shell. */
+  /** Working directory of the local session's shell. */
   cwd: string;
+  /** Where blocks run by default (`--on`); default this machine. */
+  on?: Target;
+  /** The first directory on `on` when it is remote; '' (default) for the remote user's home. */
+  remoteCwd?: string;
+  /** The command that runs ssh (`--ssh-command`, CMDRUN_SSH_COMMAND). */
+  sshCommand?: string;
   /** Bearer token; default: 32 random bytes, base64url. */
   token?: string;
   /** Folder of the built page. */
@@ -55,7 +63,10 @@ export interface RunningServer {
   origin: string;
   port: number;
   token: string;
+  /** The default session. */
   session: ShellSession;
+  /** Every session of the notebook, by target. */
+  sessions: SessionPool;
   /** Reports changes of the script made by other programs (GET /api/file/events). */
   fileWatcher: FileWatcher;
   /**
@@ -76,7 +87,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const host = options.host ?? '127.0.0.1';
   const token = options.token ?? randomBytes(32).toString('base64url');
   // The port is looked for while the shell starts.
-  const starting = ShellSession.start({ shell: options.shell, cwd: options.cwd, scriptName: options.scriptName ?? basename(options.file) });
+  const starting = SessionPool.start(options.on ?? { kind: 'local' }, {
+    session: { shell: options.shell, cwd: options.cwd, scriptName: options.scriptName ?? basename(options.file) },
+    remoteCwd: options.remoteCwd,
+    sshCommand: options.sshCommand,
+  });
   starting.catch(() => {}); // handled below: a shell that cannot start is no unhandled rejection meanwhile
   let wanted: number;
   try {
@@ -85,13 +100,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await (await starting.catch(() => undefined))?.close();
     throw err;
   }
-  const session = await starting;
+  const sessions = await starting;
+  const session = sessions.default;
   const maxOutput = options.maxRunOutput ?? DEFAULT_MAX_RUN_OUTPUT;
   const outputLimits = { headChars: Math.floor(maxOutput / 5), tailChars: maxOutput - Math.floor(maxOutput / 5) };
   const history = options.history
     ? new HistoryRecorder(options.history, { script: options.file, shell: session.shell }, { limits: outputLimits, maxScriptChars: options.historyMax, warn: (m) => process.stderr.write(`${m}\n`) })
     : undefined;
-  const runs = new RunQueue(session, { maxRuns: options.maxRuns, outputLimits, onRun: history && ((run) => history.track(run)) });
+  const runs = new RunQueue(sessions, { maxRuns: options.maxRuns, outputLimits, onRun: history && ((run) => history.track(run)) });
   const shutdown = new AbortController();
   const file = new ScriptFile(options.file);
   const watcher = new FileWatcher(file);
@@ -99,7 +115,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const app = createApp({
     token,
     hosts: () => hosts,
-    session,
     runs,
     file,
     watcher,
@@ -115,7 +130,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       s.once('error', reject);
     });
   } catch (err) {
-    await Promise.all([session.close(), watcher.close()]);
+    await Promise.all([sessions.close(), watcher.close()]);
     history?.close();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new Error(`port ${wanted} is already in use on ${host}`);
@@ -131,6 +146,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port,
     token,
     session,
+    sessions,
     fileWatcher: watcher,
     async close() {
       // Open streams send `shutdown` and end, and the file watcher stops; then connections close
@@ -140,7 +156,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await watcher.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       if ('closeIdleConnections' in server) server.closeIdleConnections();
-      await Promise.all([session.close(), new Promise((resolve) => setTimeout(resolve, 200))]);
+      await Promise.all([sessions.close(), new Promise((resolve) => setTimeout(resolve, 200))]);
       if ('closeAllConnections' in server) server.closeAllConnections();
       await closed;
       history?.close(); // after the shell: a block it was running ends and is recorded

@@ -25,8 +25,9 @@ export interface RemoteOptions {
    */
   sshCommand?: string;
   /**
-   * No terminal can answer ssh's own prompts (host key, password, passphrase): ssh runs with
-   * `BatchMode=yes` and fails with its message instead of waiting (`cmdrun run` without a TTY).
+   * No terminal can answer (`cmdrun run` without a TTY): ssh runs with `BatchMode=yes` and fails
+   * with its message instead of waiting at its own prompts (host key, password, passphrase), and
+   * blocks read end of input (/dev/null) instead of the remote terminal.
    */
   batch?: boolean;
 }

@@ -313,7 +313,7 @@ export class ShellSession {
       const onStart = () => {
         if (this.interrupts > 0) this.ctrlC(proc); // asked for while the shell took the line
       };
-      const step = { file, interpreter: options.interpreter, ...(remote ? { text: padded } : {}) };
+      const step = { file, interpreter: options.interpreter, ...(remote ? { text: padded, noInput: remote.batch } : {}) };
       const end = await proc.run(step, (text) => {
         lastOutput = performance.now();
         reported = false;

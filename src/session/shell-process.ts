@@ -297,11 +297,11 @@ export class ShellProcess {
 
   /**
    * True when the running block waits for terminal input (see waitsForTerminalInput). A remote
-   * shell's processes cannot be seen from here: always true, so a block that has been quiet is
-   * offered input.
+   * shell's processes cannot be seen from here: false (the page offers input to every running
+   * remote block instead).
    */
   waitsForInput(): boolean {
-    if (this.layout.remote) return true;
+    if (this.layout.remote) return false;
     const fg = this.foregroundGroup();
     return fg !== undefined && fg > 0 && waitsForTerminalInput(this.sid, fg, this.ttyPath);
   }

@@ -67,6 +67,11 @@ export interface RunStep {
   interpreter?: string;
   /** The padded block, for a remote shell: it is sent before the block line (remote.ts). */
   text?: string;
+  /**
+   * The block's standard input is /dev/null (end of input), not the terminal: a remote block with
+   * no one to type into it (`cmdrun run` without a terminal), whose reads cannot be seen from here.
+   */
+  noInput?: boolean;
 }
 
 /** How to start a shell: the program, arguments and working directory handed to the PTY. */
@@ -237,9 +242,10 @@ __cmdrun_with() {
 }
 
 /** The block line: `__cmdrun_pre`, then `source` of the block file (or its interpreter), then the end hook. */
-function blockLine(source: string, id: string, { file, interpreter }: RunStep, sourced = file): string {
-  if (interpreter) return `__cmdrun_pre ${id} run && __cmdrun_with ${quote(interpreter)} ${quote(file)}; __cmdrun_end "$?"`;
-  return `__cmdrun_pre ${id} && ${source} ${quote(sourced)}; __cmdrun_end "$?"`;
+function blockLine(source: string, id: string, { file, interpreter, noInput }: RunStep, sourced = file): string {
+  const stdin = noInput ? ' </dev/null' : '';
+  if (interpreter) return `__cmdrun_pre ${id} run && __cmdrun_with ${quote(interpreter)} ${quote(file)}${stdin}; __cmdrun_end "$?"`;
+  return `__cmdrun_pre ${id} && ${source} ${quote(sourced)}${stdin}; __cmdrun_end "$?"`;
 }
 
 /** A bash block file's first words: back to the session's directory (see bash). */
