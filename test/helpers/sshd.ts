@@ -60,6 +60,11 @@ export interface Sshd {
    * connections are refused afterwards; {@link stop} still cleans up.
    */
   kill(): void;
+  /**
+   * SIGKILLs every connection (the per-connection sshd processes and all under them) but not the
+   * listener: clients see the link drop (ssh exits 255), and a new login is accepted.
+   */
+  dropConnections(): void;
 }
 
 /** Servers not stopped yet: killed, and their folders removed, if the test process exits first. */
@@ -138,6 +143,9 @@ async function startIn(dir: string, options: SshdOptions): Promise<Sshd> {
       log: () => stderr,
       kill() {
         killAll();
+      },
+      dropConnections() {
+        if (child.exitCode === null && child.signalCode === null) killTree(child.pid!, true);
       },
       async stop() {
         killAll();
@@ -254,8 +262,8 @@ function shellQuote(text: string): string {
 }
 
 /** SIGKILLs `root` and all its descendants, found (before any is killed, so none is reparented away) through /proc. */
-function killTree(root: number): void {
-  for (const pid of [root, ...descendants(root)]) {
+function killTree(root: number, keepRoot = false): void {
+  for (const pid of [...(keepRoot ? [] : [root]), ...descendants(root)]) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {

@@ -1,9 +1,11 @@
 // The session conformance suite: each case is a block run through a real shell session (bash,
 // zsh, dash), with its expected output and exit status. Cases run in order in one session per
-// shell, so state carries from case to case as it does for a user.
+// shell, so state carries from case to case as it does for a user. Every shell runs the suite
+// twice: on this machine, and over ssh to a real sshd on 127.0.0.1 (test/helpers/sshd.ts).
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ShellSession, type BlockResult } from '../../src/session/session.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
 
 type Shell = 'bash' | 'zsh' | 'dash';
 const SHELLS: Shell[] = ['bash', 'zsh', 'dash'];
@@ -33,6 +35,8 @@ interface Case {
   inputs?: string[];
   lineStart?: number;
   cols?: number;
+  /** Local sessions only: a remote one closes the connection on a second interrupt (state is gone). */
+  localOnly?: boolean;
 }
 
 const lines = (n: number) => Array.from({ length: n }, (_, i) => `${i + 1}\n`).join('');
@@ -132,8 +136,8 @@ const CASES: Case[] = [
   { name: 'interrupt a pipeline', code: 'yes | grep y > /dev/null', interruptAt: [400], interrupted: true, exitCode: 130 },
   { name: 'interrupt cat waiting on input', code: 'cat', interruptAt: [400], interrupted: true, exitCode: 130 },
   { name: 'interrupt a python loop', code: 'python3 -c "while True: pass"', interruptAt: [600], interrupted: true, exitCode: 130 },
-  { name: 'a second interrupt kills a job that ignores SIGINT', code: "(trap '' INT; exec sleep 30)", interruptAt: [300, 700], interrupted: true, exitCode: (c) => c === 137 || c === 130, restarted: false },
-  { name: 'the session still works after escalation', code: 'echo "$plain"', output: '1\n' },
+  { name: 'a second interrupt kills a job that ignores SIGINT', code: "(trap '' INT; exec sleep 30)", interruptAt: [300, 700], interrupted: true, exitCode: (c) => c === 137 || c === 130, restarted: false, localOnly: true },
+  { name: 'the session still works after escalation', code: 'echo "$plain"', output: '1\n', localOnly: true },
   // Blocks that end the shell.
   { name: 'exit 7', code: 'exit 7', exitCode: 7, restarted: true },
   { name: 'state is gone after a restart', code: 'echo "${plain:-gone}"; pwd', output: (o) => o.startsWith('gone\n') },
@@ -147,11 +151,22 @@ const CASES: Case[] = [
   { name: 'a fresh shell takes the next block', code: 'echo fresh', output: 'fresh\n', exitCode: 0, restarted: false },
 ];
 
-for (const shell of SHELLS) {
-  describe.skipIf(!installed(shell))(`${shell} session`, () => {
+let sshd: Sshd | undefined;
+afterAll(async () => {
+  await sshd?.stop();
+});
+
+for (const [shell, via] of SHELLS.flatMap((s) => [[s, 'local'], [s, 'ssh']] as const)) {
+  describe.skipIf(!installed(shell))(`${shell} session${via === 'ssh' ? ' over ssh' : ''}`, () => {
     let session: ShellSession;
     beforeAll(async () => {
-      session = await ShellSession.start({ shell, cwd: '/tmp', scriptName: 'conformance.sh' });
+      if (via === 'local') {
+        session = await ShellSession.start({ shell, cwd: '/tmp', scriptName: 'conformance.sh' });
+        return;
+      }
+      sshd ??= await startSshd();
+      const remote = { target: { kind: 'ssh', host: sshd.host } as const, sshCommand: sshd.sshCommand };
+      session = await ShellSession.start({ shell, cwd: '/tmp', scriptName: 'conformance.sh', remote });
     });
     afterAll(async () => {
       await session?.close();
@@ -159,10 +174,13 @@ for (const shell of SHELLS) {
 
     for (const c of CASES) {
       if (c.only && !c.only.includes(shell)) continue;
+      if (c.localOnly && via === 'ssh') continue;
       test(c.name, async () => {
         let output = '';
         const inputs = [...(c.inputs ?? [])];
         const timers = (c.interruptAt ?? []).map((ms) => setTimeout(() => session.interrupt(), ms));
+        // A remote session cannot tell that a block reads (no `waiting`): its input is typed once the block has started.
+        if (via === 'ssh' && inputs.length) timers.push(setTimeout(() => session.input(inputs.splice(0).join('')), 300));
         let result: BlockResult;
         try {
           result = await session.run(typeof c.code === 'function' ? c.code(shell) : c.code, {

@@ -1,0 +1,184 @@
+// A session on another machine, through the system's ssh client to a real sshd on 127.0.0.1
+// (test/helpers/sshd.ts). The conformance suite runs over ssh too; this file covers what only a
+// remote session has: blocks sent over the terminal, the connection's failures, its temp folder.
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ShellSession } from '../../src/session/session.js';
+import type { RemoteOptions } from '../../src/session/remote.js';
+import { run } from '../helpers/session.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
+
+let sshd: Sshd;
+beforeAll(async () => {
+  sshd = await startSshd();
+});
+afterAll(async () => {
+  await sshd?.stop();
+});
+
+const remote = (host = sshd.host, extra: Partial<RemoteOptions> = {}): RemoteOptions => ({ target: { kind: 'ssh', host }, sshCommand: sshd.sshCommand, ...extra });
+const start = (options: Partial<RemoteOptions> & { host?: string } = {}) =>
+  ShellSession.start({ shell: 'bash', cwd: '', scriptName: 'deploy.sh', remote: remote(options.host, options) });
+const remoteDirs = () => readdirSync('/tmp').filter((name) => name.startsWith('cmdrun-remote-'));
+
+describe('a remote session', () => {
+  test('runs as `bash deploy.sh` there: the remote home, $0, messages with the script\'s lines, state across blocks', async () => {
+    const session = await start();
+    try {
+      expect(session.target).toBe(`ssh://${sshd.host}`);
+      const first = await run(session, 'echo "$0 in $PWD"; x=kept; cd /tmp; nosuch', 4);
+      expect(first.output).toBe(`deploy.sh in ${process.env.HOME ?? '/root'}\ndeploy.sh: line 4: nosuch: command not found\n`);
+      expect(first).toMatchObject({ exitCode: 127, cwd: '/tmp', sessionRestarted: false });
+      expect((await run(session, 'echo "$x $SSH_CONNECTION" | cut -d" " -f1,2')).output).toBe('kept 127.0.0.1\n');
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('a block of any size and content arrives exactly: control characters, `~.`, long lines, 1 MB', async () => {
+    const session = await start();
+    try {
+      const bytes = Array.from({ length: 0x7f }, (_, i) => String.fromCharCode(i + 1)).join(''); // ^A..DEL: ^C ^D ^U ^Z ^\ ^S ...
+      const text = [`~.`, `~?`, bytes, '-leading dash', '%d %s %% \\n \\\\ \\x41', `'"$(not run)\``, 'x'.repeat(5000), 'é ü 日本 😀', ...Array.from({ length: 15000 }, (_, i) => `line ${i} ${'y'.repeat(60)}`)].join('\n');
+      expect(text.length).toBeGreaterThan(1_000_000);
+      const sha = createHash('sha256').update(`${text}\n`).digest('hex');
+      const r = await run(session, `sha256sum <<'END_OF_TEXT'\n${text}\nEND_OF_TEXT`);
+      expect(r.output).toBe(`${sha}  -\n`);
+      expect(r.exitCode).toBe(0);
+      expect((await run(session, 'echo still here')).output).toBe('still here\n');
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('interrupt ends a remote block within a second and keeps the state; closing removes the remote folder', async () => {
+    const before = remoteDirs();
+    const session = await start();
+    await run(session, 'kept=1');
+    const dirs = remoteDirs().filter((d) => !before.includes(d));
+    expect(dirs).toHaveLength(1);
+    const pending = run(session, 'echo started; sleep 30; echo not-reached');
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = performance.now();
+    session.interrupt();
+    const r = await pending;
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(r).toMatchObject({ exitCode: 130, interrupted: true, sessionRestarted: false });
+    expect(r.output).not.toContain('not-reached');
+    expect((await run(session, 'echo "$kept"')).output).toBe('1\n');
+    await session.close();
+    for (let i = 0; i < 40 && existsSync(`/tmp/${dirs[0]}`); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(existsSync(`/tmp/${dirs[0]}`)).toBe(false);
+  });
+
+  test('a second interrupt closes the connection; the next block connects again', async () => {
+    const session = await start();
+    try {
+      await run(session, 'true'); // connected
+      const pending = run(session, "(trap '' INT; exec sleep 30)");
+      await new Promise((r) => setTimeout(r, 300));
+      session.interrupt();
+      await new Promise((r) => setTimeout(r, 300));
+      session.interrupt();
+      const r = await pending;
+      expect(r.interrupted).toBe(true);
+      expect(r.output).toMatch(/connection to ssh:\/\/cmdrun-test was closed to stop the block/);
+      const next = await run(session, 'echo again');
+      expect(next).toMatchObject({ output: 'again\n', exitCode: 0, sessionRestarted: true });
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('an interrupt while ssh connects ends the block at once; the next block connects', async () => {
+    const session = await start();
+    try {
+      const pending = run(session, 'echo never');
+      await new Promise((r) => setTimeout(r, 20));
+      session.interrupt();
+      const r = await pending;
+      expect(r.interrupted).toBe(true);
+      expect(r.output).not.toContain('never');
+      expect(await run(session, 'echo now')).toMatchObject({ output: 'now\n', exitCode: 0 });
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('exit N ends the block with N; the next block connects again', async () => {
+    const session = await start();
+    try {
+      await run(session, 'gone=1');
+      expect(await run(session, 'echo bye; exit 7')).toMatchObject({ output: 'bye\n', exitCode: 7, sessionRestarted: true });
+      expect(await run(session, 'echo "${gone-unset}"')).toMatchObject({ output: 'unset\n', exitCode: 0 });
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('100 MB of output arrives complete', async () => {
+    const session = await start();
+    try {
+      let bytes = 0;
+      let last = '';
+      const result = await session.run("head -c 100000000 /dev/zero | tr '\\0' x; echo END", {
+        onOutput: (text) => {
+          bytes += text.length;
+          last = (last + text).slice(-4);
+        },
+      });
+      expect(result.exitCode).toBe(0);
+      expect(bytes).toBe(100_000_004);
+      expect(last).toBe('END\n');
+    } finally {
+      await session.close();
+    }
+  }, 120_000);
+});
+
+describe('failures are clear and never hang', () => {
+  test('a refused connection: ssh\'s own message and status 255', async () => {
+    const session = await start({ host: sshd.hostWrongPort });
+    try {
+      const r = await run(session, 'echo never');
+      expect(r.exitCode).toBe(255);
+      expect(r.output).toMatch(/Connection refused/);
+      expect(r.output).toMatch(/cmdrun: could not start bash on ssh:\/\/cmdrun-test-wrong-port: ssh exited with status 255/);
+      expect(r.output).not.toContain('never');
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('an unknown host key with StrictHostKeyChecking=yes fails with ssh\'s message', async () => {
+    const session = await start({ host: sshd.hostUnknown });
+    try {
+      const r = await run(session, 'echo never');
+      expect(r.exitCode).toBe(255);
+      expect(r.output).toMatch(/Host key verification failed/);
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('a connection lost mid-block ends it with a message; the next block connects again and says so', async () => {
+    const session = await start();
+    try {
+      await run(session, 'x=1');
+      const pending = run(session, 'echo started; sleep 60');
+      await new Promise((r) => setTimeout(r, 500));
+      const t0 = performance.now();
+      sshd.dropConnections();
+      const r = await pending;
+      expect(performance.now() - t0).toBeLessThan(30_000);
+      expect(r.exitCode).toBe(255);
+      expect(r.output).toMatch(/started\n[\s\S]*cmdrun: the connection to ssh:\/\/cmdrun-test was lost \(ssh exited with status 255\)/);
+      expect(r.sessionRestarted).toBe(false);
+      const next = await run(session, 'echo "${x-unset}"');
+      expect(next).toMatchObject({ output: 'unset\n', exitCode: 0, sessionRestarted: true });
+    } finally {
+      await session.close();
+    }
+  }, 40_000);
+});
