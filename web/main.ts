@@ -8,6 +8,7 @@ import { basicSetup } from 'codemirror';
 import type { Interpreter } from '../src/blocks/fence.js';
 import { loadSplitters } from '../src/blocks/parser.js';
 import { blockLines, type Block } from '../src/blocks/split.js';
+import { formatTarget, parseTarget } from '../src/session/target.js';
 import type { RunSummary } from '../src/runs/run.js';
 import { Api, ApiError } from './api.js';
 import { BackgroundOutput } from './background.js';
@@ -19,41 +20,24 @@ import { OtherRuns, historyLabel, loadHistory, openHistoryMenu, restoreRuns, sho
 import { documentLanguage, selectionRun } from './markdown.js';
 import { RUN_ACTIONS, blockAt, blockHolding, blocksField, blocksFor, clearOutputs, notebook, openRunMenu, outputViews, runAllBlocks, showOutput, type RunScope } from './notebook.js';
 import { DEFAULT_COLS, OutputView, loadTerminal, type OutputHost } from './output-view.js';
+import { $, ask, newRunId, setText, takeToken } from './page-util.js';
 import { RunFollower, type PageRun } from './runs.js';
+import { Sessions } from './sessions.js';
 
-const TOKEN_KEY = 'cmdrun-token';
 const CLEARED_KEY = 'cmdrun-cleared';
 /** When Clear outputs was last used (epoch ms): earlier runs from before it stay off the page. */
 const CLEARED_AT_KEY = 'cmdrun-cleared-at';
 
-/** Takes the token from the URL fragment into sessionStorage and removes it from the address bar. */
-function takeToken(): string | null {
-  const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
-  if (fromHash) {
-    sessionStorage.setItem(TOKEN_KEY, fromHash);
-    history.replaceState(null, '', location.pathname + location.search);
-  }
-  return sessionStorage.getItem(TOKEN_KEY);
+/** What a run posts besides its code and place; `onError` (an invalid target) is never posted. */
+interface RunMeta {
+  interpreter?: Interpreter;
+  title?: string;
+  on?: string;
+  onError?: string;
 }
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-
-function setText(id: string, text: string): void {
-  $(id).textContent = text;
-}
-
-/** A random run id (base64url-safe characters). */
-function newRunId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/** Shows a <dialog> modally; resolves with the value of the button that closed it. */
-function ask(dialog: HTMLDialogElement): Promise<string> {
-  dialog.returnValue = 'cancel';
-  dialog.showModal();
-  return new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue || 'cancel'), { once: true }));
-}
+/** The target fields of the block holding a run, for RunMeta. */
+const targetOf = (block: Block | undefined): Pick<RunMeta, 'on' | 'onError'> => (block?.on === undefined ? {} : { on: block.on, onError: block.onError });
 
 async function startPage(): Promise<void> {
   const token = takeToken();
@@ -64,7 +48,8 @@ async function startPage(): Promise<void> {
   const api = new Api(token);
   performance.mark('cmdrun:start');
   // Everything the page needs at start is asked for at once.
-  const session = api.json<{ shell: string; cwd: string }>('GET', '/api/session');
+  const sessions = new Sessions(api, $('sessions'));
+  void sessions.refresh();
   const runs = api.json<RunSummary[]>('GET', '/api/runs');
   const earlier = loadHistory(api);
   const [file, splitters] = await Promise.all([
@@ -96,9 +81,8 @@ async function startPage(): Promise<void> {
       connection: (state) => setText('connection', state),
       running: (run) => {
         current = run;
-        setText('session-status', run ? 'busy' : 'idle');
+        void sessions.refresh(); // busy at a start; idle, with the block's directory, at an end
       },
-      cwd: (path) => setText('session-cwd', path),
     },
     send,
     (run) => void interrupt(run),
@@ -181,8 +165,14 @@ async function startPage(): Promise<void> {
    * Posts a run of `code` (at `at`) to the server's queue and follows it. Runs of one `batch` stop
    * at the first that fails (the server cancels the rest).
    */
-  const runLines = (code: string, at: Place, batch?: string, meta: { interpreter?: Interpreter; title?: string } = {}): PageRun => {
+  const runLines = (code: string, at: Place, batch?: string, { onError, ...meta }: RunMeta = {}): PageRun => {
     const run = panel(newRunId(), code, at);
+    // A target the page cannot read is never posted (nor run anywhere else): the block fails here.
+    if (onError !== undefined) {
+      run.view.failed(onError);
+      return run;
+    }
+    if (meta.on !== undefined) run.view.setTarget(formatTarget(parseTarget(meta.on)));
     const body = { code, runId: run.runId, lineStart: at.lineStart, lineEnd: at.lineEnd, cols: run.view.cols, batch, ...meta };
     // A network error is retried with the same runId: the server never runs it twice.
     const post = async (attempt: number): Promise<boolean> => {
@@ -235,12 +225,18 @@ async function startPage(): Promise<void> {
     else if (shown.earlier) setText('message', `${shown.earlier} output${shown.earlier === 1 ? '' : 's'} of earlier sessions shown (a block's ⋯ menu has its History)`);
   };
 
-  const runBlock = (block: Block, batch?: string): PageRun => runLines(block.code, blockPlace(block), batch, { interpreter: block.interpreter, title: block.title });
+  const runBlock = (block: Block, batch?: string): PageRun => runLines(block.code, blockPlace(block), batch, { interpreter: block.interpreter, title: block.title, ...targetOf(block) });
 
-  /** Runs `blocks` in order as one batch: a failing one cancels the rest, as in Jupyter. */
+  /**
+   * Runs `blocks` in order as one batch: a failing one cancels the rest, as in Jupyter; the page
+   * stops at a block whose target is invalid (it fails without being posted).
+   */
   const runBlocks = (blocks: Block[]): boolean => {
     const batch = newRunId();
-    for (const block of blocks) runBlock(block, batch);
+    for (const block of blocks) {
+      runBlock(block, batch);
+      if (block.onError !== undefined) break;
+    }
     if (blocks.length === 0) setText('message', 'no blocks to run there');
     return true;
   };
@@ -260,8 +256,10 @@ async function startPage(): Promise<void> {
       const first = state.doc.lineAt(sel.from).number;
       const last = state.doc.lineAt(sel.to).number;
       // Inside a fence: its console prompts and its interpreter apply (markdown.ts).
-      const { code, interpreter } = selectionRun(state.doc, sel.from, sel.to, blockHolding(state.field(field), first));
-      runLines(code, { ...placeOf(first, last), codeFrom: sel.from, codeTo: sel.to }, undefined, { interpreter });
+      // Inside a block that names a target, the selection runs there too.
+      const holding = blockHolding(state.field(field), first);
+      const { code, interpreter } = selectionRun(state.doc, sel.from, sel.to, holding);
+      runLines(code, { ...placeOf(first, last), codeFrom: sel.from, codeTo: sel.to }, undefined, { interpreter, ...targetOf(holding) });
       return undefined;
     }
     const block = blockAt(state.field(field), state, sel.head);
@@ -279,19 +277,8 @@ async function startPage(): Promise<void> {
   };
 
   const restart = async (): Promise<void> => {
-    if ((await ask($('restart-dialog'))) !== 'restart') {
-      view.focus();
-      return;
-    }
-    setText('session-status', 'restarting');
-    try {
-      const session = await api.json<{ cwd: string }>('POST', '/api/session/restart', {});
-      setText('session-cwd', session.cwd);
-      setText('message', 'shell restarted: all state was reset');
-    } catch (err) {
-      setText('message', `restart failed: ${(err as Error).message}`);
-    }
-    setText('session-status', current ? 'busy' : 'idle');
+    const said = await sessions.restart($('restart-dialog'), ask);
+    if (said) setText('message', said);
     view.focus();
   };
 
@@ -390,18 +377,11 @@ async function startPage(): Promise<void> {
   });
   updateDirty();
   setText('connection', 'connected');
-  setText('session-status', 'idle');
   setText('message', file.mtimeMs === null ? `${name} does not exist yet: it is created when you save` : 'F1 or the ? button lists the keyboard shortcuts');
 
   addEventListener('beforeunload', (event) => {
     if (files.dirty) event.preventDefault();
   });
-  session
-    .then((s) => {
-      setText('session-shell', s.shell);
-      setText('session-cwd', s.cwd);
-    })
-    .catch(() => {});
   void files.watch();
   setupExport($('export'), api, (message) => setText('message', message));
   await restore().catch((err: Error) => setText('message', `could not restore outputs: ${err.message}`));

@@ -205,20 +205,21 @@ class RunMarker extends GutterMarker {
   }
   eq(other: RunMarker): boolean {
     const [a, b] = [other.block, this.block];
-    return a.index === b.index && a.title === b.title && a.excludeFromRunAll === b.excludeFromRunAll && a.interpreter === b.interpreter;
+    return a.index === b.index && a.title === b.title && a.excludeFromRunAll === b.excludeFromRunAll && a.interpreter === b.interpreter && a.on === b.on && a.onError === b.onError;
   }
   toDOM(): Node {
     const box = document.createElement('div');
-    box.className = this.block.excludeFromRunAll ? 'cm-run-controls cm-run-excluded' : 'cm-run-controls';
+    box.className = ['cm-run-controls', this.block.excludeFromRunAll && 'cm-run-excluded', this.block.onError && 'cm-run-bad-target'].filter(Boolean).join(' ');
     const what = [this.block.title, this.block.interpreter, this.block.excludeFromRunAll ? 'not in Run all' : undefined].filter(Boolean).join(', ');
-    const name = what ? `block ${this.block.index + 1} (${what})` : `block ${this.block.index + 1}`;
+    // Where it runs, when the block names a target: "Run block 2 (Check) on ssh://db1".
+    const name = `block ${this.block.index + 1}${what ? ` (${what})` : ''}${this.block.on !== undefined ? ` on ${this.block.on}` : ''}`;
     const run = document.createElement('button');
     run.type = 'button';
     run.className = 'cm-run-button';
     run.dataset.action = 'block';
     run.tabIndex = -1; // keyboard users have Ctrl+Enter; Tab should not stop at every block
     run.textContent = '▶';
-    run.title = `Run ${name} (Ctrl/Cmd+Enter)`;
+    run.title = `Run ${name} (Ctrl/Cmd+Enter)${this.block.onError ? `\n${this.block.onError}` : ''}`;
     run.setAttribute('aria-label', `Run ${name}`);
     run.setAttribute('aria-keyshortcuts', 'Control+Enter');
     const more = document.createElement('button');

@@ -7,6 +7,7 @@
 import type { IBuffer, IMarker, Terminal as TerminalType } from '@xterm/headless';
 import stripAnsi from 'strip-ansi';
 import { formatDuration } from '../src/runs/format.js';
+import { InputLine } from './input-line.js';
 import { bufferText, drawLogicalLine, lastContentRow, type Link } from './terminal-render.js';
 
 let xterm: Promise<typeof import('@xterm/headless')> | undefined;
@@ -70,11 +71,12 @@ export class OutputView {
   private readonly count: HTMLElement;
   private readonly status: HTMLElement;
   private readonly note: HTMLElement;
+  private readonly target: HTMLElement;
   private readonly more: HTMLElement;
   private readonly moreText: HTMLElement;
   private readonly expandButton: HTMLButtonElement;
   private readonly body: HTMLElement;
-  private readonly stdin: HTMLInputElement;
+  private readonly input: InputLine;
   /** Set once xterm.js has loaded; `ready` resolves then (output written before waits for it). */
   private term!: TerminalType;
   private readonly ready: Promise<void>;
@@ -124,11 +126,15 @@ export class OutputView {
     this.status.setAttribute('role', 'status');
     this.note = document.createElement('span');
     this.note.className = 'output-note';
+    this.target = document.createElement('span');
+    this.target.className = 'output-target';
+    this.target.dataset.testid = 'target';
+    this.target.hidden = true;
     const copy = button('Copy', 'Copy all of this output as plain text');
     copy.classList.add('output-copy');
     copy.setAttribute('aria-label', 'Copy all output');
     copy.onclick = () => void this.copyAll();
-    header.append(this.count, this.status, this.note, copy);
+    header.append(this.count, this.status, this.target, this.note, copy);
     this.more = document.createElement('div');
     this.more.className = 'output-more';
     this.more.hidden = true;
@@ -139,16 +145,8 @@ export class OutputView {
     this.body = document.createElement('pre');
     this.body.className = 'output-body empty';
     this.body.addEventListener('click', (event) => this.clicked(event));
-    this.stdin = document.createElement('input');
-    this.stdin.className = 'output-stdin';
-    this.stdin.dataset.testid = 'stdin';
-    this.stdin.type = 'text';
-    this.stdin.autocomplete = 'off';
-    this.stdin.spellcheck = false;
-    this.stdin.placeholder = 'input to the running block: Enter sends a line, Ctrl+D end of input, Ctrl+C interrupts';
-    this.stdin.setAttribute('aria-label', 'Input to the running block');
-    this.stdin.hidden = true;
-    panel.append(header, this.more, this.body, this.stdin);
+    this.input = new InputLine(this.dom, () => this.host.inputClosed());
+    panel.append(header, this.more, this.body, this.input.dom);
     this.dom.append(panel);
     this.setStatus('queued', 'queued');
     this.ready = loadTerminal().then((module) => {
@@ -166,32 +164,26 @@ export class OutputView {
 
   /**
    * The run started as the `count`th run of the session: show the input line. `send` types text
-   * into the block's terminal; `interrupt` is Ctrl+C.
+   * into the block's terminal; `interrupt` is Ctrl+C. `on` is the target of the session it runs in
+   * (the start event's): a remote one is shown in the header, as is any target the block named.
    */
-  started(count: number, send: (data: string) => void, interrupt: () => void): void {
+  started(count: number, send: (data: string) => void, interrupt: () => void, on?: string): void {
     this.setStatus('running', 'running…');
     this.dom.dataset.count = String(count);
     this.executionCount = count;
-    this.stdin.hidden = false;
-    this.stdin.onkeydown = (event) => {
-      if (event.key === 'Enter') {
-        send(`${this.stdin.value}\r`);
-        this.stdin.value = '';
-      } else if (event.ctrlKey && event.key === 'd') {
-        send(`${this.stdin.value}\x04`);
-        this.stdin.value = '';
-      } else if (event.ctrlKey && event.key === 'c' && this.stdin.selectionStart === this.stdin.selectionEnd) {
-        interrupt();
-      } else if (event.key === 'Escape') {
-        this.host.inputClosed();
-      } else {
-        return;
-      }
-      event.preventDefault();
-      event.stopPropagation();
-      this.dom.classList.remove('waiting');
-    };
+    const remote = on?.startsWith('ssh://') ?? false;
+    if (on && (remote || !this.target.hidden)) this.setTarget(on);
+    this.input.open(send, interrupt, remote);
     this.host.resized();
+  }
+
+  /** Shows where the run runs (`on local`, `on ssh://db1`) in the header; undefined hides it. */
+  setTarget(on: string | undefined): void {
+    this.target.hidden = on === undefined;
+    this.target.textContent = on === undefined ? '' : `on ${on}`;
+    this.target.title = on === undefined ? '' : `Runs in the session on ${on}`;
+    if (on === undefined) delete this.dom.dataset.on;
+    else this.dom.dataset.on = on;
   }
 
   /** True while the run is queued or running. */
@@ -207,9 +199,8 @@ export class OutputView {
 
   /** The block waits for terminal input: mark the input line and put the cursor in it. */
   waiting(): void {
-    this.dom.classList.add('waiting');
     this.setStatus('running', 'waiting for input…');
-    this.stdin.focus({ preventScroll: false });
+    this.input.waiting();
   }
 
   /** The run waits behind `position` others. */
@@ -271,11 +262,7 @@ export class OutputView {
   }
 
   private closeInput(): void {
-    const hadFocus = document.activeElement === this.stdin;
-    this.stdin.hidden = true;
-    this.stdin.onkeydown = null;
-    this.dom.classList.remove('waiting');
-    if (hadFocus) this.host.inputClosed();
+    this.input.close();
   }
 
   private keepRaw(text: string): void {

@@ -16,10 +16,8 @@ export interface PageRun {
 export interface FollowerEvents {
   /** `connected`, `reconnecting…`, `disconnected` or `server stopped`. */
   connection(state: string): void;
-  /** A run started (its panel shows the input line) or ended. */
+  /** A run started (its panel shows the input line) or ended (undefined). */
   running(run: PageRun | undefined): void;
-  /** The session's directory after a block. */
-  cwd(path: string): void;
 }
 
 /** Waits before reconnect attempt `n` (ms): 250, 500, 1000, ... up to 5 s. */
@@ -85,7 +83,7 @@ export class RunFollower {
           run.view.queued(event.data.position);
           break;
         case 'start':
-          run.view.started(++this.executions, (data) => this.send(run, data), () => this.interrupt(run));
+          run.view.started(++this.executions, (data) => this.send(run, data), () => this.interrupt(run), event.data.on);
           this.on.running(run);
           break;
         case 'output':
@@ -97,7 +95,6 @@ export class RunFollower {
         case 'end':
           finished = true;
           run.view.ended(event.data);
-          this.on.cwd(event.data.cwd);
           break;
         case 'error':
           finished = true;

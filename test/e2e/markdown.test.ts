@@ -193,7 +193,8 @@ test('a python fence takes input from its input line, and Interrupt stops it', a
   await nb.page.waitForSelector('[data-testid="output"].waiting', { timeout: 15_000 });
   await nb.page.keyboard.type('Ada'); // the input line took the cursor
   await nb.page.keyboard.press('Enter');
-  await panel('hi Ada').waitFor();
+  // The output shows before the end event: wait for the exit status itself.
+  await nb.page.locator('[data-testid="output"][data-exit-code]', { hasText: 'hi Ada' }).waitFor();
   await expect(panel('hi Ada').getAttribute('data-exit-code')).resolves.toBe('0');
   await nb.page.getByRole('button', { name: 'Run block 7 (nap, python3, not in Run all)', exact: true }).click();
   await panel('napping').waitFor();
