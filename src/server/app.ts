@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { Hono } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { loadBlockSplitter, type BlockSplitter } from '../blocks/parser.js';
@@ -42,12 +42,24 @@ export interface AppDeps {
   history?: HistoryRecorder;
 }
 
-/** 413 past `limit` bytes; the rest of the body is not read, so the connection is not reused. */
-const tooLarge = (limit: number) =>
-  bodyLimit({
-    maxSize: limit,
-    onError: (c) => c.json({ error: `request body larger than ${limit} bytes` }, 413, { Connection: 'close' }),
-  });
+/**
+ * 413 past `limit` bytes; the rest of the body is not read, so the connection is not reused.
+ * A body with a Content-Length (and no Transfer-Encoding) is judged by that header alone, as
+ * hono's bodyLimit judges it, but without asking for the web Request's body stream: that made
+ * @hono/node-server build a web Request and read the body through web streams (~0.14 ms a
+ * request), where `c.req.json()` otherwise reads Node's request directly. Other bodies (chunked)
+ * go through bodyLimit, which counts them as they are read.
+ */
+const tooLarge = (limit: number): MiddlewareHandler => {
+  const onError = (c: Context) => c.json({ error: `request body larger than ${limit} bytes` }, 413, { Connection: 'close' });
+  const counted = bodyLimit({ maxSize: limit, onError });
+  return async (c, next) => {
+    const { headers } = c.req.raw;
+    if (!headers.has('content-length') || headers.has('transfer-encoding')) return counted(c, next);
+    if (parseInt(headers.get('content-length') || '0', 10) > limit) return onError(c);
+    await next();
+  };
+};
 
 /** Builds the app. Every request passes the Host/Origin guard; /api routes but health need the token. */
 export function createApp(deps: AppDeps): Hono {
