@@ -7,7 +7,7 @@ import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { loadBlockSplitter, type BlockSplitter } from '../blocks/parser.js';
+import type { BlockSplitter } from '../blocks/parser.js';
 import type { HistoryRecorder } from '../history/recorder.js';
 import type { RunQueue } from '../runs/run-queue.js';
 import type { ShellSession } from '../session/session.js';
@@ -135,9 +135,12 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({ runId, delivered: true });
   });
 
+  // Loaded on first use (an export): web-tree-sitter and @lezer/markdown cost ~20 ms to import.
   let splitter: Promise<BlockSplitter> | undefined;
   const split = () =>
-    (splitter ??= loadBlockSplitter({ runtime: join(deps.webRoot, 'web-tree-sitter.wasm'), bash: join(deps.webRoot, 'tree-sitter-bash.wasm') }, file.path));
+    (splitter ??= import('../blocks/parser.js').then(({ loadBlockSplitter }) =>
+      loadBlockSplitter({ runtime: join(deps.webRoot, 'web-tree-sitter.wasm'), bash: join(deps.webRoot, 'tree-sitter-bash.wasm') }, file.path),
+    ));
   historyRoutes(api, { history: deps.history, runs, file, split, version: deps.version });
 
   app.route('/api', api);

@@ -8,7 +8,8 @@ import type { Hono } from 'hono';
 import type { BlockSplitter } from '../blocks/parser.js';
 import type { HistoryRecorder } from '../history/recorder.js';
 import type { HistorySummary } from '../history/store.js';
-import { proseBefore, transcriptRun, writeTranscript, type TranscriptEntry } from '../history/transcript.js';
+import type { TranscriptEntry } from '../history/transcript.js';
+import type * as Transcript from '../history/transcript.js';
 import type { RunQueue } from '../runs/run-queue.js';
 import { queryParams } from './validate.js';
 import type { ScriptFile } from './script-file.js';
@@ -32,7 +33,12 @@ export interface HistoryRouteDeps {
  * The entries are the splitter's blocks in document order: where a Markdown runbook's splitter
  * gives the prose between blocks, it goes in each entry's `prose`.
  */
-function transcriptEntries(deps: HistoryRouteDeps, source: string, blocks: ReturnType<BlockSplitter>): TranscriptEntry[] {
+function transcriptEntries(
+  deps: HistoryRouteDeps,
+  { proseBefore, transcriptRun }: typeof Transcript,
+  source: string,
+  blocks: ReturnType<BlockSplitter>,
+): TranscriptEntry[] {
   const live = deps.runs.list().reverse(); // newest first
   deps.history?.flushAll();
   const earlier = deps.history?.store.list({ script: deps.history.script, limit: 1000 }) ?? [];
@@ -70,8 +76,10 @@ export function historyRoutes(api: Hono, deps: HistoryRouteDeps): void {
   api.get('/transcript', queryParams('transcript'), async (c) => {
     const { format } = c.req.valid('query');
     const { content } = await deps.file.read();
-    const entries = transcriptEntries(deps, content, (await deps.split())(content));
-    const text = await writeTranscript({ script: deps.file.path, entries, createdAt: Date.now(), version: deps.version }, format);
+    // Imported on first use, as the splitter is: hono/html and the transcript code wait for an export.
+    const transcript = await import('../history/transcript.js');
+    const entries = transcriptEntries(deps, transcript, content, (await deps.split())(content));
+    const text = await transcript.writeTranscript({ script: deps.file.path, entries, createdAt: Date.now(), version: deps.version }, format);
     const name = `${deps.file.path.split('/').pop()!.replace(/\.[^.]*$/, '')}-transcript.${format}`;
     return c.body(text, 200, {
       'Content-Type': format === 'html' ? 'text/html; charset=utf-8' : 'text/markdown; charset=utf-8',
