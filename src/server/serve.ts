@@ -5,16 +5,20 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
-import getPort, { portNumbers } from 'get-port';
+import type { ServerType } from '@hono/node-server';
 import { HistoryRecorder } from '../history/recorder.js';
 import type { HistoryStore } from '../history/store.js';
 import { RunQueue } from '../runs/run-queue.js';
 import { ShellSession } from '../session/session.js';
-import { createApp } from './app.js';
-import { FileWatcher } from './file-watch.js';
-import { allowedHosts, isWildcard } from './guards.js';
+import type { FileWatcher } from './file-watch.js';
 import { ScriptFile } from './script-file.js';
+
+/**
+ * The modules of the HTTP server (hono, @hono/node-server and the app: ~40 ms of loading), imported
+ * while the shell starts in its own process instead of before it.
+ */
+const serverModules = () =>
+  Promise.all([import('@hono/node-server'), import('./app.js'), import('./file-watch.js'), import('./guards.js')]);
 
 /** Options for {@link startServer}. */
 export interface ServerOptions {
@@ -38,8 +42,12 @@ export interface ServerOptions {
   maxRuns?: number;
   /** Output kept per run, in bytes (default 5 MiB): the first fifth and the last four fifths. */
   maxRunOutput?: number;
-  /** Where to record runs (opened by the caller, closed by the server); none: no history. */
-  history?: HistoryStore;
+  /**
+   * Where to record runs, or a function that opens it (called while the shell starts; it may
+   * resolve to undefined: no history); none: no history. The server closes it, also when it fails
+   * to start.
+   */
+  history?: HistoryStore | (() => Promise<HistoryStore | undefined>);
   /** The script's history is pruned past this size (~bytes; default 100 MiB). */
   historyMax?: number;
 }
@@ -75,21 +83,33 @@ export const urlHost = (host: string): string => (host.includes(':') ? `[${host}
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const token = options.token ?? randomBytes(32).toString('base64url');
-  // The port is looked for while the shell starts.
+  // The shell boots (~10-15 ms) while the server's modules load, the history opens and the port
+  // is looked for.
   const starting = ShellSession.start({ shell: options.shell, cwd: options.cwd, scriptName: options.scriptName ?? basename(options.file) });
   starting.catch(() => {}); // handled below: a shell that cannot start is no unhandled rejection meanwhile
+  let store = typeof options.history === 'function' ? undefined : options.history;
   let wanted: number;
+  let modules: Awaited<ReturnType<typeof serverModules>>;
+  let session: ShellSession;
   try {
-    wanted = options.port ?? (await getPort({ port: portNumbers(8765, 8799), host }));
+    modules = await serverModules();
+    if (typeof options.history === 'function') store = await options.history();
+    if (options.port !== undefined) wanted = options.port;
+    else {
+      const { default: getPort, portNumbers } = await import('get-port');
+      wanted = await getPort({ port: portNumbers(8765, 8799), host });
+    }
+    session = await starting;
   } catch (err) {
+    store?.close();
     await (await starting.catch(() => undefined))?.close();
     throw err;
   }
-  const session = await starting;
+  const [{ serve }, { createApp }, { FileWatcher }, { allowedHosts, isWildcard }] = modules;
   const maxOutput = options.maxRunOutput ?? DEFAULT_MAX_RUN_OUTPUT;
   const outputLimits = { headChars: Math.floor(maxOutput / 5), tailChars: maxOutput - Math.floor(maxOutput / 5) };
-  const history = options.history
-    ? new HistoryRecorder(options.history, { script: options.file, shell: session.shell }, { limits: outputLimits, maxScriptChars: options.historyMax, warn: (m) => process.stderr.write(`${m}\n`) })
+  const history = store
+    ? new HistoryRecorder(store, { script: options.file, shell: session.shell }, { limits: outputLimits, maxScriptChars: options.historyMax, warn: (m) => process.stderr.write(`${m}\n`) })
     : undefined;
   const runs = new RunQueue(session, { maxRuns: options.maxRuns, outputLimits, onRun: history && ((run) => history.track(run)) });
   const shutdown = new AbortController();
