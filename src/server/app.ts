@@ -38,8 +38,13 @@ export interface AppDeps {
   version: string;
   /** Aborted when the server stops: open event streams send `shutdown` and close. */
   shutdown: AbortSignal;
-  /** The run history of the script; undefined when it is off. */
-  history?: HistoryRecorder;
+  /** The run history of the script; undefined when it is off (read once `ready` has resolved). */
+  history: () => HistoryRecorder | undefined;
+  /**
+   * Resolves once the API is ready (the history is open, after the server started listening):
+   * every API request but health waits for it. None: ready at once.
+   */
+  ready?: Promise<void>;
 }
 
 /**
@@ -81,6 +86,14 @@ export function createApp(deps: AppDeps): Hono {
   api.get('/health', (c) => c.json({ status: 'ok', version: deps.version }));
   api.use(bearerToken(deps.token));
   api.use(jsonOnly);
+  if (deps.ready) {
+    let ready: Promise<void> | undefined = deps.ready;
+    void ready.then(() => (ready = undefined));
+    api.use(async (_c, next) => {
+      if (ready) await ready;
+      await next();
+    });
+  }
 
   api.get('/file', async (c) => c.json(await file.read()));
   api.get('/file/events', (c) => streamFileChanges(c, deps.watcher, deps.shutdown));

@@ -20,7 +20,7 @@ export type ApiHistorySummary = HistorySummary & { thisSession: boolean };
 /** What the history routes read. */
 export interface HistoryRouteDeps {
   /** The run history of the script; undefined when it is off. */
-  history: HistoryRecorder | undefined;
+  history: () => HistoryRecorder | undefined;
   runs: RunQueue;
   file: ScriptFile;
   /** The block splitter (loaded on first use). */
@@ -40,25 +40,26 @@ function transcriptEntries(
   blocks: ReturnType<BlockSplitter>,
 ): TranscriptEntry[] {
   const live = deps.runs.list().reverse(); // newest first
-  deps.history?.flushAll();
-  const earlier = deps.history?.store.list({ script: deps.history.script, limit: 1000 }) ?? [];
+  const history = deps.history();
+  history?.flushAll();
+  const earlier = history?.store.list({ script: history.script, limit: 1000 }) ?? [];
   const prose = proseBefore(source, blocks);
   return blocks.map((block, i) => {
     const run = live.find((r) => r.request.code === block.code && r.status !== 'queued');
     if (run) return { block, prose: prose[i], run: transcriptRun(run) };
     const past = earlier.find((r) => r.code === block.code);
-    return { block, prose: prose[i], run: past && deps.history!.store.get(past.runId) };
+    return { block, prose: prose[i], run: past && history!.store.get(past.runId) };
   });
 }
 
 /** Adds the history routes to `api` (the /api sub-app, after its token guard). */
 export function historyRoutes(api: Hono, deps: HistoryRouteDeps): void {
-  const { history } = deps;
-  const tag = <T extends HistorySummary>(run: T): T & { thisSession: boolean } => ({ ...run, thisSession: run.session === history?.session });
+  const tag = <T extends HistorySummary>(run: T): T & { thisSession: boolean } => ({ ...run, thisSession: run.session === deps.history()?.session });
   api.get(
     '/history',
     queryParams('list'),
     (c) => {
+      const history = deps.history();
       if (!history) return c.json([]);
       const { limit, before } = c.req.valid('query');
       history.flushAll(); // a running block's output so far is part of what is asked for
@@ -66,6 +67,7 @@ export function historyRoutes(api: Hono, deps: HistoryRouteDeps): void {
     },
   );
   api.get('/history/:runId', (c) => {
+    const history = deps.history();
     history?.flushAll();
     const run = history?.store.get(c.req.param('runId'));
     // Only this script's runs: the token opens one file, not the history of every script.

@@ -43,9 +43,9 @@ export interface ServerOptions {
   /** Output kept per run, in bytes (default 5 MiB): the first fifth and the last four fifths. */
   maxRunOutput?: number;
   /**
-   * Where to record runs, or a function that opens it (called while the shell starts; it may
-   * resolve to undefined: no history); none: no history. The server closes it, also when it fails
-   * to start.
+   * Where to record runs, or a function that opens it (called once the server listens: API
+   * requests but health wait for it; it may resolve to undefined: no history); none: no history.
+   * The server closes it.
    */
   history?: HistoryStore | (() => Promise<HistoryStore | undefined>);
   /** The script's history is pruned past this size (~bytes; default 100 MiB). */
@@ -83,17 +83,14 @@ export const urlHost = (host: string): string => (host.includes(':') ? `[${host}
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const token = options.token ?? randomBytes(32).toString('base64url');
-  // The shell boots (~10-15 ms) while the server's modules load, the history opens and the port
-  // is looked for.
+  // The shell boots (~10-15 ms) while the server's modules load and the port is looked for.
   const starting = ShellSession.start({ shell: options.shell, cwd: options.cwd, scriptName: options.scriptName ?? basename(options.file) });
   starting.catch(() => {}); // handled below: a shell that cannot start is no unhandled rejection meanwhile
-  let store = typeof options.history === 'function' ? undefined : options.history;
   let wanted: number;
   let modules: Awaited<ReturnType<typeof serverModules>>;
   let session: ShellSession;
   try {
     modules = await serverModules();
-    if (typeof options.history === 'function') store = await options.history();
     if (options.port !== undefined) wanted = options.port;
     else {
       const { default: getPort, portNumbers } = await import('get-port');
@@ -101,17 +98,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     session = await starting;
   } catch (err) {
-    store?.close();
+    if (typeof options.history === 'object') options.history.close();
     await (await starting.catch(() => undefined))?.close();
     throw err;
   }
   const [{ serve }, { createApp }, { FileWatcher }, { allowedHosts, isWildcard }] = modules;
   const maxOutput = options.maxRunOutput ?? DEFAULT_MAX_RUN_OUTPUT;
   const outputLimits = { headChars: Math.floor(maxOutput / 5), tailChars: maxOutput - Math.floor(maxOutput / 5) };
-  const history = store
-    ? new HistoryRecorder(store, { script: options.file, shell: session.shell }, { limits: outputLimits, maxScriptChars: options.historyMax, warn: (m) => process.stderr.write(`${m}\n`) })
-    : undefined;
-  const runs = new RunQueue(session, { maxRuns: options.maxRuns, outputLimits, onRun: history && ((run) => history.track(run)) });
+  const warn = (message: string) => process.stderr.write(`${message}\n`);
+  const recorder = (store: HistoryStore | undefined) =>
+    store && new HistoryRecorder(store, { script: options.file, shell: session.shell }, { limits: outputLimits, maxScriptChars: options.historyMax, warn });
+  let history = typeof options.history === 'function' ? undefined : recorder(options.history);
+  // Every run is recorded: none is posted before the history is open (`ready`).
+  const runs = new RunQueue(session, { maxRuns: options.maxRuns, outputLimits, onRun: (run) => history?.track(run) });
+  // A function opens the history once the server listens: loading better-sqlite3 and opening the
+  // database (~10-15 ms) need not hold up the URL, the browser and health.
+  const openHistory = options.history;
+  let listening = () => {};
+  const historyOpen =
+    typeof openHistory === 'function'
+      ? new Promise<void>((resolve) => (listening = resolve)).then(async () => {
+          history = recorder(await openHistory().catch((err: Error) => void warn(`cmdrun: warning: history is off: ${err.message}`)));
+        })
+      : undefined;
   const shutdown = new AbortController();
   const file = new ScriptFile(options.file);
   const watcher = new FileWatcher(file);
@@ -126,7 +135,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     webRoot: options.webRoot,
     version: options.version,
     shutdown: shutdown.signal,
-    history,
+    history: () => history,
+    ready: historyOpen,
   });
   let server: ServerType;
   try {
@@ -143,6 +153,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const port = (server.address() as AddressInfo).port;
   hosts = allowedHosts(host, port);
+  listening();
   // A wildcard bind is reachable on loopback too, and browsers refuse to open 0.0.0.0.
   const origin = `http://${urlHost(isWildcard(host) ? '127.0.0.1' : host)}:${port}`;
   return {
@@ -163,6 +174,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await Promise.all([session.close(), new Promise((resolve) => setTimeout(resolve, 200))]);
       if ('closeAllConnections' in server) server.closeAllConnections();
       await closed;
+      await historyOpen;
       history?.close(); // after the shell: a block it was running ends and is recorded
     },
   };
