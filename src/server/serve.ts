@@ -3,6 +3,7 @@
  * listening on a port.
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
 import type { ServerType } from '@hono/node-server';
@@ -122,6 +123,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         })
       : undefined;
   const shutdown = new AbortController();
+  setMaxListeners(0, shutdown.signal); // every open event stream listens for it (sse.ts)
   const file = new ScriptFile(options.file);
   const watcher = new FileWatcher(file);
   let hosts = new Set<string>(); // fixed once the port is known; no request comes before that
