@@ -5,7 +5,6 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { historyPath } from '../history/paths.js';
-import { openHistory } from '../history/store.js';
 import { startServer } from '../server/serve.js';
 import { checkDir, checkScript, UsageError } from './checks.js';
 import type { HistoryFlags } from './history-command.js';
@@ -33,10 +32,11 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
   const cwd = resolve(remote ? dirname(path) : (flags.cwd ?? dirname(path)));
   checkDir(cwd);
   let server;
-  const history = openHistory(historyPath(flags.history));
+  const historyFile = historyPath(flags.history);
   try {
     server = await startServer({
-      history,
+      // better-sqlite3 loads, and the database opens, once the server listens.
+      history: historyFile === undefined ? undefined : async () => (await import('../history/store.js')).openHistory(historyFile),
       historyMax: flags.historyMax,
       file: path,
       scriptName: file ?? 'untitled.sh',
@@ -54,7 +54,6 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
       version,
     });
   } catch (err) {
-    history?.close();
     throw new UsageError((err as Error).message);
   }
   if (!isLoopback(flags.host)) {

@@ -8,7 +8,8 @@ import type { Hono } from 'hono';
 import type { BlockSplitter } from '../blocks/parser.js';
 import type { HistoryRecorder } from '../history/recorder.js';
 import type { HistorySummary } from '../history/store.js';
-import { proseBefore, transcriptRun, writeTranscript, type TranscriptEntry } from '../history/transcript.js';
+import type { TranscriptEntry } from '../history/transcript.js';
+import type * as Transcript from '../history/transcript.js';
 import type { RunQueue } from '../runs/run-queue.js';
 import { queryParams } from './validate.js';
 import type { ScriptFile } from './script-file.js';
@@ -19,7 +20,7 @@ export type ApiHistorySummary = HistorySummary & { thisSession: boolean };
 /** What the history routes read. */
 export interface HistoryRouteDeps {
   /** The run history of the script; undefined when it is off. */
-  history: HistoryRecorder | undefined;
+  history: () => HistoryRecorder | undefined;
   runs: RunQueue;
   file: ScriptFile;
   /** The block splitter (loaded on first use). */
@@ -32,27 +33,33 @@ export interface HistoryRouteDeps {
  * The entries are the splitter's blocks in document order: where a Markdown runbook's splitter
  * gives the prose between blocks, it goes in each entry's `prose`.
  */
-function transcriptEntries(deps: HistoryRouteDeps, source: string, blocks: ReturnType<BlockSplitter>): TranscriptEntry[] {
+function transcriptEntries(
+  deps: HistoryRouteDeps,
+  { proseBefore, transcriptRun }: typeof Transcript,
+  source: string,
+  blocks: ReturnType<BlockSplitter>,
+): TranscriptEntry[] {
   const live = deps.runs.list().reverse(); // newest first
-  deps.history?.flushAll();
-  const earlier = deps.history?.store.list({ script: deps.history.script, limit: 1000 }) ?? [];
+  const history = deps.history();
+  history?.flushAll();
+  const earlier = history?.store.list({ script: history.script, limit: 1000 }) ?? [];
   const prose = proseBefore(source, blocks);
   return blocks.map((block, i) => {
     const run = live.find((r) => r.request.code === block.code && r.status !== 'queued');
     if (run) return { block, prose: prose[i], run: transcriptRun(run) };
     const past = earlier.find((r) => r.code === block.code);
-    return { block, prose: prose[i], run: past && deps.history!.store.get(past.runId) };
+    return { block, prose: prose[i], run: past && history!.store.get(past.runId) };
   });
 }
 
 /** Adds the history routes to `api` (the /api sub-app, after its token guard). */
 export function historyRoutes(api: Hono, deps: HistoryRouteDeps): void {
-  const { history } = deps;
-  const tag = <T extends HistorySummary>(run: T): T & { thisSession: boolean } => ({ ...run, thisSession: run.session === history?.session });
+  const tag = <T extends HistorySummary>(run: T): T & { thisSession: boolean } => ({ ...run, thisSession: run.session === deps.history()?.session });
   api.get(
     '/history',
     queryParams('list'),
     (c) => {
+      const history = deps.history();
       if (!history) return c.json([]);
       const { limit, before } = c.req.valid('query');
       history.flushAll(); // a running block's output so far is part of what is asked for
@@ -60,6 +67,7 @@ export function historyRoutes(api: Hono, deps: HistoryRouteDeps): void {
     },
   );
   api.get('/history/:runId', (c) => {
+    const history = deps.history();
     history?.flushAll();
     const run = history?.store.get(c.req.param('runId'));
     // Only this script's runs: the token opens one file, not the history of every script.
@@ -70,8 +78,10 @@ export function historyRoutes(api: Hono, deps: HistoryRouteDeps): void {
   api.get('/transcript', queryParams('transcript'), async (c) => {
     const { format } = c.req.valid('query');
     const { content } = await deps.file.read();
-    const entries = transcriptEntries(deps, content, (await deps.split())(content));
-    const text = await writeTranscript({ script: deps.file.path, entries, createdAt: Date.now(), version: deps.version }, format);
+    // Imported on first use, as the splitter is: hono/html and the transcript code wait for an export.
+    const transcript = await import('../history/transcript.js');
+    const entries = transcriptEntries(deps, transcript, content, (await deps.split())(content));
+    const text = await transcript.writeTranscript({ script: deps.file.path, entries, createdAt: Date.now(), version: deps.version }, format);
     const name = `${deps.file.path.split('/').pop()!.replace(/\.[^.]*$/, '')}-transcript.${format}`;
     return c.body(text, 200, {
       'Content-Type': format === 'html' ? 'text/html; charset=utf-8' : 'text/markdown; charset=utf-8',

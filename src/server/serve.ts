@@ -3,20 +3,25 @@
  * listening on a port.
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
-import getPort, { portNumbers } from 'get-port';
+import type { ServerType } from '@hono/node-server';
 import { HistoryRecorder } from '../history/recorder.js';
 import type { HistoryStore } from '../history/store.js';
 import { RunQueue } from '../runs/run-queue.js';
 import { SessionPool } from '../session/pool.js';
 import type { ShellSession } from '../session/session.js';
 import type { Target } from '../session/target.js';
-import { createApp } from './app.js';
-import { FileWatcher } from './file-watch.js';
-import { allowedHosts, isWildcard } from './guards.js';
+import type { FileWatcher } from './file-watch.js';
 import { ScriptFile } from './script-file.js';
+
+/**
+ * The modules of the HTTP server (hono, @hono/node-server and the app: ~40 ms of loading), imported
+ * while the shell starts in its own process instead of before it.
+ */
+const serverModules = () =>
+  Promise.all([import('@hono/node-server'), import('./app.js'), import('./file-watch.js'), import('./guards.js')]);
 
 /** Options for {@link startServer}. */
 export interface ServerOptions {
@@ -46,8 +51,12 @@ export interface ServerOptions {
   maxRuns?: number;
   /** Output kept per run, in bytes (default 5 MiB): the first fifth and the last four fifths. */
   maxRunOutput?: number;
-  /** Where to record runs (opened by the caller, closed by the server); none: no history. */
-  history?: HistoryStore;
+  /**
+   * Where to record runs, or a function that opens it (called once the server listens: API
+   * requests but health wait for it; it may resolve to undefined: no history); none: no history.
+   * The server closes it.
+   */
+  history?: HistoryStore | (() => Promise<HistoryStore | undefined>);
   /** The script's history is pruned past this size (~bytes; default 100 MiB). */
   historyMax?: number;
 }
@@ -86,7 +95,7 @@ export const urlHost = (host: string): string => (host.includes(':') ? `[${host}
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const token = options.token ?? randomBytes(32).toString('base64url');
-  // The port is looked for while the shell starts.
+  // The shell boots (~10-15 ms) while the server's modules load and the port is looked for.
   const starting = SessionPool.start(options.on ?? { kind: 'local' }, {
     session: { shell: options.shell, cwd: options.cwd, scriptName: options.scriptName ?? basename(options.file) },
     remoteCwd: options.remoteCwd,
@@ -94,21 +103,43 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   starting.catch(() => {}); // handled below: a shell that cannot start is no unhandled rejection meanwhile
   let wanted: number;
+  let modules: Awaited<ReturnType<typeof serverModules>>;
+  let sessions: SessionPool;
   try {
-    wanted = options.port ?? (await getPort({ port: portNumbers(8765, 8799), host }));
+    modules = await serverModules();
+    if (options.port !== undefined) wanted = options.port;
+    else {
+      const { default: getPort, portNumbers } = await import('get-port');
+      wanted = await getPort({ port: portNumbers(8765, 8799), host });
+    }
+    sessions = await starting;
   } catch (err) {
+    if (typeof options.history === 'object') options.history.close();
     await (await starting.catch(() => undefined))?.close();
     throw err;
   }
-  const sessions = await starting;
   const session = sessions.default;
+  const [{ serve }, { createApp }, { FileWatcher }, { allowedHosts, isWildcard }] = modules;
   const maxOutput = options.maxRunOutput ?? DEFAULT_MAX_RUN_OUTPUT;
   const outputLimits = { headChars: Math.floor(maxOutput / 5), tailChars: maxOutput - Math.floor(maxOutput / 5) };
-  const history = options.history
-    ? new HistoryRecorder(options.history, { script: options.file, shell: session.shell }, { limits: outputLimits, maxScriptChars: options.historyMax, warn: (m) => process.stderr.write(`${m}\n`) })
-    : undefined;
-  const runs = new RunQueue(sessions, { maxRuns: options.maxRuns, outputLimits, onRun: history && ((run) => history.track(run)) });
+  const warn = (message: string) => process.stderr.write(`${message}\n`);
+  const recorder = (store: HistoryStore | undefined) =>
+    store && new HistoryRecorder(store, { script: options.file, shell: session.shell }, { limits: outputLimits, maxScriptChars: options.historyMax, warn });
+  let history = typeof options.history === 'function' ? undefined : recorder(options.history);
+  // Every run is recorded: none is posted before the history is open (`ready`).
+  const runs = new RunQueue(sessions, { maxRuns: options.maxRuns, outputLimits, onRun: (run) => history?.track(run) });
+  // A function opens the history once the server listens: loading better-sqlite3 and opening the
+  // database (~10-15 ms) need not hold up the URL, the browser and health.
+  const openHistory = options.history;
+  let listening = () => {};
+  const historyOpen =
+    typeof openHistory === 'function'
+      ? new Promise<void>((resolve) => (listening = resolve)).then(async () => {
+          history = recorder(await openHistory().catch((err: Error) => void warn(`cmdrun: warning: history is off: ${err.message}`)));
+        })
+      : undefined;
   const shutdown = new AbortController();
+  setMaxListeners(0, shutdown.signal); // every open event stream listens for it (sse.ts)
   const file = new ScriptFile(options.file);
   const watcher = new FileWatcher(file);
   let hosts = new Set<string>(); // fixed once the port is known; no request comes before that
@@ -121,7 +152,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     webRoot: options.webRoot,
     version: options.version,
     shutdown: shutdown.signal,
-    history,
+    history: () => history,
+    ready: historyOpen,
   });
   let server: ServerType;
   try {
@@ -138,6 +170,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const port = (server.address() as AddressInfo).port;
   hosts = allowedHosts(host, port);
+  listening();
   // A wildcard bind is reachable on loopback too, and browsers refuse to open 0.0.0.0.
   const origin = `http://${urlHost(isWildcard(host) ? '127.0.0.1' : host)}:${port}`;
   return {
@@ -159,6 +192,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await Promise.all([sessions.close(), new Promise((resolve) => setTimeout(resolve, 200))]);
       if ('closeAllConnections' in server) server.closeAllConnections();
       await closed;
+      await historyOpen;
       history?.close(); // after the shell: a block it was running ends and is recorded
     },
   };
