@@ -63,6 +63,8 @@ export interface SpawnOptions {
 interface ActiveBlock {
   id: string;
   started: boolean;
+  /** Called when text arrives before the start marker (the echo that paces a long block's typing). */
+  onEarly?: () => void;
   /** The run line as the terminal echoes it, dropped from what arrives before the start marker. */
   echo: string;
   /** Text that arrived after the line was typed and before the start marker. */
@@ -71,6 +73,11 @@ interface ActiveBlock {
   onStart: () => void;
   resolve: (end: BlockEnd) => void;
 }
+
+/** How much of a remote block is typed ahead of its echo (characters; the encoding is ASCII). */
+const TYPE_CHUNK = 16 * 1024;
+/** The next piece goes after this long even with no echo (ms). */
+const TYPE_PACE_MS = 250;
 
 /** A random marker id: 12 bytes, base64url (never contains `;`). */
 export const newMarkerId = (): string => randomBytes(12).toString('base64url');
@@ -229,7 +236,10 @@ export class ShellProcess {
     const block = this.active;
     if ('text' in piece) {
       if (block?.started) block.onOutput(piece.text);
-      else if (block) block.early += piece.text;
+      else if (block) {
+        block.early += piece.text;
+        block.onEarly?.();
+      }
       else this.background(piece.text);
       return;
     }
@@ -276,8 +286,35 @@ export class ShellProcess {
     }
     return new Promise<BlockEnd>((resolve) => {
       this.active = { id, started: false, echo: typed, early: '', onOutput, onStart, resolve };
-      this.term.write(typed);
+      if (this.layout.remote) this.typePaced(typed, this.active);
+      else this.term.write(typed);
     });
+  }
+
+  /**
+   * Types a remote block a piece at a time: the next {@link TYPE_CHUNK} once the remote terminal has
+   * echoed all but half a piece of what was sent (or {@link TYPE_PACE_MS} passed, for a terminal
+   * with echo off). Typed at once, a large block's echo filled every buffer between here and the
+   * remote terminal while this process was still writing, and both sides waited.
+   */
+  private typePaced(text: string, block: ActiveBlock): void {
+    let sent = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const next = () => {
+      clearTimeout(timer);
+      if (this.active !== block || this.exited || sent >= text.length) {
+        block.onEarly = undefined;
+        return;
+      }
+      const piece = text.slice(sent, sent + TYPE_CHUNK);
+      sent += piece.length;
+      this.term.write(piece);
+      timer = setTimeout(next, TYPE_PACE_MS);
+    };
+    block.onEarly = () => {
+      if (block.early.length >= sent - TYPE_CHUNK / 2) next();
+    };
+    next();
   }
 
   /** True when the running block's start marker has arrived. */
