@@ -2,7 +2,7 @@
 // Prints a table (figure, baseline, target, pass/miss) and writes bench/results.json.
 //
 //   npm run bench                      build dist/, then every section (~1 min)
-//   node bench/bench.mjs [section...]  only these: startup latency runall throughput history page
+//   node bench/bench.mjs [section...]  only these: startup latency runall throughput history remote page
 //   BENCH_NODE_ARGS='--cpu-prof' node bench/bench.mjs throughput   node flags for the servers
 //
 // Units: ms for times, MB = 10^6 bytes for throughput, MiB = 2^20 bytes for memory.
@@ -10,9 +10,10 @@ import { cpus, release, tmpdir } from 'node:os';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { barePtyShell, timeBash, timeNodeStart } from './lib/baseline.mjs';
+import { barePtyShell, bareSshShell, timeBash, timeNodeStart } from './lib/baseline.mjs';
 import { memory, readRun, runBlock, shellPid, startCmdrun, timeCmdrunRun } from './lib/cmdrun.mjs';
 import { measurePage } from './lib/page.mjs';
+import { loadSshdFixture } from './lib/sshd.mjs';
 import { repeat, summary } from './lib/stats.mjs';
 
 const LATENCY_RUNS = 300; // measured runs per command, after LATENCY_WARMUP
@@ -24,6 +25,7 @@ const BIG_OUTPUT_RUNS = 3; // medians of these many runs (the machine may be noi
 const MANY_LINES_RUNS = 5;
 const STARTS = 10;
 const PAGE_LINES = 100_000;
+const REMOTE_OUTPUT = "head -c 50000000 /dev/zero | tr '\\0' x"; // 50 MB of x
 
 const dir = mkdtempSync(join(tmpdir(), 'cmdrun-bench-'));
 const script = join(dir, 'bench.sh');
@@ -177,6 +179,57 @@ async function history() {
   }
 }
 
+/**
+ * 8. A session on ssh://<the test sshd on 127.0.0.1> (issue 15): `true` blocks after the first (which
+ * connects), and 50 MB of output, beside a bare `ssh -tt -e none HOST bash` in a PTY driven line by
+ * line, connected once too. Interleaved, as the local rows are.
+ */
+async function remote() {
+  const { startSshd } = await loadSshdFixture(dir);
+  let sshd;
+  try {
+    sshd = await startSshd();
+  } catch (err) {
+    if (!/the sshd fixture needs/.test(err.message)) throw err;
+    console.log(`remote: skipped, ${err.message}`);
+    return;
+  }
+  const bare = await bareSshShell(sshd.sshCommand, sshd.host);
+  const args = [...HISTORY, '--on', `ssh://${sshd.host}`, '--ssh-command', sshd.sshCommand];
+  try {
+    await withServer(script, async (server) => {
+      await runBlock(server, 'true'); // connects
+      const pairs = await repeat(LATENCY_RUNS, LATENCY_WARMUP, async () => [await bare.run('true'), await runBlock(server, 'true')]);
+      const base = summary(pairs.map(([b]) => b.ms));
+      const ours = summary(pairs.map(([, r]) => r.ms));
+      for (const q of ['median', 'p95']) {
+        row(`remote block \`true\`, ${q} (ms)`, f(ours[q], 2), `${f(base[q], 2)} bare ssh -tt bash`, `+${f(ours[q] - base[q], 2)} ms, ${f(ours[q] / base[q], 1)}x`);
+      }
+      const [ptyRuns, runs] = [[], []];
+      for (let i = 0; i < BIG_OUTPUT_RUNS; i++) {
+        ptyRuns.push(await bare.run(REMOTE_OUTPUT));
+        runs.push(await runBlock(server, REMOTE_OUTPUT));
+      }
+      const ptyMs = summary(ptyRuns.map((r) => r.ms)).median;
+      const ms = summary(runs.map((r) => r.ms)).median;
+      const bytes = 50_000_000;
+      const mbps = (t) => bytes / 1e3 / t;
+      const delivered = Math.min(...runs.map((r) => r.bytes));
+      const bareDelivered = Math.min(...ptyRuns.map((r) => r.bytes));
+      row('remote 50 MB output (MB/s)', f(mbps(ms), 0), `${f(mbps(ptyMs), 0)} bare ssh -tt`, `${f(ptyMs / ms, 2)} of bare`, 'every byte', delivered === bytes);
+      if (delivered !== bytes || bareDelivered !== bytes) row('  remote 50 MB: bytes delivered', `${delivered}`, `${bareDelivered}`, `of ${bytes}`);
+      results.remote = {
+        target: 'ssh://127.0.0.1 (test sshd)',
+        latencyTrueMs: { cmdrun: ours, bareSsh: base, runs: LATENCY_RUNS },
+        output: { block: REMOTE_OUTPUT, runs: BIG_OUTPUT_RUNS, bytes, deliveredBytes: delivered, bareDeliveredBytes: bareDelivered, cmdrunMs: ms, bareSshMs: ptyMs },
+      };
+    }, args);
+  } finally {
+    bare.close();
+    await sshd.stop();
+  }
+}
+
 /** 4. From launching the CLI to the first successful GET /api/health, beside `node -e 0`. */
 async function startup() {
   // With --port 0 the port is known once the URL line is printed, so health is asked right after it.
@@ -219,7 +272,7 @@ async function page() {
   row(`page: seq ${PAGE_LINES} rendered (ms)`, f(p.renderMs, 0), '', `exit ${p.exitCode}`);
 }
 
-const sections = { startup, latency, runall: runAll, throughput, history, page };
+const sections = { startup, latency, runall: runAll, throughput, history, remote, page };
 const chosen = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(sections);
 const started = performance.now();
 try {

@@ -14,9 +14,10 @@ const BASH = ['--noprofile', '--norc'];
  * check and the markers. Timing inside bash with $EPOCHREALTIME would leave out the PTY and process
  * round trip that any notebook over a persistent shell pays. The shell stays up between commands, so
  * no output is lost to the terminal hang-up at exit (as it can be with a `bash -c` per command).
+ * `file` and `args` are the PTY's program (default: bash, as above).
  */
-export async function barePtyShell() {
-  const term = pty.spawn('bash', [...BASH, '--noediting', '-i'], { cols: 120, rows: 30, env: { ...process.env, PS1: '' } });
+export async function barePtyShell({ file = 'bash', args = [...BASH, '--noediting', '-i'] } = {}) {
+  const term = pty.spawn(file, args, { cols: 120, rows: 30, env: { ...process.env, PS1: '' } });
   let waiter; // {sentinel, resolve, bytes, tail}
   term.onData((d) => {
     if (!waiter) return;
@@ -44,6 +45,15 @@ export async function barePtyShell() {
     },
     close: () => term.kill(),
   };
+}
+
+/**
+ * The same bare bash on another machine: `ssh -tt -e none HOST bash ...` in the PTY (what a remote
+ * cmdrun session runs, without cmdrun), ssh run by `sshCommand` as a shell reads it (`ssh -F CONFIG`).
+ * Resolves once connected and logged in, the first line's sentinel read.
+ */
+export function bareSshShell(sshCommand, host) {
+  return barePtyShell({ file: 'sh', args: ['-c', `exec ${sshCommand} "$@"`, 'ssh', '-tt', '-e', 'none', '--', host, `bash ${BASH.join(' ')} --noediting -i`] });
 }
 
 /** Runs `bash ARGS` with stdout into a pipe that is read and discarded; resolves with its ms from spawn to exit. */
