@@ -10,67 +10,10 @@ import { BlockFile } from './block-file.js';
 import { uptimeTicks } from './processes.js';
 import { remoteDir, remoteName, type RemoteOptions } from './remote.js';
 import { ShellProcess, ShellStartError } from './shell-process.js';
+import { relativeName, shellEnv, type BlockResult, type RunOptions, type SessionOptions, type SessionStatus } from './session-types.js';
 import { checkText, layoutPaths, profileFor, type SessionLayout, type ShellProfile } from './shells.js';
 
-/** `starting`: a shell is being spawned; `idle`: ready; `busy`: a block runs; `dead`: closed. */
-export type SessionStatus = 'starting' | 'idle' | 'busy' | 'dead';
-
-/** Options for {@link ShellSession.start}. */
-export interface SessionOptions {
-  /** Shell name or path; default `bash`. */
-  shell?: string;
-  /** Working directory of the first shell (and of every restarted one). */
-  cwd: string;
-  /** Base environment; default `process.env`. TERM and PAGER are always set (see {@link shellEnv}). */
-  env?: NodeJS.ProcessEnv;
-  /** Terminal size in character cells; default 120 x 30. */
-  cols?: number;
-  rows?: number;
-  /**
-   * The script's name as the user gave it (`deploy.sh`, `./ops/deploy.sh`): bash's `$0` and the
-   * name its messages start with, as `bash ./ops/deploy.sh` prints them. Default `block.sh`.
-   */
-  scriptName?: string;
-  /**
-   * Run the shell on another machine over ssh (remote.ts). `cwd` is then a directory there ('' =
-   * the remote user's home), and the shell starts with the first block, so that ssh's prompts and
-   * messages are that block's output (and its input answers them).
-   */
-  remote?: RemoteOptions;
-}
-
-/** The outcome of one block. */
-export interface BlockResult {
-  /** `$?` after the block; 128 + N when a signal N ended the shell; 2 for a syntax error. */
-  exitCode: number;
-  /** The session's working directory after the block. */
-  cwd: string;
-  /** True when the block was interrupted through {@link ShellSession.interrupt}. */
-  interrupted: boolean;
-  /** True when the shell died during (or before) this block and a fresh one took its place. */
-  sessionRestarted: boolean;
-}
-
-/** Options for one {@link ShellSession.run}. */
-export interface RunOptions {
-  /** 1-based line of the block's first line in the script: messages and $LINENO match the file. */
-  lineStart?: number;
-  /** Receives the block's terminal output as it arrives (UTF-8 text, `\n` line ends). */
-  onOutput: (text: string) => void;
-  /** Called when the block starts waiting for terminal input (once per wait; see waitsForTerminalInput). */
-  onWaiting?: () => void;
-  /** Terminal width in character cells for this block (COLUMNS); default: unchanged. */
-  cols?: number;
-  /**
-   * Run this program on the block's text instead of the shell (a Markdown fence's language), in the
-   * session's cwd and environment. Not installed: exit status 127 and a message naming it.
-   */
-  interpreter?: Interpreter;
-}
-
-/** Programs a block can name to run its text (`python3 FILE` in the session's shell). */
-export const INTERPRETERS = ['python3', 'node', 'ruby', 'perl'] as const;
-export type Interpreter = (typeof INTERPRETERS)[number];
+export * from './session-types.js';
 
 /** How long after Ctrl-C the shell is checked for what the signal missed (ms); see ctrlC(). */
 const READ_INTERRUPT_MS = 50;
@@ -79,28 +22,6 @@ const READ_INTERRUPT_MS = 50;
 const WAITING_POLL_MS = 150;
 /** ...once its output has been quiet this long (ms). */
 const WAITING_QUIET_MS = 100;
-
-/** The environment a session's shell gets: the user's own, plus TERM=xterm-256color and PAGER=cat. */
-export function shellEnv(base: NodeJS.ProcessEnv): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
-  delete env.COLUMNS; // the PTY's size is the truth; bash sets these from it (checkwinsize)
-  delete env.LINES;
-  env.TERM = 'xterm-256color';
-  env.PAGER = 'cat';
-  env.CMDRUN = '1';
-  return env;
-}
-
-/**
- * The name a session's files get for the script `name` as given: the name itself when it is a
- * plain relative path (`deploy.sh`, `./ops/deploy.sh`: no `..`, no empty part), else its base name.
- */
-export function relativeName(name: string): string {
-  const parts = name.split('/');
-  if (!name.startsWith('/') && parts.every((part) => part !== '' && part !== '..')) return name;
-  return parts.filter((part) => part !== '' && part !== '..' && part !== '.').at(-1) ?? 'block.sh';
-}
 
 /** A persistent shell session. Blocks run one at a time; callers queue them (see RunQueue). */
 export class ShellSession {

@@ -37,9 +37,9 @@ export interface OpenNotebook {
   close(): Promise<void>;
 }
 
-/** Starts `cmdrun SCRIPT --no-browser`, opens the printed URL and waits until the editor is ready. */
-export async function openNotebook(script: string): Promise<OpenNotebook> {
-  const served = await serveCli([script]);
+/** Starts `cmdrun SCRIPT --no-browser` (with `env` added), opens the printed URL and waits until the editor is ready. */
+export async function openNotebook(script: string, env: NodeJS.ProcessEnv = {}): Promise<OpenNotebook> {
+  const served = await serveCli([script], env);
   const browser = await launchBrowser();
   const page = browser.pages()[0] ?? (await browser.newPage());
   const pageErrors: string[] = [];

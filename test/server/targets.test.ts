@@ -3,7 +3,7 @@
 // `cmdrun run --on`, per-block `on="..."`, and the refused targets.
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { runCli } from '../helpers/cli.js';
@@ -90,7 +90,9 @@ describe('the CLI', () => {
   test('cmdrun run --on runs every block there, in the remote home; a block\'s on="local" runs here', async () => {
     const file = script('# %% one\necho "in $PWD $0"; x=1\n# %% two on="local"\necho "here ${x-unset}"\n# %% three\necho "there $x"; nosuch\n');
     const r = await runCli(['run', file, '--on', `ssh://${sshd.host}`, '--quiet'], env());
-    expect(r.stdout).toBe(`in ${process.env.HOME ?? '/root'} ${file}\nhere unset\nthere 1\n${file}: line 6: nosuch: command not found\n`);
+    // An absolute script name: $0 and messages name its base name (relativeName, session-types.ts).
+    const name = basename(file);
+    expect(r.stdout).toBe(`in ${process.env.HOME ?? '/root'} ${name}\nhere unset\nthere 1\n${name}: line 6: nosuch: command not found\n`);
     expect(r.code).toBe(127);
   });
 
