@@ -2,7 +2,8 @@
 // (test/helpers/sshd.ts). The conformance suite runs over ssh too; this file covers what only a
 // remote session has: blocks sent over the terminal, the connection's failures, its temp folder.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ShellSession } from '../../src/session/session.js';
 import type { RemoteOptions } from '../../src/session/remote.js';
@@ -157,6 +158,30 @@ describe('failures are clear and never hang', () => {
       const r = await run(session, 'echo never');
       expect(r.exitCode).toBe(255);
       expect(r.output).toMatch(/Host key verification failed/);
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('ssh\'s own prompt (an unknown host key, asked) is the block\'s output, and its input answers it', async () => {
+    const knownHosts = join(sshd.dir, 'known_hosts_asked');
+    const sshCommand = `${sshd.sshCommand} -o BatchMode=no -o StrictHostKeyChecking=ask -o UserKnownHostsFile=${knownHosts}`;
+    const session = await ShellSession.start({ shell: 'bash', cwd: '', scriptName: 'deploy.sh', remote: { target: { kind: 'ssh', host: sshd.hostUnknown }, sshCommand } });
+    try {
+      let output = '';
+      let answered = false;
+      const result = await session.run('echo connected', {
+        onOutput: (text) => {
+          output += text;
+          if (!answered && /continue connecting \(yes\/no/.test(output)) {
+            answered = true;
+            session.input('yes\r');
+          }
+        },
+      });
+      expect(output).toMatch(/authenticity of host .* can't be established[\s\S]*continue connecting \(yes\/no[\s\S]*connected\n$/);
+      expect(result.exitCode).toBe(0);
+      expect(readFileSync(knownHosts, 'utf8')).toMatch(/ssh-ed25519/);
     } finally {
       await session.close();
     }
