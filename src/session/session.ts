@@ -196,9 +196,13 @@ export class ShellSession {
       } catch (err) {
         if (!remote || !(err instanceof ShellStartError)) throw err;
         // ssh's own message (already shown: it was the block's output) and its status.
+        if (this.interrupts > 0) {
+          options.onOutput(`\ncmdrun: interrupted while connecting to ${this.target}\n`);
+          return { exitCode: 130, cwd: this.currentCwd, interrupted: true, sessionRestarted: false };
+        }
         const status = err.status ?? 255;
         options.onOutput(`\ncmdrun: could not start ${this.opts.shell} on ${this.target}: ${err.status === undefined ? err.message : `ssh exited with status ${status}`}\n`);
-        return { exitCode: status, cwd: this.currentCwd, interrupted: this.interrupts > 0, sessionRestarted: false };
+        return { exitCode: status, cwd: this.currentCwd, interrupted: false, sessionRestarted: false };
       }
       const restarted = this.restartPending;
       this.restartPending = false;

@@ -99,7 +99,8 @@ describe('a remote session', () => {
       await new Promise((r) => setTimeout(r, 20));
       session.interrupt();
       const r = await pending;
-      expect(r.interrupted).toBe(true);
+      expect(r).toMatchObject({ exitCode: 130, interrupted: true });
+      expect(r.output).toMatch(/cmdrun: interrupted while connecting to ssh:\/\/cmdrun-test\n$/);
       expect(r.output).not.toContain('never');
       expect(await run(session, 'echo now')).toMatchObject({ output: 'now\n', exitCode: 0 });
     } finally {
