@@ -32,6 +32,28 @@ export interface Splitters {
   forFile(fileName: string): BlockSplitter;
   /** bash would ask for more lines after `code` (an open quote or heredoc, a trailing `\`...). */
   isIncomplete(code: string): boolean;
+  /** The offsets of `code`'s `return` commands outside any function (see topLevelReturns). */
+  topLevelReturns(code: string): number[];
+}
+
+/** A syntax tree node, as web-tree-sitter gives it. */
+type SyntaxNode = NonNullable<ReturnType<Parser['parse']>>['rootNode'];
+
+/**
+ * The start offsets (UTF-16 code units) of the `return` commands of `root` that are not inside a
+ * function definition: in `bash script.sh` those fail with "return: can only `return' from a
+ * function or sourced script" (bash(1): SHELL BUILTIN COMMANDS, return) and the script goes on,
+ * where a sourced block would end.
+ */
+function topLevelReturnsOf(root: SyntaxNode, code: string): number[] {
+  const found: number[] = [];
+  const walk = (node: SyntaxNode) => {
+    if (node.type === 'function_definition') return;
+    if (node.type === 'command_name' && node.text === 'return' && code.startsWith('return', node.startIndex)) found.push(node.startIndex);
+    for (const child of node.children) if (child) walk(child);
+  };
+  walk(root);
+  return found;
 }
 
 /**
@@ -42,7 +64,7 @@ export async function loadSplitters(files: GrammarFiles): Promise<Splitters> {
   await Parser.init({ locateFile: () => files.runtime });
   const parser = new Parser();
   parser.setLanguage(await Language.load(files.bash));
-  const parse = <T>(source: string, read: (root: NonNullable<ReturnType<Parser['parse']>>['rootNode']) => T): T => {
+  const parse = <T>(source: string, read: (root: SyntaxNode) => T): T => {
     const tree = parser.parse(source);
     if (!tree) throw new Error('tree-sitter could not parse the script');
     try {
@@ -55,7 +77,9 @@ export async function loadSplitters(files: GrammarFiles): Promise<Splitters> {
   const isIncomplete = (code: string) => parse(code, (root) => root.hasError);
   const shell: BlockSplitter = (source) => parse(source, (root) => splitBlocks(source, root.children.filter((n) => n !== null)));
   const markdown: BlockSplitter = (source) => splitMarkdown(source, isIncomplete);
-  return { forFile: (fileName) => (documentKind(fileName) === 'markdown' ? markdown : shell), isIncomplete };
+  // Most blocks have no `return` at all: they are not parsed.
+  const topLevelReturns = (code: string) => (code.includes('return') ? parse(code, (root) => topLevelReturnsOf(root, code)) : []);
+  return { forFile: (fileName) => (documentKind(fileName) === 'markdown' ? markdown : shell), isIncomplete, topLevelReturns };
 }
 
 /**

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import stripAnsi from 'strip-ansi';
-import { loadBlockSplitter } from '../blocks/parser.js';
+import { loadSplitters } from '../blocks/parser.js';
 import { blockLines, type Block } from '../blocks/split.js';
 import { blockLabel } from '../runs/format.js';
 import { RunQueue } from '../runs/run-queue.js';
@@ -105,15 +105,12 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
   const remote = flags.on?.kind === 'ssh';
   const cwd = resolve(remote ? dirname(path) : (flags.cwd ?? dirname(path)));
   checkDir(cwd);
-  const split = await loadBlockSplitter(
-    {
-      runtime: fileURLToPath(new URL('./web/web-tree-sitter.wasm', import.meta.url)),
-      bash: fileURLToPath(new URL('./web/tree-sitter-bash.wasm', import.meta.url)),
-    },
-    path,
-  );
+  const splitters = await loadSplitters({
+    runtime: fileURLToPath(new URL('./web/web-tree-sitter.wasm', import.meta.url)),
+    bash: fileURLToPath(new URL('./web/tree-sitter-bash.wasm', import.meta.url)),
+  });
   const source = readFileSync(path, 'utf8');
-  const all = split(source);
+  const all = splitters.forFile(path)(source);
   if (flags.list) {
     process.stdout.write(listBlocks(all, basename(path)));
     return;
@@ -137,7 +134,11 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
   const store = openHistory(historyPath(flags.history));
   const recorder = store && new HistoryRecorder(store, { script: path, shell: session.shell }, { limits: DEFAULT_OUTPUT_LIMITS, maxScriptChars: flags.historyMax, warn: (m) => process.stderr.write(`${m}\n`) });
   let recording = true; // the blocks, not the closing `exit`
-  const queue = new RunQueue(sessions, { maxRuns: blocks.length + 2, onRun: (run) => recording && recorder?.track(run) });
+  const queue = new RunQueue(sessions, {
+    maxRuns: blocks.length + 2,
+    onRun: (run) => recording && recorder?.track(run),
+    topLevelReturns: async () => splitters.topLevelReturns,
+  });
   const strip = !flags.color || Boolean(process.env.NO_COLOR);
   const dimHeaders = !strip && process.stderr.isTTY;
   let current: Run | undefined;

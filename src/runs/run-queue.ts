@@ -15,6 +15,11 @@ export interface RunQueueOptions {
   outputLimits?: OutputLimits;
   /** Called with every new run as it is queued, before any of its events (the history observes runs). */
   onRun?: (run: Run) => void;
+  /**
+   * Loads the parser that finds a block's `return`s outside any function (Splitters.topLevelReturns;
+   * see RunOptions.topLevelReturns); called only for code that has the word `return` in it.
+   */
+  topLevelReturns?: () => Promise<(code: string) => number[]>;
 }
 
 /**
@@ -40,6 +45,7 @@ export class RunQueue {
    */
   readonly background = new Run('background', { code: '' }, { headChars: 0, tailChars: 256 * 1024 });
   private readonly onRun: ((run: Run) => void) | undefined;
+  private readonly topLevelReturns: RunQueueOptions['topLevelReturns'];
 
   /** @param sessions the notebook's sessions, or its one session. */
   constructor(sessions: SessionPool | ShellSession, options: RunQueueOptions = {}) {
@@ -48,6 +54,7 @@ export class RunQueue {
     this.outputLimits = options.outputLimits ?? DEFAULT_OUTPUT_LIMITS;
     this.sessions.onBackground((text) => this.background.output(text));
     this.onRun = options.onRun;
+    this.topLevelReturns = options.topLevelReturns;
   }
 
   /** Queues a block; with a known `runId`, returns that run without running anything again. */
@@ -152,7 +159,10 @@ export class RunQueue {
     run.emit({ event: 'start', data: { runId: run.runId, startedAt, on: session.target } });
     run.flow = session;
     try {
-      const result = await session.run(run.request.code, {
+      const { code } = run.request;
+      const returns = this.topLevelReturns && !run.request.interpreter && code.includes('return') ? (await this.topLevelReturns())(code) : undefined;
+      const result = await session.run(code, {
+        topLevelReturns: returns,
         lineStart: run.request.lineStart,
         cols: run.request.cols,
         interpreter: run.request.interpreter,

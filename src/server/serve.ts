@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import type { ServerType } from '@hono/node-server';
 import { HistoryRecorder } from '../history/recorder.js';
 import type { HistoryStore } from '../history/store.js';
@@ -127,7 +127,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     store && new HistoryRecorder(store, { script: options.file, shell: session.shell }, { limits: outputLimits, maxScriptChars: options.historyMax, warn });
   let history = typeof options.history === 'function' ? undefined : recorder(options.history);
   // Every run is recorded: none is posted before the history is open (`ready`).
-  const runs = new RunQueue(sessions, { maxRuns: options.maxRuns, outputLimits, onRun: (run) => history?.track(run) });
+  // The grammar that finds a block's top-level `return`s loads with the first block that has one.
+  let returns: Promise<(code: string) => number[]> | undefined;
+  const grammar = { runtime: join(options.webRoot, 'web-tree-sitter.wasm'), bash: join(options.webRoot, 'tree-sitter-bash.wasm') };
+  const topLevelReturns = () => (returns ??= import('../blocks/parser.js').then(async ({ loadSplitters }) => (await loadSplitters(grammar)).topLevelReturns));
+  const runs = new RunQueue(sessions, { maxRuns: options.maxRuns, outputLimits, onRun: (run) => history?.track(run), topLevelReturns });
   // A function opens the history once the server listens: loading better-sqlite3 and opening the
   // database (~10-15 ms) need not hold up the URL, the browser and health.
   const openHistory = options.history;

@@ -58,6 +58,12 @@ export interface RunOptions {
    * session's cwd and environment. Not installed: exit status 127 and a message naming it.
    */
   interpreter?: Interpreter;
+  /**
+   * The offsets (UTF-16 code units) in `code` of its `return` commands outside any function, found
+   * by the caller's parser (Splitters.topLevelReturns): bash reports them as `bash script.sh` does
+   * and goes on (ShellProfile.topLevelReturn), where a sourced block would end.
+   */
+  topLevelReturns?: number[];
 }
 
 /** Programs a block can name to run its text (`python3 FILE` in the session's shell). */

@@ -23,6 +23,16 @@ const WAITING_POLL_MS = 150;
 /** ...once its output has been quiet this long (ms). */
 const WAITING_QUIET_MS = 100;
 
+/** `code` with the `return`s at `offsets` replaced by a call of `fn` (RunOptions.topLevelReturns). */
+function withTopLevelReturns(code: string, offsets: readonly number[] | undefined, fn: string | undefined): string {
+  if (!fn || !offsets?.length) return code;
+  let out = code;
+  for (const at of [...offsets].sort((a, b) => b - a)) {
+    if (out.startsWith('return', at)) out = out.slice(0, at) + fn + out.slice(at + 'return'.length);
+  }
+  return out;
+}
+
 /** A persistent shell session. Blocks run one at a time; callers queue them (see RunQueue). */
 export class ShellSession {
   private proc: ShellProcess | undefined;
@@ -209,6 +219,7 @@ export class ShellSession {
       if (this.interrupts > 0) {
         return { exitCode: 130, cwd: this.currentCwd, interrupted: true, sessionRestarted: restarted };
       }
+      code = withTopLevelReturns(code, options.topLevelReturns, this.profile.topLevelReturn);
       // Blank lines before the block make the shell's line numbers those of the script.
       const padding = '\n'.repeat(Math.max(0, (options.lineStart ?? 1) - 1));
       const padded = padding + code + (code.endsWith('\n') ? '' : '\n');

@@ -109,6 +109,11 @@ export interface ShellProfile {
   rc(ctx: RcContext): string;
   /** The one line typed into the shell to run a block under marker id `id`. */
   runLine(id: string, step: RunStep, layout: SessionLayout): string;
+  /**
+   * The function a `return` outside any function is replaced with (RunOptions.topLevelReturns),
+   * so that it fails as in `bash script.sh` instead of ending the sourced block; none: left as is.
+   */
+  topLevelReturn?: string;
 }
 
 const osc = MARKER_PREFIX.replace('\x1b', '\\033');
@@ -330,12 +335,17 @@ __cmdrun_init() {
 ${checkFunction('\\builtin ', '\\builtin source', dir, `${layoutPaths({ dir, scriptName, relName, cwd }).check}: `, `${scriptName}: `, `\n  [ -z "$__cmdrun_int" ] || \\builtin return 130`)}
 ${blockFunctions('\\builtin ', layoutPaths({ dir, scriptName, relName, cwd }).check, `\n  __cmdrun_pwd=$PWD; __cmdrun_o=\${OLDPWD-}; __cmdrun_oset=\${OLDPWD+x}; __cmdrun_in=1\n  \\builtin cd -- ${quote(`${dir}/run`)}`)}
 ${getFunction('\\builtin ', ctx, BASH_PREFIX)}
+__cmdrun_return() {
+  \\builtin printf '%s: line %s: return: can only \`return'"'"' from a function or sourced script\\n' "$0" "\${BASH_LINENO[0]}" >&2
+  \\builtin return 2
+}
 `;
   },
   // Read from the terminal once bash has opened it as its script (after BASH_ENV, before which a
   // relative script name must still resolve in the tty folder): the session's cwd, then ready.
   initLine: '__cmdrun_init',
   runLine: (id, step, layout) => blockLine('\\builtin source', id, step, layout.relName),
+  topLevelReturn: '__cmdrun_return',
 };
 
 /** zsh (zshall(1): STARTUP/SHUTDOWN FILES, `precmd_functions`). */

@@ -124,6 +124,12 @@ describe('runs', () => {
     expect(outputOf(events)).toBe('30 77\n');
   });
 
+  test('a `return` outside any function fails as in `bash script.sh` and the block goes on; one in a function returns', async () => {
+    const events = await readEvents(await api(server, '/api/runs', { method: 'POST', json: { code: 'return 3\necho "after $?"\nf() { return 4; }; f; echo "f $?"', lineStart: 5 } }));
+    expect(outputOf(events)).toBe("script.sh: line 5: return: can only `return' from a function or sourced script\nafter 2\nf 4\n");
+    expect(events.at(-1)).toMatchObject({ event: 'end', data: { exitCode: 0 } });
+  });
+
   test('session info and restart', async () => {
     await readEvents(await api(server, '/api/runs', { method: 'POST', json: { code: 'marker=set' } }));
     const before = (await (await api(server, '/api/session')).json()) as { pid: number; status: string; shell: string };
