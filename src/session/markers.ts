@@ -13,9 +13,10 @@ const TERMINATOR = '\x07';
 
 /**
  * What a marker announces. `r`: the shell is ready (with its pid); `s`: a block starts; `e`: a
- * block ended; `q`: the shell has ended (written by the session leader, with the shell's status).
+ * block ended; `q`: the shell has ended (written by the session leader, with the shell's status);
+ * `w`: on a remote machine, whether the block (its id) waits for terminal input (remote.ts).
  */
-export type MarkerKind = 'r' | 's' | 'e' | 'q';
+export type MarkerKind = 'r' | 's' | 'e' | 'q' | 'w';
 
 /** One marker: its kind and its `;`-separated fields (the last field keeps any further `;`). */
 export interface Marker {
@@ -30,7 +31,7 @@ export interface Marker {
 /** A piece of the terminal stream: plain output, or a marker. */
 export type Piece = { text: string } | { marker: Marker };
 
-const FIELDS_OF: Record<MarkerKind, number> = { r: 2, s: 1, e: 3, q: 2 };
+const FIELDS_OF: Record<MarkerKind, number> = { r: 2, s: 1, e: 3, q: 2, w: 3 };
 
 function parseMarker(body: string): Marker | undefined {
   const kind = body[0] as MarkerKind;

@@ -64,6 +64,8 @@ export function sshLaunch(remote: RemoteOptions, layout: SessionLayout, files: B
 export interface BootFiles {
   /** Id of the `r` marker the bootstrap writes first: ssh has connected, and its prompts are over. */
   bootId: string;
+  /** Id of the input watcher's `w` markers (the session leader's). */
+  leaderId: string;
   rcName: string;
   rc: string;
 }
@@ -72,7 +74,7 @@ export interface BootFiles {
  * The remote command: one `sh -c` word, so the remote login shell only has to read a quoted word.
  * `mkdir` of a fresh name is atomic and fails on an existing one (no link can be planted there).
  */
-function bootstrap(layout: SessionLayout, { bootId, rcName, rc }: BootFiles, launch: Launch, env: Record<string, string>): string {
+function bootstrap(layout: SessionLayout, { bootId, leaderId, rcName, rc }: BootFiles, launch: Launch, env: Record<string, string>): string {
   const { dir } = layout;
   const paths = layoutPaths(layout);
   const parent = (path: string) => path.slice(0, path.lastIndexOf('/'));
@@ -86,10 +88,50 @@ function bootstrap(layout: SessionLayout, { bootId, rcName, rc }: BootFiles, lau
     `printf '%s' ${quote(rc)} >${quote(`${dir}/${rcName}`)} || exit 125`,
     `export ${Object.entries(env).map(([key, value]) => `${key}=${quote(value)}`).join(' ')}`,
     `cd -- ${cwd ? quote(cwd) : '"$HOME"'} || { rm -rf ${quote(dir)}; exit 125; }`,
+    // This shell becomes the session leader (exec keeps $$), the watcher's session id.
+    'tty=$(tty)', // a background list's stdin is /dev/null: the terminal's name is taken here
+    `(sh -c ${quote(WATCHER)} sh "$$" ${quote(dir)} ${quote(leaderId)} "$tty" >/dev/null 2>&1 &)`,
     `exec ${[launch.file, ...launch.args].map(quote).join(' ')}`,
   ].join('\n');
   return `exec sh -c ${quote(script)}`;
 }
+
+/**
+ * The input watcher of a remote session (POSIX sh, Linux /proc, proc(5)): started in the background
+ * by the bootstrap, in the terminal's session (so the hang-up ends it) and ignoring Ctrl-C. Every
+ * 200 ms it walks the shell's process tree (/proc/PID/task/PID/children) and looks for a process of
+ * the terminal's foreground process group blocked in read(2) on the terminal (/proc/PID/syscall, its
+ * fd's link), as waitsForTerminalInput does here, and writes a `w` marker, `w;ID;1|0;BLOCK` (the
+ * running block's id, from the file `block` that `__cmdrun_pre` writes): while a block waits, every
+ * time (typed input makes cmdrun forget the last one until the next), else when it changes. With no
+ * /proc, no children files or an unknown architecture it ends at once: then no block is reported
+ * waiting, and the page offers input to every running remote block.
+ */
+const WATCHER = `trap '' INT
+case $(uname -m) in x86_64|amd64) nr=0;; aarch64|arm64) nr=63;; *) exit 0;; esac
+sid=$1 dir=$2 id=$3 tty=$4 me=$$ last=
+[ -r /proc/$sid/task/$sid/children ] || exit 0
+while :; do
+  sleep 0.2 2>/dev/null || sleep 1
+  read -r st </proc/$sid/stat 2>/dev/null || exit 0
+  set -- \${st##*) }; fg=$6
+  w=0 todo=$sid
+  while [ $w = 0 ]; do
+    set -- $todo
+    [ $# -gt 0 ] || break
+    p=$1; shift; todo=$*
+    [ "$p" = "$me" ] && continue
+    kids=; read -r kids </proc/$p/task/$p/children 2>/dev/null; todo="$todo $kids" # no newline: read fails, kids is set
+    read -r st </proc/$p/stat 2>/dev/null || continue
+    set -- \${st##*) }; [ "$3" = "$fg" ] || continue
+    read -r n a rest </proc/$p/syscall 2>/dev/null || continue
+    [ "$n" = "$nr" ] && [ "$(readlink /proc/$p/fd/$((a)))" = "$tty" ] && w=1
+  done
+  b=; read -r b <"$dir/block" 2>/dev/null
+  [ "$w;$b" = "$last" ] && [ $w = 0 ] && continue
+  last="$w;$b"
+  printf '\\033]6973;w;%s;%s;%s\\007' "$id" "$w" "$b" >/dev/tty
+done`;
 
 /** The longest encoded line (characters): well under the terminal's 4095-byte line. */
 const LINE_CHARS = 1024;

@@ -94,6 +94,8 @@ export class ShellProcess {
   private readonly exitWaiters: Array<() => void> = [];
   /** The interactive shell's pid (the leader's child), from the ready marker. */
   private shellPid = 0;
+  /** A remote shell's block that its input watcher (remote.ts) last saw waiting for input. */
+  private remoteWaits: string | undefined;
   /** Receives output printed while no block runs (background jobs); see {@link onBackground}. */
   private background: (text: string) => void = () => {};
 
@@ -137,7 +139,7 @@ export class ShellProcess {
     if (!remote) writeFileSync(rcPath, rc, { mode: 0o600 });
     const shellLaunch = opts.profile.launch(opts.shell, rcPath, readyId, layout);
     const { file, args, cwd } = remote
-      ? sshLaunch(remote, layout, { bootId: `${readyId}-boot`, rcName: opts.profile.rcName, rc }, shellLaunch, { ...extra, PAGER: opts.env.PAGER, CMDRUN: opts.env.CMDRUN })
+      ? sshLaunch(remote, layout, { bootId: `${readyId}-boot`, leaderId: readyId, rcName: opts.profile.rcName, rc }, shellLaunch, { ...extra, PAGER: opts.env.PAGER, CMDRUN: opts.env.CMDRUN })
       : shellLaunch;
     const env: Record<string, string> = remote ? opts.env : { ...opts.env, ...extra };
     let term: pty.IPty;
@@ -245,6 +247,10 @@ export class ShellProcess {
     }
     const { kind, id, rest } = piece.marker;
     if (kind === 'r' && this.onReady(id, Number(rest[0]))) return;
+    if (kind === 'w' && id === this.leaderId) {
+      this.remoteWaits = rest[0] === '1' ? rest[1] : undefined;
+      return;
+    }
     if (kind === 'q' && id === this.leaderId) {
       const status = Number(rest[0]);
       this.ended(Number.isInteger(status) ? status : 1);
@@ -333,12 +339,12 @@ export class ShellProcess {
   }
 
   /**
-   * True when the running block waits for terminal input (see waitsForTerminalInput). A remote
-   * shell's processes cannot be seen from here: false (the page offers input to every running
-   * remote block instead).
+   * True when the running block waits for terminal input (see waitsForTerminalInput). For a remote
+   * shell, as its input watcher (remote.ts) last reported it; never where the remote machine has no
+   * /proc (the page offers input to every running remote block as well).
    */
   waitsForInput(): boolean {
-    if (this.layout.remote) return false;
+    if (this.layout.remote) return this.active?.started === true && this.remoteWaits === this.active.id;
     const fg = this.foregroundGroup();
     return fg !== undefined && fg > 0 && waitsForTerminalInput(this.sid, fg, this.ttyPath);
   }
@@ -367,6 +373,7 @@ export class ShellProcess {
   /** Types raw text into the terminal (Ctrl-C is `\x03`). */
   write(data: string): void {
     if (!this.exited) this.term.write(data);
+    this.remoteWaits = undefined; // a remote block is waiting again only once its watcher says so
   }
 
   /** Resolves once the shell has exited. */

@@ -234,10 +234,13 @@ export const checkText = (padded: string): string => `if false; then __cmdrun_c(
  * reports a missing command). Both live in the startup file, so the line typed for each block is
  * short: bash reads a script that is a terminal one byte per read(2) (a 330-byte line cost ~50 µs).
  */
-function blockFunctions(b: string, check: string, enter = ''): string {
+function blockFunctions(b: string, ctx: SessionLayout, enter = ''): string {
+  const check = layoutPaths(ctx).check;
+  // On another machine the input watcher (remote.ts) reads the running block's id from `block`.
+  const watched = ctx.remote ? `\n  ${b}printf '%s' "$1" >${quote(`${ctx.dir}/block`)}` : '';
   return `__cmdrun_pre() {
   __cmdrun_id=$1
-  ${b}printf '${osc}s;%s\\007' "$1" >/dev/tty
+  ${b}printf '${osc}s;%s\\007' "$1" >/dev/tty${watched}
   [ "$#" -gt 1 ] && return 0
   __cmdrun_check ${quote(check)} || return${enter}
 }
@@ -333,7 +336,7 @@ __cmdrun_init() {
   \\builtin printf '${osc}r;%s;%s\\007' '${readyId}' "$$" >/dev/tty
 }
 ${checkFunction('\\builtin ', '\\builtin source', dir, `${layoutPaths({ dir, scriptName, relName, cwd }).check}: `, `${scriptName}: `, `\n  [ -z "$__cmdrun_int" ] || \\builtin return 130`)}
-${blockFunctions('\\builtin ', layoutPaths({ dir, scriptName, relName, cwd }).check, `\n  __cmdrun_pwd=$PWD; __cmdrun_o=\${OLDPWD-}; __cmdrun_oset=\${OLDPWD+x}; __cmdrun_in=1\n  \\builtin cd -- ${quote(`${dir}/run`)}`)}
+${blockFunctions('\\builtin ', ctx, `\n  __cmdrun_pwd=$PWD; __cmdrun_o=\${OLDPWD-}; __cmdrun_oset=\${OLDPWD+x}; __cmdrun_in=1\n  \\builtin cd -- ${quote(`${dir}/run`)}`)}
 ${getFunction('\\builtin ', ctx, BASH_PREFIX)}
 __cmdrun_return() {
   \\builtin printf '%s: line %s: return: can only \`return'"'"' from a function or sourced script\\n' "$0" "\${BASH_LINENO[0]}" >&2
@@ -369,7 +372,7 @@ ${endHook(
   \\builtin unsetopt zle`,
 )}
 ${checkFunction('\\builtin ', '\\builtin source', ctx.dir, `${layoutPaths(ctx).check}:`, `${ctx.scriptName}:`)}
-${blockFunctions('\\builtin ', layoutPaths(ctx).check)}
+${blockFunctions('\\builtin ', ctx)}
 ${getFunction('\\builtin ', ctx, '')}
 __cmdrun_prompt() { __cmdrun_end "$?" }
 precmd_functions=(__cmdrun_prompt)
@@ -399,7 +402,7 @@ stty -onlcr noflsh 2>/dev/null
 ${restoreLines(ctx.restore)}
 ${endHook('', `PS1='$(__cmdrun_end "$?")'`)}
 __cmdrun_check() { . "$1"; }
-${blockFunctions('', layoutPaths(ctx).check)}
+${blockFunctions('', ctx)}
 ${getFunction('', ctx, '')}
 PS1='$(__cmdrun_end "$?")'
 printf '${osc}r;%s;%s\\007' '${ctx.readyId}' "$$" >/dev/tty

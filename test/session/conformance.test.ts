@@ -179,8 +179,6 @@ for (const [shell, via] of SHELLS.flatMap((s) => [[s, 'local'], [s, 'ssh']] as c
         let output = '';
         const inputs = [...(c.inputs ?? [])];
         const timers = (c.interruptAt ?? []).map((ms) => setTimeout(() => session.interrupt(), ms));
-        // A remote session cannot tell that a block reads (no `waiting`): its input is typed once the block has started.
-        if (via === 'ssh' && inputs.length) timers.push(setTimeout(() => session.input(inputs.splice(0).join('')), 300));
         let result: BlockResult;
         try {
           result = await session.run(typeof c.code === 'function' ? c.code(shell) : c.code, {

@@ -108,6 +108,30 @@ describe('a remote session', () => {
     }
   });
 
+  test('a remote block that reads the terminal is reported waiting, once per read; one that sleeps is not', async () => {
+    const session = await start();
+    try {
+      await run(session, 'true'); // connected
+      let waits = 0;
+      let output = '';
+      const result = await session.run('sleep 1; read -r a; read -r b; echo "got $a $b"', {
+        onOutput: (text) => (output += text),
+        onWaiting: () => {
+          waits++;
+          session.input(waits === 1 ? 'one\r' : 'two\r');
+        },
+      });
+      expect(output).toBe('one\ntwo\ngot one two\n');
+      expect(result.exitCode).toBe(0);
+      expect(waits).toBe(2);
+      let slept = 0;
+      await session.run('sleep 1.5', { onOutput: () => {}, onWaiting: () => slept++ });
+      expect(slept).toBe(0);
+    } finally {
+      await session.close();
+    }
+  });
+
   test('exit N ends the block with N; the next block connects again', async () => {
     const session = await start();
     try {
