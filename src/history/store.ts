@@ -11,7 +11,7 @@
  * `runs.omitted_bytes` counts the output dropped between them). No HTTP here: routes and the CLI
  * read through {@link HistoryStore}.
  */
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { omittedMark } from '../runs/run.js';
@@ -197,7 +197,7 @@ export class HistoryStore {
    */
   static open(path: string, options: { readOnly?: boolean } = {}): HistoryStore {
     if (!options.readOnly) {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      makeDirs(dirname(path), 0o700);
       closeSync(openSync(path, 'a', 0o600));
       try {
         chmodSync(path, 0o600);
@@ -356,6 +356,23 @@ export class HistoryStore {
   /** Closes the database (the WAL is checkpointed into it). */
   close(): void {
     if (this.db.open) this.db.close();
+  }
+}
+
+/**
+ * `mkdir -p` one level at a time. Node 20's `mkdirSync(dir, { recursive: true })` never returns for
+ * a folder that cannot be made under /proc (`--history /proc/x/h.db` held cmdrun at 100% CPU).
+ * @throws the fs error of the first level that cannot be made (ENOENT, ENOTDIR, EACCES...).
+ */
+function makeDirs(dir: string, mode: number): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d) && dirname(d) !== d; d = dirname(d)) missing.unshift(d);
+  for (const d of missing) {
+    try {
+      mkdirSync(d, { mode });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
   }
 }
 

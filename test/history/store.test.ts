@@ -55,9 +55,12 @@ describe('where the history lives', () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, '');
     expect(openHistory(join(file, 'cmdrun', 'history.db'), (m) => warnings.push(m))).toBeUndefined();
-    expect(warnings).toHaveLength(2);
+    // A folder under /proc: Node's recursive mkdirSync never returned there.
+    expect(openHistory('/proc/cmdrun-nope/history.db', (m) => warnings.push(m))).toBeUndefined();
+    expect(warnings).toHaveLength(3);
     expect(warnings[0]).toMatch(/^cmdrun: warning: history is off: cannot open .*corrupt\.db: file is not a database$/);
     expect(warnings[1]).toMatch(/history is off: cannot open .*a-file\/cmdrun\/history\.db: ENOTDIR/);
+    expect(warnings[2]).toMatch(/history is off: cannot open \/proc\/cmdrun-nope\/history\.db: ENOENT/);
   });
 });
 
