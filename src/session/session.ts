@@ -176,6 +176,9 @@ export class ShellSession {
     return this.starting;
   }
 
+  /** The shell the last restart() ended (its block says so, not "the connection was lost"). */
+  private restarted: ShellProcess | undefined;
+
   /** A shell spawned and not yet ready: input goes to it (ssh's password prompt). */
   private spawned: ShellProcess | undefined;
 
@@ -257,7 +260,7 @@ export class ShellSession {
       }, onStart);
       if (end.cwd !== undefined) this.currentCwd = end.cwd;
       if (end.hungUp && remote && !this.closed) {
-        const why = this.interrupts >= 2 ? 'closed to stop the block' : 'lost';
+        const why = this.interrupts >= 2 ? 'closed to stop the block' : proc === this.restarted ? 'closed by a restart' : 'lost';
         options.onOutput(`\ncmdrun: the connection to ${this.target} was ${why} (ssh exited with status ${end.exitCode}); the next block connects again\n`);
       }
       if (end.shellExited && remote) {
@@ -399,6 +402,7 @@ export class ShellSession {
   async restart(): Promise<void> {
     if (this.closed) throw new Error('the session is closed');
     const old = this.proc;
+    this.restarted = old;
     this.proc = undefined;
     this.spawned?.kill('SIGKILL');
     await old?.terminate();

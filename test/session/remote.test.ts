@@ -132,6 +132,21 @@ describe('a remote session', () => {
     }
   });
 
+  test('a restart while a block runs ends it saying so; the next block connects again', async () => {
+    const session = await start();
+    try {
+      await run(session, 'kept=1');
+      const pending = run(session, 'echo started; sleep 30');
+      await new Promise((r) => setTimeout(r, 300));
+      await session.restart();
+      const r = await pending;
+      expect(r.output).toMatch(/started\n[\s\S]*cmdrun: the connection to ssh:\/\/cmdrun-test was closed by a restart/);
+      expect((await run(session, 'echo "${kept-unset}"')).output).toBe('unset\n');
+    } finally {
+      await session.close();
+    }
+  });
+
   test('exit N ends the block with N; the next block connects again', async () => {
     const session = await start();
     try {
