@@ -3,7 +3,7 @@
  * printed as one line, exit status 2.
  */
 import { accessSync, constants, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { parseTarget, TargetError, type Target } from '../session/target.js';
 
@@ -78,6 +78,20 @@ export function checkScript(path: string, mayNotExist: boolean): void {
   } catch {
     throw new UsageError(`cannot read ${path}: permission denied`);
   }
+}
+
+/**
+ * The sessions' first directories for the script at `path` (absolute): `cwd`, the local shell's
+ * (checked), is `--cwd` or the script's folder; with a remote `--on`, `--cwd` names a directory on
+ * that machine instead (`remoteCwd`, '' for the remote home) and the local shell (a block's
+ * `on="local"`) starts in the script's folder.
+ * @throws UsageError when the local directory is not one.
+ */
+export function sessionDirs(path: string, flags: { cwd?: string; on?: Target }): { cwd: string; remoteCwd?: string } {
+  const remote = flags.on?.kind === 'ssh';
+  const cwd = resolve(remote ? dirname(path) : (flags.cwd ?? dirname(path)));
+  checkDir(cwd);
+  return remote ? { cwd, remoteCwd: flags.cwd ?? '' } : { cwd };
 }
 
 /** @throws UsageError unless `path` is a directory. */

@@ -6,7 +6,7 @@
  * messages go to stderr, so stdout equals what `bash file 2>&1` prints.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import stripAnsi from 'strip-ansi';
 import { loadSplitters } from '../blocks/parser.js';
@@ -20,7 +20,7 @@ import { HistoryRecorder } from '../history/recorder.js';
 import { historyPath } from '../history/paths.js';
 import { openHistory } from '../history/store.js';
 import { formatOf, proseBefore, transcriptRun, writeTranscript, type TranscriptFormat } from '../history/transcript.js';
-import { checkDir, checkScript, UsageError } from './checks.js';
+import { checkScript, sessionDirs, UsageError } from './checks.js';
 import type { HistoryFlags } from './history-command.js';
 
 /** Options of `cmdrun run`. */
@@ -102,9 +102,7 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
     reportFormat = formatOf(flags.report);
     if (!reportFormat) throw new UsageError(`--report ${flags.report}: the file name must end with .html or .md`);
   }
-  const remote = flags.on?.kind === 'ssh';
-  const cwd = resolve(remote ? dirname(path) : (flags.cwd ?? dirname(path)));
-  checkDir(cwd);
+  const { cwd, remoteCwd } = sessionDirs(path, flags);
   const splitters = await loadSplitters({
     runtime: fileURLToPath(new URL('./web/web-tree-sitter.wasm', import.meta.url)),
     bash: fileURLToPath(new URL('./web/tree-sitter-bash.wasm', import.meta.url)),
@@ -123,7 +121,7 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
   try {
     sessions = await SessionPool.start(flags.on ?? { kind: 'local' }, {
       session: { shell: flags.shell, cwd, scriptName: file, cols: process.stdout.columns },
-      remoteCwd: remote ? (flags.cwd ?? '') : undefined,
+      remoteCwd,
       sshCommand: flags.sshCommand,
       batch: !process.stdin.isTTY, // no one to answer ssh's prompts, nor a block's reads
     });

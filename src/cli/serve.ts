@@ -2,11 +2,11 @@
  * `cmdrun [file]`: serve the notebook, print the URL, open the browser, and shut down cleanly on
  * SIGINT/SIGTERM/SIGHUP (shared/notes/api.md, "CLI").
  */
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { historyPath } from '../history/paths.js';
 import { startServer } from '../server/serve.js';
-import { checkDir, checkScript, UsageError } from './checks.js';
+import { checkScript, sessionDirs, UsageError } from './checks.js';
 import type { HistoryFlags } from './history-command.js';
 import type { Target } from '../session/target.js';
 
@@ -28,9 +28,7 @@ export interface ServeFlags extends HistoryFlags {
 export async function serveCommand(file: string | undefined, flags: ServeFlags, version: string): Promise<void> {
   const path = resolve(file ?? 'untitled.sh');
   checkScript(path, true);
-  const remote = flags.on?.kind === 'ssh';
-  const cwd = resolve(remote ? dirname(path) : (flags.cwd ?? dirname(path)));
-  checkDir(cwd);
+  const { cwd, remoteCwd } = sessionDirs(path, flags);
   let server;
   const historyFile = historyPath(flags.history);
   try {
@@ -45,7 +43,7 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
       shell: flags.shell,
       cwd,
       on: flags.on,
-      remoteCwd: remote ? (flags.cwd ?? '') : undefined,
+      remoteCwd,
       sshCommand: flags.sshCommand,
       token: flags.token,
       maxRuns: flags.maxRuns,
