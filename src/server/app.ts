@@ -2,12 +2,11 @@
  * The HTTP API and the page, as one Hono app (routes: shared/notes/api.md). Data flows one way:
  * request -> run queue -> shell -> run events -> SSE response.
  */
-import { join } from 'node:path';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import type { BlockSplitter } from '../blocks/parser.js';
+import type { Splitters } from '../blocks/parser.js';
 import type { HistoryRecorder } from '../history/recorder.js';
 import type { RunQueue } from '../runs/run-queue.js';
 import type { ShellSession } from '../session/session.js';
@@ -35,6 +34,8 @@ export interface AppDeps {
   watcher: FileWatcher;
   /** Folder of the built page (dist/web). */
   webRoot: string;
+  /** The bash grammar and the splitters made from it, loaded on first use (~20 ms of imports). */
+  grammar: () => Promise<Splitters>;
   version: string;
   /** Aborted when the server stops: open event streams send `shutdown` and close. */
   shutdown: AbortSignal;
@@ -163,12 +164,7 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({ runId, delivered: true });
   });
 
-  // Loaded on first use (an export): web-tree-sitter and @lezer/markdown cost ~20 ms to import.
-  let splitter: Promise<BlockSplitter> | undefined;
-  const split = () =>
-    (splitter ??= import('../blocks/parser.js').then(({ loadBlockSplitter }) =>
-      loadBlockSplitter({ runtime: join(deps.webRoot, 'web-tree-sitter.wasm'), bash: join(deps.webRoot, 'tree-sitter-bash.wasm') }, file.path),
-    ));
+  const split = async () => (await deps.grammar()).forFile(file.path);
   historyRoutes(api, { history: deps.history, runs, file, split, version: deps.version });
 
   app.route('/api', api);

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
 import type { ServerType } from '@hono/node-server';
 import { HistoryRecorder } from '../history/recorder.js';
+import type { Splitters } from '../blocks/parser.js';
 import type { HistoryStore } from '../history/store.js';
 import { RunQueue } from '../runs/run-queue.js';
 import { SessionPool } from '../session/pool.js';
@@ -127,10 +128,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     store && new HistoryRecorder(store, { script: options.file, shell: session.shell }, { limits: outputLimits, maxScriptChars: options.historyMax, warn });
   let history = typeof options.history === 'function' ? undefined : recorder(options.history);
   // Every run is recorded: none is posted before the history is open (`ready`).
-  // The grammar that finds a block's top-level `return`s loads with the first block that has one.
-  let returns: Promise<(code: string) => number[]> | undefined;
-  const grammar = { runtime: join(options.webRoot, 'web-tree-sitter.wasm'), bash: join(options.webRoot, 'tree-sitter-bash.wasm') };
-  const topLevelReturns = () => (returns ??= import('../blocks/parser.js').then(async ({ loadSplitters }) => (await loadSplitters(grammar)).topLevelReturns));
+  // The bash grammar loads on first use, once for both its users: the first block that says
+  // `return` (its top-level ones are found) and the first export (the script's blocks).
+  let splitters: Promise<Splitters> | undefined;
+  const files = { runtime: join(options.webRoot, 'web-tree-sitter.wasm'), bash: join(options.webRoot, 'tree-sitter-bash.wasm') };
+  const grammar = () => (splitters ??= import('../blocks/parser.js').then(({ loadSplitters }) => loadSplitters(files)));
+  const topLevelReturns = async () => (await grammar()).topLevelReturns;
   const runs = new RunQueue(sessions, { maxRuns: options.maxRuns, outputLimits, onRun: (run) => history?.track(run), topLevelReturns });
   // A function opens the history once the server listens: loading better-sqlite3 and opening the
   // database (~10-15 ms) need not hold up the URL, the browser and health.
@@ -154,6 +157,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     file,
     watcher,
     webRoot: options.webRoot,
+    grammar,
     version: options.version,
     shutdown: shutdown.signal,
     history: () => history,
