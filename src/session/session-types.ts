@@ -70,16 +70,16 @@ export interface RunOptions {
 export const INTERPRETERS = ['python3', 'node', 'ruby', 'perl'] as const;
 export type Interpreter = (typeof INTERPRETERS)[number];
 
-/** The environment a session's shell gets: the user's own, plus TERM=xterm-256color and PAGER=cat. */
+/** What cmdrun sets in every session's environment, on this machine or another (remote.ts). */
+export const SESSION_ENV = { TERM: 'xterm-256color', PAGER: 'cat', CMDRUN: '1' } as const;
+
+/** The environment a session's shell gets: the user's own, plus {@link SESSION_ENV}. */
 export function shellEnv(base: NodeJS.ProcessEnv): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(base)) if (value !== undefined) env[key] = value;
   delete env.COLUMNS; // the PTY's size is the truth; bash sets these from it (checkwinsize)
   delete env.LINES;
-  env.TERM = 'xterm-256color';
-  env.PAGER = 'cat';
-  env.CMDRUN = '1';
-  return env;
+  return Object.assign(env, SESSION_ENV);
 }
 
 /**

@@ -9,6 +9,7 @@ import pty from '@lydell/node-pty';
 import { MarkerScanner, type Marker } from './markers.js';
 import { readsTerminal, readStat, sessionMembers, signalSession, waitsForTerminalInput } from './processes.js';
 import { encodeBlockLines, sshLaunch, type RemoteOptions } from './remote.js';
+import { SESSION_ENV } from './session-types.js';
 import type { RunStep, SessionLayout, ShellProfile } from './shells.js';
 
 /** How a block ended, as seen from this process. */
@@ -139,7 +140,7 @@ export class ShellProcess {
     if (!remote) writeFileSync(rcPath, rc, { mode: 0o600 });
     const shellLaunch = opts.profile.launch(opts.shell, rcPath, readyId, layout);
     const { file, args, cwd } = remote
-      ? sshLaunch(remote, layout, { bootId: `${readyId}-boot`, leaderId: readyId, rcName: opts.profile.rcName, rc }, shellLaunch, { ...extra, PAGER: opts.env.PAGER, CMDRUN: opts.env.CMDRUN })
+      ? sshLaunch(remote, layout, { bootId: `${readyId}-boot`, leaderId: readyId, rcName: opts.profile.rcName, rc }, shellLaunch, { ...extra, ...SESSION_ENV })
       : shellLaunch;
     const env: Record<string, string> = remote ? opts.env : { ...opts.env, ...extra };
     let term: pty.IPty;
