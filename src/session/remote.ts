@@ -13,7 +13,7 @@
  *   terminal's line discipline would act on ^C, ^D, ^U... and cut lines past 4 KB.
  */
 import { randomBytes } from 'node:crypto';
-import { formatTarget, sshDestinationArgs, type SshTarget } from './target.js';
+import { sshDestinationArgs, type SshTarget } from './target.js';
 import { layoutPaths, quote, type Launch, type SessionLayout } from './shells.js';
 
 /** How to reach another machine. */
@@ -41,9 +41,6 @@ const SSH_OPTIONS = ['-tt', '-e', 'none', '-o', 'ServerAliveInterval=10', '-o', 
 
 /** A new folder name for a remote session: /tmp/cmdrun-remote-<16 random base64url characters>. */
 export const remoteDir = (): string => `/tmp/cmdrun-remote-${randomBytes(12).toString('base64url')}`;
-
-/** The target as users write it (`ssh://db1`). */
-export const remoteName = (remote: RemoteOptions): string => formatTarget(remote.target);
 
 /**
  * The PTY's program for a remote shell: `sh -c 'exec SSH_COMMAND "$@"'` with ssh's arguments, so

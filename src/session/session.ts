@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BlockFile } from './block-file.js';
 import { uptimeTicks } from './processes.js';
-import { remoteDir, remoteName, type RemoteOptions } from './remote.js';
+import { remoteDir, type RemoteOptions } from './remote.js';
 import { ShellProcess, ShellStartError } from './shell-process.js';
 import { relativeName, shellEnv, type BlockResult, type RunOptions, type SessionOptions, type SessionStatus } from './session-types.js';
 import { checkText, layoutPaths, profileFor, type SessionLayout, type ShellProfile } from './shells.js';
+import { formatTarget } from './target.js';
 
 export * from './session-types.js';
 
@@ -52,7 +53,7 @@ export class ShellSession {
     private readonly profile: ShellProfile,
     private readonly dir: string,
   ) {
-    this.currentCwd = opts.cwd || '~';
+    this.currentCwd = this.firstCwd;
     this.layout = { dir, scriptName: opts.scriptName, relName: relativeName(opts.scriptName), cwd: opts.cwd, ...(opts.remote ? { remote: true } : {}) };
     const paths = layoutPaths(this.layout);
     this.blockFile = new BlockFile(paths.block);
@@ -111,7 +112,7 @@ export class ShellSession {
 
   /** Where the shell runs, as a target (`local`, `ssh://db1`; target.ts). */
   get target(): string {
-    return this.opts.remote ? remoteName(this.opts.remote) : 'local';
+    return formatTarget(this.opts.remote?.target ?? { kind: 'local' });
   }
 
   /** The current shell's pid, or undefined while none runs. */

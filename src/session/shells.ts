@@ -282,7 +282,7 @@ export const bash: ShellProfile = {
   launch: (shell, _rcPath, leaderId, layout) => underLeader(leaderId, layout, [shell, '--noprofile', '--norc', layout.relName], `${layout.dir}/tty`),
   env: (_dir, rcPath) => ({ BASH_ENV: rcPath }),
   rc: (ctx) => {
-    const { readyId, restore, dir, scriptName, relName, cwd } = ctx;
+    const { readyId, restore, dir, scriptName, cwd } = ctx;
     return `# cmdrun: generated startup file (BASH_ENV)
 ${restoreLines(restore)}
 stty -onlcr noflsh 2>/dev/null
@@ -335,7 +335,7 @@ __cmdrun_init() {
   \\builtin unset -f __cmdrun_init
   \\builtin printf '${osc}r;%s;%s\\007' '${readyId}' "$$" >/dev/tty
 }
-${checkFunction('\\builtin ', '\\builtin source', dir, `${layoutPaths({ dir, scriptName, relName, cwd }).check}: `, `${scriptName}: `, `\n  [ -z "$__cmdrun_int" ] || \\builtin return 130`)}
+${checkFunction('\\builtin ', '\\builtin source', dir, `${layoutPaths(ctx).check}: `, `${scriptName}: `, `\n  [ -z "$__cmdrun_int" ] || \\builtin return 130`)}
 ${blockFunctions('\\builtin ', ctx, `\n  __cmdrun_pwd=$PWD; __cmdrun_o=\${OLDPWD-}; __cmdrun_oset=\${OLDPWD+x}; __cmdrun_in=1\n  \\builtin cd -- ${quote(`${dir}/run`)}`)}
 ${getFunction('\\builtin ', ctx, BASH_PREFIX)}
 __cmdrun_return() {
