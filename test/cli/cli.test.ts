@@ -1,5 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -8,8 +8,9 @@ import { readStat, sessionMembers } from '../../src/session/processes.js';
 import { runCli, serveCli } from '../helpers/cli.js';
 import { raw } from '../helpers/server.js';
 import { outputOf, readEvents } from '../helpers/sse.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'cmdrun-cli-'));
+const dir = tempDir('cmdrun-cli-');
 const script = join(dir, 'script.sh');
 writeFileSync(script, 'echo hi\n');
 

@@ -1,13 +1,13 @@
 // The package as users get it: `npm pack`, installed into an empty folder, run through npx.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, expect, test } from 'vitest';
+import { tempDir } from '../helpers/tmp.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const work = mkdtempSync(join(tmpdir(), 'cmdrun-pack-'));
+const work = tempDir('cmdrun-pack-');
 const app = join(work, 'app');
 let tarball: string;
 

@@ -1,11 +1,12 @@
 // `cmdrun run` on a terminal: what the user types reaches the block that reads it, Ctrl-C
 // interrupts the running block and a second one ends cmdrun. Driven through a real PTY.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pty from '@lydell/node-pty';
 import { expect, test } from 'vitest';
 import { BIN } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /** Starts `cmdrun run FILE --no-history --quiet` on a terminal; resolves its output and status at exit. */
 function onTerminal(file: string) {
@@ -21,7 +22,7 @@ function onTerminal(file: string) {
 }
 
 test('typed input reaches a block that reads it; the next block runs after', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cmdrun-tty-'));
+  const dir = tempDir('cmdrun-tty-');
   const file = join(dir, 'ask.sh');
   writeFileSync(file, '# %% ask\nprintf "Name? "; read -r name; echo "Hello, $name!"\n# %% after\necho "done with $name"\n');
   const run = onTerminal(file);
@@ -33,7 +34,7 @@ test('typed input reaches a block that reads it; the next block runs after', asy
 });
 
 test('Ctrl-C interrupts the running block: cmdrun exits 130 and the blocks after it do not run', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cmdrun-tty-'));
+  const dir = tempDir('cmdrun-tty-');
   const file = join(dir, 'slow.sh');
   writeFileSync(file, '# %% slow\necho started; sleep 30; echo not-reached\n# %% next\necho next-block\n');
   const run = onTerminal(file);

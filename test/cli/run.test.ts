@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { BIN } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/equivalence/', import.meta.url));
 
@@ -16,13 +16,13 @@ function exec(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv =
 
 /** A fresh folder holding a copy of the fixture (scripts write files beside themselves). */
 function copyOf(name: string): { dir: string; file: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'cmdrun-eq-'));
+  const dir = tempDir('cmdrun-eq-');
   copyFileSync(join(FIXTURES, name), join(dir, name));
   return { dir, file: join(dir, name) };
 }
 
 function script(text: string): { dir: string; file: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'cmdrun-run-'));
+  const dir = tempDir('cmdrun-run-');
   writeFileSync(join(dir, 's.sh'), text);
   return { dir, file: join(dir, 's.sh') };
 }

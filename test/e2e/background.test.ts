@@ -1,11 +1,11 @@
 // Output a background job prints while no block runs shows in the page's "Background output" strip.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { useNotebook } from '../helpers/browser.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'cmdrun-e2e-bg-'));
+const dir = tempDir('cmdrun-e2e-bg-');
 const script = join(dir, 'bg.sh');
 writeFileSync(script, '# %% start a job\n(sleep 0.5; printf "\\033[32mjob finished\\033[0m\\n") &\necho started\n');
 

@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { useNotebook } from '../helpers/browser.js';
+import { tempDir } from '../helpers/tmp.js';
 
 // Block controls, run scopes, execution counts, Clear outputs, the shortcut dialog and keyboard-only use.
-const dir = mkdtempSync(join(tmpdir(), 'cmdrun-e2e-controls-'));
+const dir = tempDir('cmdrun-e2e-controls-');
 const script = join(dir, 'controls.sh');
 writeFileSync(
   script,

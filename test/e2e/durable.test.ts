@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { useNotebook } from '../helpers/browser.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'cmdrun-e2e-durable-'));
+const dir = tempDir('cmdrun-e2e-durable-');
 const script = join(dir, 'long.sh');
 writeFileSync(script, ['# %% quick', 'echo quick-done', '', '# %% slow', 'for i in $(seq 1 30); do echo "tick $i"; sleep 0.1; done', ''].join('\n'));
 const ticks = Array.from({ length: 30 }, (_, i) => `tick ${i + 1}`).join('\n');

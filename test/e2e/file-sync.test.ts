@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { useNotebook } from '../helpers/browser.js';
+import { tempDir } from '../helpers/tmp.js';
 
 // Another editor or `git checkout` changes the script while the page is open.
-const dir = mkdtempSync(join(tmpdir(), 'cmdrun-e2e-sync-'));
+const dir = tempDir('cmdrun-e2e-sync-');
 const script = join(dir, 'sync.sh');
 const SOURCE = ['# %% one', 'echo one', '', '# %% two', 'echo two', '', '# %% three', 'echo three', ''].join('\n');
 writeFileSync(script, SOURCE);

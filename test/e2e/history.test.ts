@@ -1,16 +1,16 @@
 // The history on the page, across real cmdrun processes: a server stopped with SIGTERM, one
 // killed with SIGKILL mid-run, then a new server on the same script shows the earlier outputs.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { launchBrowser } from '../helpers/browser.js';
 import { serveCli, type Served } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const SHOTS = join(process.cwd(), 'test-results', 'screenshots');
 mkdirSync(SHOTS, { recursive: true });
-const dir = mkdtempSync(join(tmpdir(), 'cmdrun-e2e-history-'));
+const dir = tempDir('cmdrun-e2e-history-');
 const script = join(dir, 'ops.sh');
 const blocks = (greet: string) =>
   [

@@ -1,12 +1,12 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { expect, test } from 'vitest';
 import { appendAndSave, openNotebook, useNotebook } from '../helpers/browser.js';
+import { tempDir } from '../helpers/tmp.js';
 
 // A Markdown runbook with CRLF line breaks: prose, runnable fences, a data fence, an excluded one.
-const dir = mkdtempSync(join(tmpdir(), 'cmdrun-e2e-md-'));
+const dir = tempDir('cmdrun-e2e-md-');
 const runbook = join(dir, 'RUNBOOK.md');
 const LINES = [
   '# E2E runbook',

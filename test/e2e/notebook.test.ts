@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { appendAndSave, useNotebook } from '../helpers/browser.js';
+import { tempDir } from '../helpers/tmp.js';
 
 // The browser test is part of `npm test`: .ci/run installs Debian's chromium before it runs.
-const dir = mkdtempSync(join(tmpdir(), 'cmdrun-e2e-'));
+const dir = tempDir('cmdrun-e2e-');
 const script = join(dir, 'notebook.sh');
 const SOURCE = [
   '# %% First',

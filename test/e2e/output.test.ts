@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { runBlockWith as runBlockWithIn, useNotebook } from '../helpers/browser.js';
+import { tempDir } from '../helpers/tmp.js';
 
 // Terminal-grade output: colours, links, 100,000 lines, the cap and Copy; themes and layout.
-const dir = mkdtempSync(join(tmpdir(), 'cmdrun-e2e-output-'));
+const dir = tempDir('cmdrun-e2e-output-');
 const script = join(dir, 'output.sh');
 writeFileSync(
   script,

@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { openNotebook, type OpenNotebook } from '../helpers/browser.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { tempDir } from '../helpers/tmp.js';
 
 // A notebook whose second block runs on another machine (`on="ssh://…"`, issue 15), through the
 // system's ssh to a real sshd on 127.0.0.1: both outputs show, each with where it ran, and the
@@ -12,7 +13,7 @@ let sshd: Sshd;
 let nb: OpenNotebook;
 beforeAll(async () => {
   sshd = await startSshd();
-  const dir = mkdtempSync(join(tmpdir(), 'cmdrun-e2e-remote-'));
+  const dir = tempDir('cmdrun-e2e-remote-');
   const script = join(dir, 'remote.sh');
   writeFileSync(script, ['# %% here', 'echo "here: ${SSH_CONNECTION:-no ssh}"', `# %% there on="ssh://${sshd.host}"`, 'echo "there: $(echo $SSH_CONNECTION | cut -d" " -f3) in $PWD"', ''].join('\n'));
   nb = await openNotebook(script, { CMDRUN_SSH_COMMAND: sshd.sshCommand });

@@ -1,11 +1,11 @@
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { useNotebook } from '../helpers/browser.js';
+import { tempDir } from '../helpers/tmp.js';
 
 // The README's quick start on examples/runbook.md, as a new user takes it (a copy, beside nothing else).
-const dir = mkdtempSync(join(tmpdir(), 'cmdrun-e2e-runbook-'));
+const dir = tempDir('cmdrun-e2e-runbook-');
 const runbook = join(dir, 'runbook.md');
 copyFileSync(join(process.cwd(), 'examples', 'runbook.md'), runbook);
 const SHOTS = join(process.cwd(), 'test-results', 'screenshots');

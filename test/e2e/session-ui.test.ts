@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { runBlockWith as runBlockWithIn, useNotebook } from '../helpers/browser.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'cmdrun-e2e-ui-'));
+const dir = tempDir('cmdrun-e2e-ui-');
 const script = join(dir, 'ui.sh');
 writeFileSync(
   script,

@@ -1,14 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { runBlockWith, useNotebook } from '../helpers/browser.js';
+import { tempDir } from '../helpers/tmp.js';
 
 // Blocks that name where they run (`# %% Title on="…"`, issue 15): the ▶ button and the panel say
 // where, a target the page cannot read fails the block without posting it, and the status bar and
 // the restart dialog follow the sessions the server has. With a local default session, on="local"
 // is that same session: the page still shows one session, as before.
-const dir = mkdtempSync(join(tmpdir(), 'cmdrun-e2e-targets-'));
+const dir = tempDir('cmdrun-e2e-targets-');
 const script = join(dir, 'targets.sh');
 writeFileSync(
   script,

@@ -1,11 +1,11 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { useNotebook } from '../helpers/browser.js';
+import { tempDir } from '../helpers/tmp.js';
 
 // The README's first steps, as a new user takes them on examples/tour.sh (a copy: the test saves it).
-const dir = mkdtempSync(join(tmpdir(), 'cmdrun-e2e-tour-'));
+const dir = tempDir('cmdrun-e2e-tour-');
 const script = join(dir, 'tour.sh');
 copyFileSync(join(process.cwd(), 'examples', 'tour.sh'), script);
 const SHOTS = join(process.cwd(), 'test-results', 'screenshots');

@@ -1,16 +1,14 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { serveCli, type Served } from './cli.js';
+import { tempDir } from './tmp.js';
 
 /** Debian's chromium (installed by .ci/run); playwright cannot download browsers here. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Launches headless chromium with a fresh profile and the flags this machine needs. */
 export function launchBrowser(): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'cmdrun-chromium-')), {
+  return chromium.launchPersistentContext(tempDir('cmdrun-chromium-'), {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1200, height: 900 },

@@ -1,16 +1,16 @@
 import { request } from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
+import { tempDir } from './tmp.js';
 
 /** The built page (npm test builds it first, in pretest). */
 export const WEB_ROOT = fileURLToPath(new URL('../../dist/web/', import.meta.url));
 
 /** Starts a real server on a free port for a fresh script in a temp folder. */
 export async function startTestServer(content = 'echo hello\n'): Promise<RunningServer & { file: string; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'cmdrun-test-'));
+  const dir = tempDir('cmdrun-test-');
   const file = join(dir, 'script.sh');
   writeFileSync(file, content);
   const server = await startServer({ file, port: 0, cwd: dir, webRoot: WEB_ROOT, version: 'test' });

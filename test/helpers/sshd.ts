@@ -6,10 +6,11 @@
  * $HOME, which is why every caller passes -F.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import getPort from 'get-port';
+import { tempDir } from './tmp.js';
 
 /** The OpenSSH server binary (Debian's openssh-server, installed by .ci/run). */
 export const SSHD = '/usr/sbin/sshd';
@@ -92,7 +93,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     throw new Error(`the sshd fixture needs ${missing.join(', ')}: .ci/run installs openssh-server and openssh-client from Debian`);
   }
   if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  const dir = mkdtempSync(join(tmpdir(), 'cmdrun-sshd-'));
+  const dir = tempDir('cmdrun-sshd-');
   chmodSync(dir, 0o700);
   try {
     return await startIn(dir, options);

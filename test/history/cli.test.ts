@@ -1,12 +1,12 @@
 // `cmdrun history` and the history options of `cmdrun run`, as real processes on real databases.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pty from '@lydell/node-pty';
 import { describe, expect, test } from 'vitest';
 import { BIN, runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'cmdrun-history-cli-'));
+const dir = tempDir('cmdrun-history-cli-');
 const db = join(dir, 'history.db');
 const deploy = join(dir, 'deploy.sh');
 writeFileSync(deploy, '# %% Build\necho building app\n\n# %% Colour\nprintf "\\033[31mred alert\\033[0m\\n"\n\n# %% Fail\necho broken; exit 3\n');
@@ -89,7 +89,7 @@ describe('cmdrun history', () => {
   });
 
   test('without a database yet, history says so and creates nothing', async () => {
-    const state = mkdtempSync(join(tmpdir(), 'cmdrun-empty-state-'));
+    const state = tempDir('cmdrun-empty-state-');
     const res = await runCli(['history'], { XDG_STATE_HOME: state });
     expect([res.code, res.stdout, res.stderr]).toEqual([0, '', `cmdrun: no history yet (${join(state, 'cmdrun', 'history.db')})\n`]);
     expect(existsSync(join(state, 'cmdrun'))).toBe(false);
@@ -98,7 +98,7 @@ describe('cmdrun history', () => {
 
 describe('the history options of cmdrun run', () => {
   test('by default runs go to $XDG_STATE_HOME/cmdrun/history.db; --no-history writes nothing', async () => {
-    const state = mkdtempSync(join(tmpdir(), 'cmdrun-state-'));
+    const state = tempDir('cmdrun-state-');
     expect((await runCli(['run', check, '--no-history'], { XDG_STATE_HOME: state })).code).toBe(0);
     expect(existsSync(join(state, 'cmdrun'))).toBe(false);
     expect((await runCli(['run', check], { XDG_STATE_HOME: state })).code).toBe(0);

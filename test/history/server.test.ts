@@ -1,14 +1,14 @@
 // The history through real cmdrun processes: a server stopped with SIGTERM and one killed with
 // SIGKILL mid-run, then a new server on the same script answers the earlier runs over the API.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createParser } from 'eventsource-parser';
 import { describe, expect, test } from 'vitest';
 import { serveCli, type Served } from '../helpers/cli.js';
 import { outputOf, readEvents } from '../helpers/sse.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'cmdrun-history-server-'));
+const dir = tempDir('cmdrun-history-server-');
 const db = join(dir, 'state', 'history.db');
 const script = join(dir, 'ops.sh');
 writeFileSync(script, '# %% hello\necho hello-history\n\n# %% fail\necho bad; false\n');
@@ -163,7 +163,7 @@ describe('a new server on the same script answers the earlier runs', () => {
   });
 
   test('--no-history writes nothing to disk, and the history routes answer an empty list', async () => {
-    const state = mkdtempSync(join(tmpdir(), 'cmdrun-nohistory-'));
+    const state = tempDir('cmdrun-nohistory-');
     const s = await serveCli([script, '--no-history'], { XDG_STATE_HOME: state });
     try {
       await readEvents(await post(s, { code: 'echo nothing-kept' }));

@@ -1,5 +1,5 @@
 // The history store and recorder against real SQLite files and a real bash session.
-import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -9,8 +9,9 @@ import { HistoryStore, openHistory, type RunMeta } from '../../src/history/store
 import { RunQueue } from '../../src/runs/run-queue.js';
 import type { Run } from '../../src/runs/run.js';
 import { ShellSession } from '../../src/session/session.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'cmdrun-history-store-'));
+const tmp = () => tempDir('cmdrun-history-store-');
 const mode = (path: string) => statSync(path).mode & 0o777;
 let n = 0;
 const meta = (over: Partial<RunMeta> = {}): RunMeta => ({

@@ -1,17 +1,17 @@
 // Transcripts: `cmdrun run FILE --report out.html|out.md` as a real process, the HTML opened in a
 // real Chromium (nothing a block printed runs, nothing is fetched), and GET /api/transcript.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { launchBrowser } from '../helpers/browser.js';
 import { runCli, serveCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const SHOTS = join(process.cwd(), 'test-results', 'screenshots');
 mkdirSync(SHOTS, { recursive: true });
-const dir = mkdtempSync(join(tmpdir(), 'cmdrun-transcript-'));
+const dir = tempDir('cmdrun-transcript-');
 const script = join(dir, 'release.sh');
 const attacks = [
   '<script>alert(1)</script>',

@@ -1,15 +1,15 @@
 // A real browser on a page of another origin (a second local port) attacks cmdrun.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { launchBrowser } from '../helpers/browser.js';
 import { serveCli, type Served } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'cmdrun-xorigin-'));
+const dir = tempDir('cmdrun-xorigin-');
 const script = join(dir, 'victim.sh');
 writeFileSync(script, 'echo hi\n');
 const pwned = join(dir, 'PWNED');

@@ -1,7 +1,6 @@
 // Runs outlive connections: resume, replay, many watchers, bounded history, shutdown.
 import { readFileSync } from 'node:fs';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readStat, sessionMembers } from '../../src/session/processes.js';
@@ -9,6 +8,7 @@ import { serveCli, type Served } from '../helpers/cli.js';
 import { api, startTestServer } from '../helpers/server.js';
 import { outputOf, readEvents, type SseEvent } from '../helpers/sse.js';
 import { createParser } from 'eventsource-parser';
+import { tempDir } from '../helpers/tmp.js';
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
 beforeAll(async () => {
@@ -151,7 +151,7 @@ describe('resume and replay', () => {
 
 describe('bounded history (a CLI with small limits)', () => {
   let served: Served;
-  const dir = mkdtempSync(join(tmpdir(), 'cmdrun-bounded-'));
+  const dir = tempDir('cmdrun-bounded-');
   beforeAll(async () => {
     writeFileSync(join(dir, 's.sh'), '');
     served = await serveCli([join(dir, 's.sh'), '--max-runs', '3', '--max-run-output', '100K']);
@@ -189,7 +189,7 @@ describe('bounded history (a CLI with small limits)', () => {
 
 describe('memory and shutdown (the built CLI)', () => {
   test('server memory stays flat while a run prints 200 MB to a reading client', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cmdrun-mem-'));
+    const dir = tempDir('cmdrun-mem-');
     writeFileSync(join(dir, 's.sh'), '');
     const served = await serveCli([join(dir, 's.sh')]);
     try {
@@ -213,7 +213,7 @@ describe('memory and shutdown (the built CLI)', () => {
   });
 
   test('SIGTERM with a block running and clients connected: a shutdown event, exit 0, nothing left running', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cmdrun-stop-'));
+    const dir = tempDir('cmdrun-stop-');
     writeFileSync(join(dir, 's.sh'), '');
     const served = await serveCli([join(dir, 's.sh')]);
     const auth = { authorization: `Bearer ${served.token}` };

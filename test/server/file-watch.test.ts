@@ -1,6 +1,5 @@
 // GET /api/file/events: changes of the opened script by other programs, on the real file system.
-import { mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createParser } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
@@ -8,6 +7,7 @@ import { FileWatcher } from '../../src/server/file-watch.js';
 import { ScriptFile, type FileState } from '../../src/server/script-file.js';
 import { api, startTestServer } from '../helpers/server.js';
 import type { SseEvent } from '../helpers/sse.js';
+import { tempDir } from '../helpers/tmp.js';
 
 type TestServer = Awaited<ReturnType<typeof startTestServer>>;
 let server: TestServer;
@@ -160,7 +160,7 @@ describe('GET /api/file/events', () => {
 
 describe('FileWatcher', () => {
   test('falls back to polling when fs.watch fails, and still reports changes', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cmdrun-watch-'));
+    const dir = tempDir('cmdrun-watch-');
     const path = join(dir, 'script.sh');
     writeFileSync(path, 'echo polled\n');
     const enospc = () => {

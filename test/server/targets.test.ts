@@ -1,8 +1,7 @@
 // Blocks on other machines through the HTTP API and the CLI, against a real sshd on 127.0.0.1
 // (test/helpers/sshd.ts): `on` in POST /api/runs, GET /api/sessions, restart of one session or all,
 // `cmdrun run --on`, per-block `on="..."`, and the refused targets.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
@@ -10,13 +9,14 @@ import { runCli } from '../helpers/cli.js';
 import { api, WEB_ROOT } from '../helpers/server.js';
 import { outputOf, readEvents } from '../helpers/sse.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
+import { tempDir } from '../helpers/tmp.js';
 
 let sshd: Sshd;
 let server: RunningServer;
 let dir: string;
 beforeAll(async () => {
   sshd = await startSshd();
-  dir = mkdtempSync(join(tmpdir(), 'cmdrun-targets-'));
+  dir = tempDir('cmdrun-targets-');
   writeFileSync(join(dir, 'script.sh'), 'echo hi\n');
   server = await startServer({ file: join(dir, 'script.sh'), port: 0, cwd: dir, webRoot: WEB_ROOT, version: 'test', sshCommand: sshd.sshCommand });
 });
