@@ -11,6 +11,8 @@ import type { SyntaxNode } from '@lezer/common';
 import { parser as commonmark, type BlockContext, type Line } from '@lezer/markdown';
 import { consoleCommands, type IsIncomplete } from './console.js';
 import { fenceKind, isTrue, parseFenceInfo } from './fence.js';
+import { readFrontMatter } from './front-matter.js';
+import { readInputs, type PromptMode } from './params.js';
 import { normalizeLineBreaks } from './line-breaks.js';
 import { blockTarget, type Block } from './split.js';
 
@@ -46,7 +48,13 @@ const parser = commonmark.configure({
  * @param isIncomplete tells whether a console command continues on the next line
  */
 export function splitMarkdown(source: string, isIncomplete: IsIncomplete): Block[] {
-  const text = normalizeLineBreaks(source);
+  let text = normalizeLineBreaks(source);
+  // The front matter is no Markdown (its `---` would be a heading's underline): blank, same lines.
+  const front = readFrontMatter(text);
+  if (front.lines > 0) {
+    const lines = text.split('\n');
+    text = [...lines.slice(0, front.lines).map(() => ''), ...lines.slice(front.lines)].join('\n');
+  }
   const lineStarts = [0];
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
   /** 1-based line number of position `pos`. */
@@ -77,7 +85,7 @@ export function splitMarkdown(source: string, isIncomplete: IsIncomplete): Block
         return false;
       }
       if (ref.name !== 'FencedCode') return;
-      const block = fenceBlock(ref.node, text, lineOf, indents.get(ref.from) ?? 0, isIncomplete);
+      const block = fenceBlock(ref.node, text, lineOf, indents.get(ref.from) ?? 0, isIncomplete, front.promptEnv);
       if (!block) return false;
       const titled = block.title ?? heading;
       blocks.push({ ...block, index: blocks.length, ...(titled ? { title: titled } : {}), ...(heading ? { heading } : {}) });
@@ -108,6 +116,7 @@ function fenceBlock(
   lineOf: (pos: number) => number,
   indent: number,
   isIncomplete: IsIncomplete,
+  documentMode: PromptMode | undefined,
 ): Omit<Block, 'index'> | undefined {
   const info = parseFenceInfo(node.getChild('CodeInfo') ? text.slice(node.getChild('CodeInfo')!.from, node.getChild('CodeInfo')!.to) : '');
   const kind = fenceKind(info.language);
@@ -148,6 +157,7 @@ function fenceBlock(
     ...(isTrue(attributes.excludeFromRunAll) ? { excludeFromRunAll: true } : {}),
     ...(kind.kind === 'interpreter' ? { interpreter: kind.interpreter } : {}),
     ...(attributes.on !== undefined ? blockTarget(attributes.on) : {}),
+    ...(documentMode || ['promptEnv', 'secret', 'confirm'].some((k) => k in attributes) ? { inputs: readInputs(attributes, documentMode, kind.kind === 'shell') } : {}),
     fence: { openLine, closeLine, closed, language: info.language, attributes },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { Language, Parser } from 'web-tree-sitter';
 import { splitMarkdown } from './markdown.js';
+import { findParameters, type FoundParameter } from './params.js';
 import { splitBlocks, type Block } from './split.js';
 
 /** Where the two WebAssembly files are: file paths in Node, URLs in the browser. */
@@ -34,6 +35,8 @@ export interface Splitters {
   isIncomplete(code: string): boolean;
   /** The offsets of `code`'s `return` commands outside any function (see topLevelReturns). */
   topLevelReturns(code: string): number[];
+  /** The parameters of a shell block's `code` (params.ts, findParameters); `secret` names it declares secret. */
+  parameters(code: string, secret?: readonly string[]): FoundParameter[];
 }
 
 /** A syntax tree node, as web-tree-sitter gives it. */
@@ -79,7 +82,9 @@ export async function loadSplitters(files: GrammarFiles): Promise<Splitters> {
   const markdown: BlockSplitter = (source) => splitMarkdown(source, isIncomplete);
   // Most blocks have no `return` at all: they are not parsed.
   const topLevelReturns = (code: string) => (code.includes('return') ? parse(code, (root) => topLevelReturnsOf(root, code)) : []);
-  return { forFile: (fileName) => (documentKind(fileName) === 'markdown' ? markdown : shell), isIncomplete, topLevelReturns };
+  // Most blocks have no `export` at all: they are not parsed.
+  const parameters = (code: string, secret: readonly string[] = []) => (code.includes('export') ? parse(code, (root) => findParameters(root, code, secret)) : []);
+  return { forFile: (fileName) => (documentKind(fileName) === 'markdown' ? markdown : shell), isIncomplete, topLevelReturns, parameters };
 }
 
 /**

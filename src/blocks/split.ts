@@ -12,6 +12,7 @@
  */
 import { parseTarget, TargetError } from '../session/target.js';
 import type { Interpreter } from './fence.js';
+import { readInputs, type BlockInputs } from './params.js';
 
 /** The Markdown fence a block comes from (markdown.ts). Lines are 1-based. */
 export interface Fence {
@@ -72,6 +73,11 @@ export interface Block {
    * elsewhere.
    */
   onError?: string;
+  /**
+   * Its inputs (params.ts): `promptEnv`, `secret` and `confirm` from its `# %%` metadata or fence
+   * attributes, and the document's `promptEnv` (front matter). Absent: a shell block's defaults.
+   */
+  inputs?: BlockInputs;
 }
 
 /** The `on` and `onError` fields of a block whose target is written `on` (Block.on, Block.onError). */
@@ -107,7 +113,12 @@ export interface MarkerInfo {
   title: string;
   /** The `on` metadata's value (without its quotes; a double-quoted one JSON-decoded), not parsed. */
   on?: string;
+  /** The input metadata (params.ts), by key, when there are any: `promptEnv`, `secret`, `confirm`. */
+  inputs?: Record<string, string>;
 }
+
+/** The metadata keys of a `# %%` marker that cmdrun reads (the others are ignored). */
+const METADATA_KEYS = new Set(['on', 'promptEnv', 'secret', 'confirm']);
 
 /**
  * Reads a cell marker comment: `# %% Check replication on="ssh://db1"`. As in Jupytext's percent
@@ -115,11 +126,12 @@ export interface MarkerInfo {
  * title, and the title is the text before the first of them. Only what cmdrun reads is taken for
  * metadata, so that titles which happen to hold an `=` stay as they are:
  * - the metadata are the longest tail of the text made only of pairs separated by white space,
- *   and they count only when one of them is `on` (else the whole text is the title);
+ *   and they count only when one of them is a key cmdrun reads (`on`, `promptEnv`, `secret`,
+ *   `confirm`; else the whole text is the title);
  * - a pair is `key="value"` (a JSON string: `\"` and `\\` escapes) or `key='value'` (as
  *   written), the key letters, digits, `_`, `.` and `-`, not starting with a digit, `.` or `-`;
- *   `on` may also be unquoted (`on=ssh://db1`: up to white space);
- * - keys other than `on` are ignored; when `on` is given twice, the last one counts.
+ *   the keys cmdrun reads may also be unquoted (`on=ssh://db1`: up to white space);
+ * - other keys are ignored; when a key is given twice, the last one counts.
  * So `# %% Set x=1` and `# %% Set GREETING="hi"` keep their whole text as the title, `# %% Check
  * tags=["a"] on="ssh://db1"` has the title `Check tags=["a"]`, and `# %% on="local"` the title `''`.
  * @returns undefined when the comment is no cell marker
@@ -132,8 +144,10 @@ export function parseMarker(commentText: string): MarkerInfo | undefined {
     if (/\s/.test(text[start]) || (start > 0 && !/\s/.test(text[start - 1]))) continue;
     const pairs = metadataPairs(text, start);
     if (!pairs) continue;
-    const on = pairs.filter(([key]) => key === 'on').at(-1);
-    return on ? { title: text.slice(0, start).trimEnd(), on: on[1] } : { title: text };
+    const known = pairs.filter(([key]) => METADATA_KEYS.has(key));
+    if (known.length === 0) return { title: text };
+    const { on, ...inputs } = Object.fromEntries(known);
+    return { title: text.slice(0, start).trimEnd(), ...(on !== undefined ? { on } : {}), ...(Object.keys(inputs).length ? { inputs } : {}) };
   }
   return { title: text };
 }
@@ -169,7 +183,7 @@ function metadataPairs(text: string, start: number): Array<[string, string]> | u
         }
       }
       i = end + 1;
-    } else if (key === 'on') {
+    } else if (METADATA_KEYS.has(key)) {
       let end = i;
       while (end < text.length && !/[\s"']/.test(text[end])) end++;
       value = text.slice(i, end);
@@ -220,6 +234,7 @@ export function splitBlocks(source: string, topLevel: readonly SyntaxNodeLike[])
         markerLine: marker.row + 1,
         ...(marker.title ? { title: marker.title } : {}),
         ...(marker.on !== undefined ? blockTarget(marker.on) : {}),
+        ...(marker.inputs ? { inputs: readInputs(marker.inputs) } : {}),
       });
     });
   } else {
