@@ -8,6 +8,7 @@ import { Command, Option } from 'commander';
 import { SUPPORTED_SHELLS } from '../session/shells.js';
 import { parseBytes, parsePort, parsePositive, parseSeconds, parseTargetOption, UsageError } from './checks.js';
 import { addHistoryCommand, historyOptions } from './history-command.js';
+import { envOptions } from './env-options.js';
 
 declare const __CMDRUN_VERSION__: string | undefined;
 const VERSION = typeof __CMDRUN_VERSION__ === 'string' ? __CMDRUN_VERSION__ : '0.0.0-dev';
@@ -34,7 +35,7 @@ export function program(): Command {
     .option('--token <token>', 'API token (default: 32 random bytes)')
     .option('--max-runs <n>', 'finished runs kept for replay and page reloads', parsePositive, 200)
     .option('--max-run-output <size>', 'output kept per run: its first fifth and last four fifths (e.g. 5M)', parseBytes, 5 * 1024 * 1024);
-  historyOptions(remoteOptions(cli))
+  historyOptions(remoteOptions(envOptions(cli)))
     .action(async (file, flags) => (await import('./serve.js')).serveCommand(file, flags, VERSION))
     // Options after `run` are run's own (both have --shell and --cwd).
     .enablePositionalOptions()
@@ -56,8 +57,9 @@ export function program(): Command {
     .option('--quiet', 'no header line before each block', false)
     .option('--json', 'print one JSON line per event (the SSE events of the API) instead of output', false)
     .option('--no-color', 'strip colours and other escape sequences from the output (also: NO_COLOR)')
-    .option('--report <file>', 'write a transcript of the runs: out.html (self-contained) or out.md');
-  historyOptions(remoteOptions(run)).action(async (file, flags) => (await import('./run.js')).runCommand(file, flags, VERSION));
+    .option('--report <file>', 'write a transcript of the runs: out.html (self-contained) or out.md')
+    .option('--yes', 'run blocks marked confirm= without asking');
+  historyOptions(remoteOptions(envOptions(run))).action(async (file, flags) => (await import('./run.js')).runCommand(file, flags, VERSION));
   addHistoryCommand(cli);
   return cli;
 }

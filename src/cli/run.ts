@@ -22,9 +22,16 @@ import { openHistory } from '../history/store.js';
 import { formatOf, proseBefore, transcriptRun, writeTranscript, type TranscriptFormat } from '../history/transcript.js';
 import { checkScript, sessionDirs, UsageError } from './checks.js';
 import type { HistoryFlags } from './history-command.js';
+import { isSecretName } from '../blocks/params.js';
+import { NotebookEnv, prepareRun } from '../runs/inputs.js';
+import { givenValues, type EnvFlags } from './env-options.js';
+import { inputFields, inputNotes, listJson, missingValues } from './run-inputs.js';
+import { TerminalAsker } from './terminal-asker.js';
 
 /** Options of `cmdrun run`. */
-export interface RunFlags extends HistoryFlags {
+export interface RunFlags extends HistoryFlags, EnvFlags {
+  /** Answer yes to every `confirm=` block without asking. */
+  yes?: boolean;
   shell: string;
   cwd?: string;
   /** Where blocks run by default; with a remote target, `cwd` is a directory there. */
@@ -78,11 +85,11 @@ function header(block: Block, n: number, total: number, file: string, dim: boole
  * opening fence to its last line or closing fence; then what runs it when not the shell, and
  * whether Run all skips it.
  */
-export function listBlocks(blocks: readonly Block[], file: string): string {
+export function listBlocks(blocks: readonly Block[], file: string, inputs: (block: Block) => string[] = () => []): string {
   return blocks
     .map((block, i) => {
       const { first, last } = blockLines(block);
-      const notes = [block.interpreter, block.excludeFromRunAll ? 'excluded from run all' : undefined].filter(Boolean);
+      const notes = [block.interpreter, block.excludeFromRunAll ? 'excluded from run all' : undefined, ...inputs(block)].filter(Boolean);
       return `[${i + 1}] ${blockLabel(block)} (${file}:${first === last ? first : `${first}-${last}`})${notes.length ? ` ${notes.join(', ')}` : ''}\n`;
     })
     .join('');
@@ -110,17 +117,31 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
   const source = readFileSync(path, 'utf8');
   const all = splitters.forFile(path)(source);
   if (flags.list) {
-    process.stdout.write(listBlocks(all, basename(path)));
+    process.stdout.write(flags.json ? listJson(all, splitters) : listBlocks(all, basename(path), (block) => inputNotes(block, splitters)));
     return;
   }
   const blocks = selectBlocks(all, flags);
   const wrongTarget = blocks.find((b) => b.onError);
   if (wrongTarget) throw new UsageError(`${basename(path)}:${blockLines(wrongTarget).first}: ${wrongTarget.onError}`);
+  const env = new NotebookEnv(givenValues(flags), isSecretName);
+  const interactive = Boolean(process.stdin.isTTY);
+  if (!interactive) {
+    // No one to ask: every value and every yes must be there before the first block runs.
+    const known = new Set([...Object.keys(process.env).filter((k) => process.env[k]), ...Object.keys(env.exported())]);
+    const problems = missingValues(blocks, splitters, known, basename(path));
+    if (!flags.yes) {
+      for (const block of blocks.filter((b) => inputFields(b).confirm !== undefined)) {
+        problems.push(`block ${block.index + 1} (${basename(path)}:${blockLines(block).first}) asks to be confirmed (${JSON.stringify(inputFields(block).confirm)}): run with --yes`);
+      }
+    }
+    if (problems.length) throw new UsageError(problems.join('\ncmdrun: '));
+  }
+  const asker = new TerminalAsker(interactive, flags.yes === true);
   const ran = new Map<number, Run>();
   let sessions: SessionPool;
   try {
     sessions = await SessionPool.start(flags.on ?? { kind: 'local' }, {
-      session: { shell: flags.shell, cwd, scriptName: file, cols: process.stdout.columns },
+      session: { shell: flags.shell, cwd, scriptName: file, cols: process.stdout.columns, env: { ...process.env, ...env.exported() } },
       remoteCwd,
       sshCommand: flags.sshCommand,
       batch: !process.stdin.isTTY, // no one to answer ssh's prompts, nor a block's reads
@@ -136,6 +157,8 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
     maxRuns: blocks.length + 2,
     onRun: (run) => recording && recorder?.track(run),
     topLevelReturns: async () => splitters.topLevelReturns,
+    secrets: env.secrets,
+    prepare: (run, session, signal) => prepareRun(run, session, signal, { env, asker, parameters: splitters.parameters }),
   });
   const strip = !flags.color || Boolean(process.env.NO_COLOR);
   const dimHeaders = !strip && process.stderr.isTTY;
@@ -156,12 +179,13 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
   };
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', () => void shutdown(143));
-  // A terminal on stdin types into blocks that read input; otherwise blocks see end of input.
-  const interactive = Boolean(process.stdin.isTTY);
+  // A terminal on stdin types into blocks that read input (or answers cmdrun's prompts);
+  // otherwise blocks see end of input.
   if (interactive) {
     process.stdin.setRawMode(true);
     process.stdin.on('data', (data: Buffer) => {
       const text = data.toString('utf8');
+      if (asker.feed(text)) return;
       if (text === '\x03') onInterrupt();
       else if (current) queue.input(current.runId, text);
     });
@@ -186,6 +210,7 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
       interpreter: block?.interpreter,
       title: block?.title,
       on: block?.on,
+      ...(block ? inputFields(block) : {}),
     });
     submitted?.(run);
     current = run;

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { DEFAULT_OUTPUT_LIMITS, Run, type OutputLimits, type RunRequest } from './run.js';
 import { SessionPool } from '../session/pool.js';
 import type { ShellSession } from '../session/session.js';
+import type { Secrets } from './secrets.js';
 
 /** Options for {@link RunQueue}. */
 export interface RunQueueOptions {
@@ -20,6 +21,13 @@ export interface RunQueueOptions {
    * see RunOptions.topLevelReturns); called only for code that has the word `return` in it.
    */
   topLevelReturns?: () => Promise<(code: string) => number[]>;
+  /** Secret values masked in every run's output and the background output (secrets.ts). */
+  secrets?: Secrets;
+  /**
+   * Asks what a run needs before it starts (inputs.ts: prepareRun): returns the code to run, or
+   * undefined to cancel the run (as an interrupt of a queued run does). `signal` aborts on interrupt.
+   */
+  prepare?: (run: Run, session: ShellSession, signal: AbortSignal) => Promise<string | undefined>;
 }
 
 /**
@@ -46,6 +54,9 @@ export class RunQueue {
   readonly background = new Run('background', { code: '' }, { headChars: 0, tailChars: 256 * 1024 });
   private readonly onRun: ((run: Run) => void) | undefined;
   private readonly topLevelReturns: RunQueueOptions['topLevelReturns'];
+  private readonly options: RunQueueOptions;
+  /** Aborted when the current run is interrupted while it is being prepared (RunQueueOptions.prepare). */
+  private preparing: AbortController | undefined;
 
   /** @param sessions the notebook's sessions, or its one session. */
   constructor(sessions: SessionPool | ShellSession, options: RunQueueOptions = {}) {
@@ -55,6 +66,8 @@ export class RunQueue {
     this.sessions.onBackground((text) => this.background.output(text));
     this.onRun = options.onRun;
     this.topLevelReturns = options.topLevelReturns;
+    this.options = options;
+    this.background.masker = options.secrets?.masker();
   }
 
   /** Queues a block; with a known `runId`, returns that run without running anything again. */
@@ -62,6 +75,7 @@ export class RunQueue {
     const known = request.runId !== undefined ? this.runs.get(request.runId) : undefined;
     if (known) return known;
     const run = new Run(request.runId ?? randomUUID(), request, this.outputLimits);
+    run.masker = this.options.secrets?.masker();
     this.runs.set(run.runId, run);
     this.onRun?.(run);
     this.forgetOldRuns();
@@ -103,6 +117,10 @@ export class RunQueue {
   interrupt(runId: string): boolean {
     const run = this.runs.get(runId);
     if (!run || run.finished) return false;
+    if (run === this.current && this.preparing) {
+      this.preparing.abort();
+      return true;
+    }
     if (run === this.current) {
       // Not connected yet (a remote session's start): the run ends as soon as it would start.
       if (!this.currentSession?.interrupt()) run.cancelRequested = true;
@@ -145,12 +163,30 @@ export class RunQueue {
       this.cancelBatch(run);
       return;
     }
-    if (run.cancelRequested) {
+    const cancel = () =>
       run.emit({
         event: 'end',
         data: { runId: run.runId, exitCode: 130, durationMs: 0, cwd: session.cwd, interrupted: true, sessionRestarted: false, cancelled: true },
       });
-      return;
+    if (run.cancelRequested) return cancel();
+    let code = run.request.code;
+    if (this.options.prepare) {
+      this.preparing = new AbortController();
+      try {
+        const prepared = await this.options.prepare(run, session, this.preparing.signal);
+        if (prepared === undefined || this.preparing.signal.aborted) {
+          cancel();
+          this.cancelBatch(run); // Run all stops at a cancelled question
+          return;
+        }
+        code = prepared;
+      } catch (err) {
+        run.emit({ event: 'error', data: { runId: run.runId, message: (err as Error).message } });
+        this.cancelBatch(run);
+        return;
+      } finally {
+        this.preparing = undefined;
+      }
     }
     this.currentSession = session;
     this.background.flushOutput(); // what the shell printed before this run is not this run's
@@ -159,7 +195,6 @@ export class RunQueue {
     run.emit({ event: 'start', data: { runId: run.runId, startedAt, on: session.target } });
     run.flow = session;
     try {
-      const { code } = run.request;
       const returns = this.topLevelReturns && !run.request.interpreter && code.includes('return') ? (await this.topLevelReturns())(code) : undefined;
       const result = await session.run(code, {
         topLevelReturns: returns,

@@ -4,6 +4,8 @@
  */
 import type { Interpreter } from '../session/session.js';
 import { ByteRing, type Slot } from './byte-ring.js';
+import type { PromptMode } from '../blocks/params.js';
+import type { Masker } from './secrets.js';
 
 /** `queued {runId, position}`: waits behind `position` other runs (1 = next). */
 export interface QueuedData { runId: string; position: number }
@@ -26,6 +28,11 @@ export interface EndData {
 /** `error {runId, message}`: a server-side failure (not a failing command, which is an `end`). */
 export interface ErrorData { runId: string; message: string }
 
+/** `params {runId, params}`: the run waits for these values (POST /api/runs/:runId/params); a secret's default is never sent. */
+export interface ParamsData { runId: string; params: Array<{ name: string; message?: string; default?: string; secret: boolean }> }
+/** `confirm {runId, question}`: the run waits for a person's yes (POST /api/runs/:runId/confirm). */
+export interface ConfirmData { runId: string; question: string; title?: string; on?: string }
+
 /** One event of a run's log; `id` is the run's own sequence number, from 1. */
 export type RunEvent =
   | { id: number; event: 'queued'; data: QueuedData }
@@ -33,7 +40,9 @@ export type RunEvent =
   | { id: number; event: 'output'; data: OutputData }
   | { id: number; event: 'waiting'; data: WaitingData }
   | { id: number; event: 'end'; data: EndData }
-  | { id: number; event: 'error'; data: ErrorData };
+  | { id: number; event: 'error'; data: ErrorData }
+  | { id: number; event: 'params'; data: ParamsData }
+  | { id: number; event: 'confirm'; data: ConfirmData };
 
 export type EventInit = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'id'> : never) : never;
 
@@ -59,6 +68,15 @@ export interface RunRequest {
   title?: string;
   /** Where the block runs: a target (target.ts), `local` or `ssh://[user@]host[:port]`; default: the notebook's. */
   on?: string;
+  /**
+   * Ask for the block's parameters (its `export` lines, params.ts) in this mode before it runs
+   * (the block's `promptEnv`). Absent: the code runs as written, as before parameters existed.
+   */
+  promptEnv?: PromptMode;
+  /** Names the block declares secret (`secret="A,B"`), besides those named like secrets. */
+  secret?: string[];
+  /** Ask this question and run only on a yes (`confirm=`). */
+  confirm?: string;
 }
 
 /** A run's summary, as GET /api/runs lists it. */
@@ -150,6 +168,8 @@ export class Run {
   /** The producer to pause while consumers lag; set while the run executes. */
   flow: FlowControl | undefined;
   private readonly observers: RunObserver[] = [];
+  /** Masks known secrets in the output (secrets.ts) before it is kept or sent. */
+  masker: Masker | undefined;
 
   constructor(
     readonly runId: string,
@@ -174,7 +194,7 @@ export class Run {
 
   /** Appends an event to the log and wakes every waiting reader (and the observers). */
   emit(init: EventInit): void {
-    if (init.event !== 'output') this.flushOutput();
+    if (init.event !== 'output') this.flushOutput(true);
     const event = { id: ++this.lastId, ...init } as RunEvent;
     if (event.event === 'output' && this.headEnd >= 0) {
       const { text } = event.data;
@@ -227,15 +247,19 @@ export class Run {
 
   /** Buffers terminal output; it goes out as `output` events every {@link OUTPUT_FLUSH_MS}. */
   output(text: string): void {
-    this.pending += text;
+    this.pending += this.masker ? this.masker.push(text) : text;
     if (this.pending.length >= OUTPUT_FLUSH_CHARS) this.flushOutput();
     else this.flushTimer ??= setTimeout(() => this.flushOutput(), OUTPUT_FLUSH_MS);
   }
 
-  /** Sends buffered output now (before an event of another run that must come after it). */
-  flushOutput(): void {
+  /**
+   * Sends buffered output now (before an event of another run that must come after it); with
+   * `all`, also what the masker holds back (the output stops here: `end`, `waiting`).
+   */
+  flushOutput(all = false): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    if (all && this.masker) this.pending += this.masker.end();
     if (!this.pending) return;
     const text = this.pending;
     this.pending = '';

@@ -64,6 +64,11 @@ export interface RunOptions {
    * and goes on (ShellProfile.topLevelReturn), where a sourced block would end.
    */
   topLevelReturns?: number[];
+  /**
+   * Typed into the terminal once the block has started (the shell has taken its line), for the
+   * block to read: how parameter values reach the shell without a file or a command line.
+   */
+  input?: string;
 }
 
 /** Programs a block can name to run its text (`python3 FILE` in the session's shell). */

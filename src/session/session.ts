@@ -252,6 +252,7 @@ export class ShellSession {
       }
       const onStart = () => {
         if (this.interrupts > 0) this.ctrlC(proc); // asked for while the shell took the line
+        else if (options.input) proc.write(options.input); // after the block line: the block reads it
       };
       const step = { file, interpreter: options.interpreter, ...(remote ? { text: padded, noInput: remote.batch } : {}) };
       const end = await proc.run(step, (text) => {
