@@ -9,9 +9,10 @@ import { startServer } from '../server/serve.js';
 import { checkScript, sessionDirs, UsageError } from './checks.js';
 import type { HistoryFlags } from './history-command.js';
 import type { Target } from '../session/target.js';
+import { givenValues, type EnvFlags } from './env-options.js';
 
 /** Options of `cmdrun [file]`. */
-export interface ServeFlags extends HistoryFlags {
+export interface ServeFlags extends HistoryFlags, EnvFlags {
   port?: number;
   host: string;
   browser: boolean;
@@ -31,6 +32,7 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
   const { cwd, remoteCwd } = sessionDirs(path, flags);
   let server;
   const historyFile = historyPath(flags.history);
+  const env = givenValues(flags);
   try {
     server = await startServer({
       // better-sqlite3 loads, and the database opens, once the server listens.
@@ -48,6 +50,7 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
       token: flags.token,
       maxRuns: flags.maxRuns,
       maxRunOutput: flags.maxRunOutput,
+      env,
       webRoot: fileURLToPath(new URL('./web/', import.meta.url)),
       version,
     });

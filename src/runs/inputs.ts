@@ -127,16 +127,19 @@ export async function probe(session: ShellSession, names: readonly string[]): Pr
   return found;
 }
 
+/** The shell variable a value waits in until its block's line exports it (not exported meanwhile). */
+const staged = (name: string) => `__cmdrun_p_${name}`;
+
 /**
- * Exports `values` in the session: a hidden block reads them from its terminal (each value as
- * lines of printf(1) format, remote.ts encodeBlockLines, then a `-` line), so they are on no
- * command line and in no file.
+ * Stages `values` in the session, each in an unexported variable (staged()), for the block's
+ * lines to export: a hidden block reads them from its terminal (each value as lines of printf(1)
+ * format, remote.ts encodeBlockLines, then a `-` line), so they are on no command line and in no file.
  */
-export async function exportValues(session: ShellSession, values: Record<string, string>): Promise<void> {
+export async function stageValues(session: ShellSession, values: Record<string, string>): Promise<void> {
   const names = Object.keys(values);
   if (names.length === 0) return;
   const read = '__cmdrun_v=; while IFS= read -r __cmdrun_l; do [ "$__cmdrun_l" = - ] && break; __cmdrun_v="$__cmdrun_v$__cmdrun_l"; done; __cmdrun_v=$(printf "$__cmdrun_v"; printf x); __cmdrun_v=${__cmdrun_v%x}';
-  const code = names.map((n) => `${read}; ${n}=$__cmdrun_v; export ${n}`).join('\n') + '\nunset __cmdrun_v __cmdrun_l';
+  const code = names.map((n) => `${read}; ${staged(n)}=$__cmdrun_v`).join('\n') + '\nunset __cmdrun_v __cmdrun_l';
   const input = names.map((n) => [...encodeBlockLines(Buffer.from(values[n], 'utf8')), '-'].join('\n') + '\n').join('');
   await hidden(session, code, input);
 }
@@ -207,8 +210,9 @@ export async function prepareRun(run: Run, session: ShellSession, signal: AbortS
       toSet[q.name] = value;
     }
   }
-  await exportValues(session, toSet);
-  return withParameters(request.code, params);
+  await stageValues(session, toSet);
+  // Each line exports its value where it was: the staged one, else the session's.
+  return withParameters(request.code, params, (p) => (Object.hasOwn(toSet, p.name) ? `${p.name}=$${staged(p.name)}; unset ${staged(p.name)}; export ${p.name}` : `export ${p.name}`));
 }
 
 /** A question waiting for its answer through the API. */

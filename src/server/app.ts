@@ -16,6 +16,7 @@ import { jsonBody, loadSchemas } from './validate.js';
 import { historyRoutes } from './history-routes.js';
 import { FileConflictError, type ScriptFile } from './script-file.js';
 import { lastEventId, streamRun } from './sse.js';
+import { paramsRoutes, type InputDeps } from './params-routes.js';
 
 /** Largest accepted body of POST /api/runs and other small requests (bytes). */
 export const MAX_RUN_BODY = 1024 * 1024;
@@ -46,6 +47,8 @@ export interface AppDeps {
    * every API request but health waits for it. None: ready at once.
    */
   ready?: Promise<void>;
+  /** The notebook's parameters and who waits for answers (params-routes.ts); none: those routes are 404. */
+  inputs?: InputDeps;
 }
 
 /**
@@ -166,6 +169,7 @@ export function createApp(deps: AppDeps): Hono {
 
   const split = async () => (await deps.grammar()).forFile(file.path);
   historyRoutes(api, { history: deps.history, runs, file, split, version: deps.version });
+  if (deps.inputs) paramsRoutes(api, deps.inputs, runs, tooLarge(MAX_RUN_BODY));
 
   app.route('/api', api);
   app.use('/*', serveStatic({ root: deps.webRoot }));

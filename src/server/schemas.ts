@@ -29,7 +29,16 @@ export const runBody = z.strictObject({
   interpreter: z.enum(INTERPRETERS).optional(),
   title: z.string().max(1000).optional(),
   on: target.optional(),
+  promptEnv: z.enum(['auto', 'always', 'never']).optional(),
+  secret: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name')).max(100).optional(),
+  confirm: z.string().max(1000).optional(),
 });
+
+/** POST /api/runs/:runId/params: a value for every parameter asked. */
+export const paramsBody = z.strictObject({ values: z.record(z.string(), z.string()) });
+
+/** POST /api/runs/:runId/confirm. */
+export const confirmBody = z.strictObject({ yes: z.boolean() });
 
 /** POST /api/session/restart: the session of `on` (default: the notebook's), or every one (`all`). */
 export const restartBody = z.strictObject({ on: target.optional(), all: z.boolean().optional() });
@@ -53,5 +62,5 @@ export const listQuery = z.strictObject({
 export const transcriptQuery = z.strictObject({ format: z.enum(['html', 'md']).default('html') });
 
 /** The bodies and queries, by name, for jsonBody and queryParams (validate.ts). */
-export const bodies = { run: runBody, file: fileBody, input: inputBody, restart: restartBody };
+export const bodies = { run: runBody, file: fileBody, input: inputBody, restart: restartBody, params: paramsBody, confirm: confirmBody };
 export const queries = { list: listQuery, transcript: transcriptQuery };

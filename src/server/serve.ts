@@ -11,6 +11,9 @@ import { HistoryRecorder } from '../history/recorder.js';
 import type { Splitters } from '../blocks/parser.js';
 import type { HistoryStore } from '../history/store.js';
 import { RunQueue } from '../runs/run-queue.js';
+import type { Run } from '../runs/run.js';
+import { ApiAsker, NotebookEnv, prepareRun, type GivenValue } from '../runs/inputs.js';
+import { isSecretName } from '../blocks/params.js';
 import { SessionPool } from '../session/pool.js';
 import type { ShellSession } from '../session/session.js';
 import type { Target } from '../session/target.js';
@@ -60,6 +63,8 @@ export interface ServerOptions {
   history?: HistoryStore | (() => Promise<HistoryStore | undefined>);
   /** The script's history is pruned past this size (~bytes; default 100 MiB). */
   historyMax?: number;
+  /** `--env` and `--env-file` values: exported into every session, and secrets among them masked. */
+  env?: GivenValue[];
 }
 
 /** Default of {@link ServerOptions.maxRunOutput}. */
@@ -97,8 +102,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const host = options.host ?? '127.0.0.1';
   const token = options.token ?? randomBytes(32).toString('base64url');
   // The shell boots (~10-15 ms) while the server's modules load and the port is looked for.
+  const env = new NotebookEnv(options.env ?? [], isSecretName);
   const starting = SessionPool.start(options.on ?? { kind: 'local' }, {
-    session: { shell: options.shell, cwd: options.cwd, scriptName: options.scriptName ?? basename(options.file) },
+    session: { shell: options.shell, cwd: options.cwd, scriptName: options.scriptName ?? basename(options.file), env: { ...process.env, ...env.exported() } },
     remoteCwd: options.remoteCwd,
     sshCommand: options.sshCommand,
   });
@@ -134,7 +140,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const files = { runtime: join(options.webRoot, 'web-tree-sitter.wasm'), bash: join(options.webRoot, 'tree-sitter-bash.wasm') };
   const grammar = () => (splitters ??= import('../blocks/parser.js').then(({ loadSplitters }) => loadSplitters(files)));
   const topLevelReturns = async () => (await grammar()).topLevelReturns;
-  const runs = new RunQueue(sessions, { maxRuns: options.maxRuns, outputLimits, onRun: (run) => history?.track(run), topLevelReturns });
+  const asker = new ApiAsker();
+  const prepare = async (run: Run, s: ShellSession, signal: AbortSignal) => prepareRun(run, s, signal, { env, asker, parameters: (await grammar()).parameters });
+  const runs = new RunQueue(sessions, { maxRuns: options.maxRuns, outputLimits, onRun: (run) => history?.track(run), topLevelReturns, secrets: env.secrets, prepare });
   // A function opens the history once the server listens: loading better-sqlite3 and opening the
   // database (~10-15 ms) need not hold up the URL, the browser and health.
   const openHistory = options.history;
@@ -162,6 +170,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     shutdown: shutdown.signal,
     history: () => history,
     ready: historyOpen,
+    inputs: { env, asker },
   });
   let server: ServerType;
   try {
