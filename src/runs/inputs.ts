@@ -132,16 +132,33 @@ const staged = (name: string) => `__cmdrun_p_${name}`;
 
 /**
  * Stages `values` in the session, each in an unexported variable (staged()), for the block's
- * lines to export: a hidden block reads them from its terminal (each value as lines of printf(1)
- * format, remote.ts encodeBlockLines, then a `-` line), so they are on no command line and in no file.
+ * lines to export (or, with `exportNow`, exports them at once): a hidden block reads them from its
+ * terminal (each value as lines of printf(1) format, remote.ts encodeBlockLines, then a `-` line),
+ * so they are on no command line and in no file.
  */
-export async function stageValues(session: ShellSession, values: Record<string, string>): Promise<void> {
+export async function stageValues(session: ShellSession, values: Record<string, string>, exportNow = false): Promise<void> {
   const names = Object.keys(values);
   if (names.length === 0) return;
   const read = '__cmdrun_v=; while IFS= read -r __cmdrun_l; do [ "$__cmdrun_l" = - ] && break; __cmdrun_v="$__cmdrun_v$__cmdrun_l"; done; __cmdrun_v=$(printf "$__cmdrun_v"; printf x); __cmdrun_v=${__cmdrun_v%x}';
-  const code = names.map((n) => `${read}; ${staged(n)}=$__cmdrun_v`).join('\n') + '\nunset __cmdrun_v __cmdrun_l';
+  const code = names.map((n) => `${read}; ${exportNow ? `${n}=$__cmdrun_v; export ${n}` : `${staged(n)}=$__cmdrun_v`}`).join('\n') + '\nunset __cmdrun_v __cmdrun_l';
   const input = names.map((n) => [...encodeBlockLines(Buffer.from(values[n], 'utf8')), '-'].join('\n') + '\n').join('');
   await hidden(session, code, input);
+}
+
+/** Set in a remote session once the given values are exported there (its shell was started with them). */
+const GIVEN_MARK = '__cmdrun_given';
+
+/**
+ * Exports the `--env` and `--env-file` values into a remote session that does not have them yet
+ * (a local one gets them in its environment at start; ssh passes no environment, and a command
+ * line would show them): checked before every block, as a new shell may have replaced the last.
+ */
+async function exportGiven(session: ShellSession, env: NotebookEnv): Promise<void> {
+  const given = env.exported();
+  if (session.target === 'local' || Object.keys(given).length === 0) return;
+  if ((await probe(session, [GIVEN_MARK])).get(GIVEN_MARK) !== undefined) return;
+  await stageValues(session, given, true);
+  await hidden(session, `${GIVEN_MARK}=1`);
 }
 
 /** The code of a block in `never` mode: a message becomes the value (as Runme runs it). */
@@ -167,6 +184,7 @@ export interface PrepareDeps {
  */
 export async function prepareRun(run: Run, session: ShellSession, signal: AbortSignal, deps: PrepareDeps): Promise<string | undefined> {
   const { request } = run;
+  await exportGiven(session, deps.env);
   if (request.confirm !== undefined && !(await deps.asker.confirm(run, request.confirm, signal))) return undefined;
   const mode: PromptMode | undefined = request.interpreter ? undefined : request.promptEnv;
   if (!mode) return request.code;

@@ -31,7 +31,7 @@ const RUNBOOK = md(
   'Prose with `echo never` in it.',
   '',
   '```sh {name=setup}',
-  'export GREETING=hello',
+  'export GREETING="hello"',
   'mkdir -p work && cd work',
   'say() { echo "$GREETING, $1"; }',
   '```',
@@ -77,7 +77,7 @@ const RUNBOOK = md(
   '```',
 );
 const RUNBOOK_AS_BASH = [
-  'export GREETING=hello',
+  'export GREETING="hello"',
   'mkdir -p work && cd work',
   'say() { echo "$GREETING, $1"; }',
   'say world',
@@ -154,7 +154,7 @@ describe('cmdrun run --list', () => {
     expect(r).toMatchObject({ status: 0, stderr: '' });
     expect(r.stdout).toBe(
       [
-        '[1] setup (RUNBOOK.md:5-9)',
+        '[1] setup (RUNBOOK.md:5-9) asks GREETING',
         '[2] Check (RUNBOOK.md:17-24)',
         '[3] Check (RUNBOOK.md:28-33)',
         '[4] Check (RUNBOOK.md:35-39)',
@@ -181,7 +181,7 @@ describe('cmdrun run --list', () => {
 describe('interpreter fences', () => {
   test("a python fence runs python3 in the session: the shell's cwd and exported variables", () => {
     const dir = folder({
-      'py.md': md('```sh', 'export WHO=world', 'mkdir -p sub && cd sub', '```', '```python', 'import os', 'print("hello", os.environ["WHO"], "in", os.path.basename(os.getcwd()))', '```', '```sh', 'echo "back in $(basename "$PWD")"', '```'),
+      'py.md': md('```sh', 'export WHO="world"', 'mkdir -p sub && cd sub', '```', '```python', 'import os', 'print("hello", os.environ["WHO"], "in", os.path.basename(os.getcwd()))', '```', '```sh', 'echo "back in $(basename "$PWD")"', '```'),
     });
     expect(cmdrun(['run', '--quiet', 'py.md'], dir)).toMatchObject({ status: 0, stdout: 'hello world in sub\nback in sub\n' });
   });
