@@ -23,13 +23,16 @@ import { DEFAULT_COLS, OutputView, loadTerminal, type OutputHost } from './outpu
 import { $, ask, newRunId, setText, takeToken } from './page-util.js';
 import { RunFollower, type PageRun } from './runs.js';
 import { Sessions } from './sessions.js';
+import { inputFields } from '../src/blocks/params.js';
+import { closeQuestion, showConfirm, showParamsForm } from './params.js';
+import { setupEnvPanel } from './env-panel.js';
 
 const CLEARED_KEY = 'cmdrun-cleared';
 /** When Clear outputs was last used (epoch ms): earlier runs from before it stay off the page. */
 const CLEARED_AT_KEY = 'cmdrun-cleared-at';
 
 /** What a run posts besides its code and place; `onError` (an invalid target) is never posted. */
-interface RunMeta {
+interface RunMeta extends ReturnType<typeof inputFields> {
   interpreter?: Interpreter;
   title?: string;
   on?: string;
@@ -83,6 +86,12 @@ async function startPage(): Promise<void> {
         current = run;
         void sessions.refresh(); // busy at a start; idle, with the block's directory, at an end
       },
+      asks: (run, event) => {
+        const say = (m: string) => setText('message', m);
+        if (event.event === 'params') showParamsForm(api, run, event.data, say, () => view.focus());
+        else showConfirm(api, run, event.data, say, () => view.focus());
+      },
+      answered: (run) => closeQuestion(run.runId),
     },
     send,
     (run) => void interrupt(run),
@@ -225,7 +234,8 @@ async function startPage(): Promise<void> {
     else if (shown.earlier) setText('message', `${shown.earlier} output${shown.earlier === 1 ? '' : 's'} of earlier sessions shown (a block's ⋯ menu has its History)`);
   };
 
-  const runBlock = (block: Block, batch?: string): PageRun => runLines(block.code, blockPlace(block), batch, { interpreter: block.interpreter, title: block.title, ...targetOf(block) });
+  const runBlock = (block: Block, batch?: string): PageRun =>
+    runLines(block.code, blockPlace(block), batch, { interpreter: block.interpreter, title: block.title, ...targetOf(block), ...inputFields(block) });
 
   /**
    * Runs `blocks` in order as one batch: a failing one cancels the rest, as in Jupyter; the page
@@ -259,7 +269,7 @@ async function startPage(): Promise<void> {
       // Inside a block that names a target, the selection runs there too.
       const holding = blockHolding(state.field(field), first);
       const { code, interpreter } = selectionRun(state.doc, sel.from, sel.to, holding);
-      runLines(code, { ...placeOf(first, last), codeFrom: sel.from, codeTo: sel.to }, undefined, { interpreter, ...targetOf(holding) });
+      runLines(code, { ...placeOf(first, last), codeFrom: sel.from, codeTo: sel.to }, undefined, { interpreter, ...targetOf(holding), ...(interpreter ? {} : inputFields(holding ?? {})) });
       return undefined;
     }
     const block = blockAt(state.field(field), state, sel.head);
@@ -384,6 +394,7 @@ async function startPage(): Promise<void> {
   });
   void files.watch();
   setupExport($('export'), api, (message) => setText('message', message));
+  setupEnvPanel(api, document.querySelector('.toolbar .spacer')!, (message) => setText('message', message), () => view.focus());
   await restore().catch((err: Error) => setText('message', `could not restore outputs: ${err.message}`));
   view.focus();
   document.body.dataset.ready = 'true';

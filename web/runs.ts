@@ -18,6 +18,9 @@ export interface FollowerEvents {
   connection(state: string): void;
   /** A run started (its panel shows the input line) or ended (undefined). */
   running(run: PageRun | undefined): void;
+  /** A run asks before it starts (`params` or `confirm`); `answered` when it starts or ends. */
+  asks?(run: PageRun, event: Extract<RunEvent, { event: 'params' | 'confirm' }>): void;
+  answered?(run: PageRun): void;
 }
 
 /** Waits before reconnect attempt `n` (ms): 250, 500, 1000, ... up to 5 s. */
@@ -78,7 +81,12 @@ export class RunFollower {
       if (event.event !== 'shutdown' && event.id) lastId = event.id;
       attempts = 0;
       this.on.connection('connected');
+      if (event.event === 'start' || event.event === 'end' || event.event === 'error') this.on.answered?.(run);
       switch (event.event) {
+        case 'params':
+        case 'confirm':
+          this.on.asks?.(run, event);
+          break;
         case 'queued':
           run.view.queued(event.data.position);
           break;

@@ -173,6 +173,12 @@ export function blockInputs(block: Pick<Block, 'inputs' | 'interpreter' | 'fence
   return block.inputs ?? (block.interpreter || block.fence?.language.toLowerCase().match(/^(console|shell-session)$/) ? {} : { promptEnv: 'auto' });
 }
 
+/** The input fields of a block's run request (POST /api/runs: `promptEnv`, `secret`, `confirm`). */
+export function inputFields(block: Pick<Block, 'inputs' | 'interpreter' | 'fence'>): { promptEnv?: PromptMode; secret?: string[]; confirm?: string } {
+  const { promptEnv, secret, confirm } = blockInputs(block);
+  return { ...(promptEnv && !block.interpreter ? { promptEnv } : {}), ...(secret ? { secret } : {}), ...(confirm !== undefined ? { confirm } : {}) };
+}
+
 /**
  * The code that runs once the parameters have their values in the session: each parameter's
  * statement `replace`d (default: `export NAME`, which keeps the session's value and exports it),

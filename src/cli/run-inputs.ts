@@ -6,19 +6,12 @@ import { blockInputs, type Parameter } from '../blocks/params.js';
 import type { Splitters } from '../blocks/parser.js';
 import { blockLines, type Block } from '../blocks/split.js';
 import { blockLabel } from '../runs/format.js';
-import type { RunRequest } from '../runs/run.js';
 
 /** The parameters a block asks for (none in `never` mode, for interpreter and console blocks). */
 export function blockParameters(block: Block, splitters: Pick<Splitters, 'parameters'>): Parameter[] {
   const inputs = blockInputs(block);
   if (!inputs.promptEnv || block.interpreter) return [];
   return splitters.parameters(block.code, inputs.secret).map(({ start: _s, end: _e, ...p }) => p);
-}
-
-/** The input fields of a block's run request (RunRequest.promptEnv, secret, confirm). */
-export function inputFields(block: Block): Pick<RunRequest, 'promptEnv' | 'secret' | 'confirm'> {
-  const { promptEnv, secret, confirm } = blockInputs(block);
-  return { ...(promptEnv && !block.interpreter ? { promptEnv } : {}), ...(secret ? { secret } : {}), ...(confirm !== undefined ? { confirm } : {}) };
 }
 
 /** `--list`'s notes on a block's inputs: `asks CLUSTER, TOKEN (secret)`, `confirm: "…"`. */

@@ -22,10 +22,10 @@ import { openHistory } from '../history/store.js';
 import { formatOf, proseBefore, transcriptRun, writeTranscript, type TranscriptFormat } from '../history/transcript.js';
 import { checkScript, sessionDirs, UsageError } from './checks.js';
 import type { HistoryFlags } from './history-command.js';
-import { isSecretName } from '../blocks/params.js';
+import { inputFields, isSecretName } from '../blocks/params.js';
 import { NotebookEnv, prepareRun } from '../runs/inputs.js';
 import { givenValues, type EnvFlags } from './env-options.js';
-import { inputFields, inputNotes, listJson, missingValues } from './run-inputs.js';
+import { inputNotes, listJson, missingValues } from './run-inputs.js';
 import { TerminalAsker } from './terminal-asker.js';
 
 /** Options of `cmdrun run`. */

@@ -15,7 +15,7 @@ const LINES = [
   '',
   '## Setup',
   '```sh {name=setup}',
-  'export E2E_WORD=persisted',
+  'export E2E_WORD="persisted"',
   'cd "$(mktemp -d)"',
   '```',
   '',
@@ -89,7 +89,7 @@ test('▶ sits on the opening line of each runnable fence, never on prose, data 
   ]);
   // Runnable fences are shaded from fence to fence; prose and the yaml fence are not.
   const shaded = lines.filter((l) => l.shaded).map((l) => l.text);
-  expect(shaded).toContain('export E2E_WORD=persisted');
+  expect(shaded).toContain('export E2E_WORD="persisted"');
   expect(shaded).toContain('```');
   expect(shaded).not.toContain('echo: data');
   expect(shaded).not.toContain('Prose: echo never-runs, and `inline code`.');
