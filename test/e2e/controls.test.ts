@@ -143,11 +143,11 @@ test('keyboard only: Tab reaches the toolbar buttons and Enter/Space use them; s
   // From the editor, Shift+Tab walks back through the toolbar.
   const reached: string[] = [];
   await nb.page.focus('#run-all');
-  for (let i = 0; i < 7; i++) {
+  for (let i = 0; i < 8; i++) {
     reached.push(await nb.page.evaluate(() => document.activeElement?.id ?? ''));
     await nb.page.keyboard.press('Tab');
   }
-  expect(reached).toEqual(['run-all', 'interrupt', 'restart', 'clear', 'save', 'export', 'help']);
+  expect(reached).toEqual(['run-all', 'interrupt', 'restart', 'clear', 'save', 'export', 'environment', 'help']);
   // Enter on the focused Run all button runs everything.
   await nb.page.focus('#run-all');
   await nb.page.keyboard.press('Enter');

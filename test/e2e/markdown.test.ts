@@ -14,7 +14,7 @@ const LINES = [
   'Prose: echo never-runs, and `inline code`.',
   '',
   '## Setup',
-  '```sh {name=setup}',
+  '```sh {name=setup promptEnv=never}',
   'export E2E_WORD="persisted"',
   'cd "$(mktemp -d)"',
   '```',
@@ -79,7 +79,7 @@ test('▶ sits on the opening line of each runnable fence, never on prose, data 
   const { lines, buttons } = await layout(nb.page);
   const withButton = buttons.map((top) => lines.reduce((best, l) => (Math.abs(l.top - top) < Math.abs(best.top - top) ? l : best)).text);
   expect(withButton).toEqual([
-    '```sh {name=setup}',
+    '```sh {name=setup promptEnv=never}',
     '```console',
     '```python',
     '```sh {name=skip excludeFromRunAll=true}',
