@@ -1,7 +1,8 @@
 // Runbook inputs through a real server and real bash, zsh and dash sessions: a run that asks sends
 // `params` and waits for POST /params, the `auto` check in the session's own shell, values typed
 // once answer later blocks, confirm=, interrupts, GET /api/env, and secrets masked in the stream.
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createParser } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -133,5 +134,57 @@ describe.each(['bash', 'zsh', 'dash'])('%s', (shell) => {
     const events = await asked.finished();
     expect(events.at(-1)).toMatchObject({ event: 'end', data: { cancelled: true } });
     expect(outputOf(events)).toBe('');
+  });
+
+  test('a typed secret is on no command line (ps) and in no file of the session while its block runs; background output is masked', async () => {
+    const secret = `typed-${shell}-s3cret`;
+    const run = await start(server, { code: 'export SERVICE_TOKEN\necho ready; sleep 30', promptEnv: 'always' });
+    await run.until('params');
+    await answer(server, run.runId, 'params', { values: { SERVICE_TOKEN: secret } });
+    while (!outputOf(run.events).includes('ready')) await run.until('output').then(() => new Promise<void>((r) => setImmediate(r)));
+    const cmdlines = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'latin1');
+      } catch {
+        return '';
+      }
+    });
+    expect(cmdlines.filter((c) => c.includes(secret))).toEqual([]);
+    const files: string[] = [];
+    const walk = (d: string) => {
+      let names: string[] = [];
+      try {
+        names = readdirSync(d);
+      } catch {
+        // not a folder, or gone meanwhile
+      }
+      for (const name of names) {
+        const path = join(d, name);
+        try {
+          const st = statSync(path);
+          if (st.isDirectory()) walk(path);
+          else if (st.isFile()) files.push(path);
+        } catch {
+          // gone meanwhile
+        }
+      }
+    };
+    // Sessions' folders (mkdtemp cmdrun-XXXXXX, holding the block file in run/), this server's among them.
+    for (const name of readdirSync(tmpdir()).filter((n) => /^cmdrun-[\w]{6}$/.test(n))) walk(join(tmpdir(), name, 'run'));
+    expect(files.some((f) => readFileSync(f, 'utf8').includes('echo ready; sleep 30'))).toBe(true); // the running block's file
+    expect(files.filter((f) => readFileSync(f).includes(secret))).toEqual([]);
+    await api(server, `/api/runs/${run.runId}/interrupt`, { method: 'POST', json: {} });
+    await run.finished();
+    // A background job prints the secret while no block runs: GET /api/session/output masks it.
+    await (await start(server, { code: '(sleep 0.2; echo "bg=$SERVICE_TOKEN.") &' })).finished();
+    const abort = new AbortController();
+    const res = await api(server, '/api/session/output', { signal: abort.signal });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('bg=')) text += (await reader.read()).value ?? '';
+    while (!/bg=.*\./.test(text)) text += (await reader.read()).value ?? '';
+    abort.abort();
+    expect(text).toContain('bg=***.');
+    expect(text).not.toContain(secret);
   });
 });
