@@ -4,6 +4,7 @@
  * a Markdown document by its runnable fences (markdown.ts), picked by the file's name.
  */
 import { Language, Parser } from 'web-tree-sitter';
+import { loadYaml } from './front-matter.js';
 import { splitMarkdown } from './markdown.js';
 import { findParameters, type FoundParameter } from './params.js';
 import { splitBlocks, type Block } from './split.js';
@@ -60,10 +61,12 @@ function topLevelReturnsOf(root: SyntaxNode, code: string): number[] {
 }
 
 /**
- * Loads the grammar once (a 9,000-line script parses in ~80 ms).
+ * Loads the grammar once (a 9,000-line script parses in ~80 ms), and the YAML parser a Markdown
+ * document's front matter needs unless `frontMatter` is false (a shell script's caller: ~35 ms).
  * @throws Error when a wasm file cannot be loaded.
  */
-export async function loadSplitters(files: GrammarFiles): Promise<Splitters> {
+export async function loadSplitters(files: GrammarFiles, { frontMatter = true } = {}): Promise<Splitters> {
+  if (frontMatter) await loadYaml();
   await Parser.init({ locateFile: () => files.runtime });
   const parser = new Parser();
   parser.setLanguage(await Language.load(files.bash));

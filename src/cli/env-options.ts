@@ -7,7 +7,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { parse } from 'dotenv';
 import { VARIABLE_NAME } from '../blocks/params.js';
 import type { GivenValue } from '../runs/inputs.js';
 import { UsageError } from './checks.js';
@@ -43,8 +42,10 @@ export function envOptions(command: Command): Command {
  * The values given: every env file's in order, then every `--env` (a later value of a name wins).
  * @throws UsageError for an env file that cannot be read or holds an invalid variable name
  */
-export function givenValues(flags: EnvFlags): GivenValue[] {
+export async function givenValues(flags: EnvFlags): Promise<GivenValue[]> {
   const values: GivenValue[] = [];
+  // dotenv loads only when a file is given.
+  const { parse } = flags.envFile?.length ? await import('dotenv') : { parse: undefined };
   for (const file of flags.envFile ?? []) {
     let text: string;
     try {
@@ -53,7 +54,7 @@ export function givenValues(flags: EnvFlags): GivenValue[] {
       const code = (err as NodeJS.ErrnoException).code;
       throw new UsageError(`--env-file ${file}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
     }
-    for (const [name, value] of Object.entries(parse(text))) {
+    for (const [name, value] of Object.entries(parse!(text))) {
       if (!VARIABLE_NAME.test(name)) throw new UsageError(`--env-file ${file}: "${name}" is not a valid variable name`);
       values.push({ name, value, source: 'env file' });
     }

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import stripAnsi from 'strip-ansi';
-import { loadSplitters } from '../blocks/parser.js';
+import { documentKind, loadSplitters } from '../blocks/parser.js';
 import { blockLines, type Block } from '../blocks/split.js';
 import { blockLabel } from '../runs/format.js';
 import { RunQueue } from '../runs/run-queue.js';
@@ -110,10 +110,13 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
     if (!reportFormat) throw new UsageError(`--report ${flags.report}: the file name must end with .html or .md`);
   }
   const { cwd, remoteCwd } = sessionDirs(path, flags);
-  const splitters = await loadSplitters({
-    runtime: fileURLToPath(new URL('./web/web-tree-sitter.wasm', import.meta.url)),
-    bash: fileURLToPath(new URL('./web/tree-sitter-bash.wasm', import.meta.url)),
-  });
+  const splitters = await loadSplitters(
+    {
+      runtime: fileURLToPath(new URL('./web/web-tree-sitter.wasm', import.meta.url)),
+      bash: fileURLToPath(new URL('./web/tree-sitter-bash.wasm', import.meta.url)),
+    },
+    { frontMatter: documentKind(path) === 'markdown' },
+  );
   const source = readFileSync(path, 'utf8');
   const all = splitters.forFile(path)(source);
   if (flags.list) {
@@ -123,7 +126,7 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
   const blocks = selectBlocks(all, flags);
   const wrongTarget = blocks.find((b) => b.onError);
   if (wrongTarget) throw new UsageError(`${basename(path)}:${blockLines(wrongTarget).first}: ${wrongTarget.onError}`);
-  const env = new NotebookEnv(givenValues(flags), isSecretName);
+  const env = new NotebookEnv(await givenValues(flags), isSecretName);
   const interactive = Boolean(process.stdin.isTTY);
   if (!interactive) {
     // No one to ask: every value and every yes must be there before the first block runs.

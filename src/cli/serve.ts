@@ -32,7 +32,7 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
   const { cwd, remoteCwd } = sessionDirs(path, flags);
   let server;
   const historyFile = historyPath(flags.history);
-  const env = givenValues(flags);
+  const env = await givenValues(flags);
   try {
     server = await startServer({
       // better-sqlite3 loads, and the database opens, once the server listens.

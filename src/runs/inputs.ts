@@ -171,8 +171,8 @@ function asWritten(code: string, params: readonly FoundParameter[]): string {
 export interface PrepareDeps {
   env: NotebookEnv;
   asker: Asker;
-  /** The parameters of a shell block's code (Splitters.parameters). */
-  parameters: (code: string, secret?: readonly string[]) => FoundParameter[];
+  /** The parameters of a shell block's code (Splitters.parameters; the grammar may load on first use). */
+  parameters: (code: string, secret?: readonly string[]) => FoundParameter[] | Promise<FoundParameter[]>;
 }
 
 /**
@@ -187,8 +187,8 @@ export async function prepareRun(run: Run, session: ShellSession, signal: AbortS
   await exportGiven(session, deps.env);
   if (request.confirm !== undefined && !(await deps.asker.confirm(run, request.confirm, signal))) return undefined;
   const mode: PromptMode | undefined = request.interpreter ? undefined : request.promptEnv;
-  if (!mode) return request.code;
-  const params = deps.parameters(request.code, request.secret);
+  if (!mode || !request.code.includes('export')) return request.code;
+  const params = await deps.parameters(request.code, request.secret);
   if (params.length === 0) return request.code;
   if (mode === 'never') return asWritten(request.code, params);
   const { env } = deps;

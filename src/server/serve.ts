@@ -138,10 +138,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // `return` (its top-level ones are found) and the first export (the script's blocks).
   let splitters: Promise<Splitters> | undefined;
   const files = { runtime: join(options.webRoot, 'web-tree-sitter.wasm'), bash: join(options.webRoot, 'tree-sitter-bash.wasm') };
-  const grammar = () => (splitters ??= import('../blocks/parser.js').then(({ loadSplitters }) => loadSplitters(files)));
+  const grammar = () => (splitters ??= import('../blocks/parser.js').then(({ documentKind, loadSplitters }) => loadSplitters(files, { frontMatter: documentKind(options.file) === 'markdown' })));
   const topLevelReturns = async () => (await grammar()).topLevelReturns;
   const asker = new ApiAsker();
-  const prepare = async (run: Run, s: ShellSession, signal: AbortSignal) => prepareRun(run, s, signal, { env, asker, parameters: (await grammar()).parameters });
+  const parameters = async (code: string, secret?: readonly string[]) => (await grammar()).parameters(code, secret);
+  const prepare = (run: Run, s: ShellSession, signal: AbortSignal) => prepareRun(run, s, signal, { env, asker, parameters });
   const runs = new RunQueue(sessions, { maxRuns: options.maxRuns, outputLimits, onRun: (run) => history?.track(run), topLevelReturns, secrets: env.secrets, prepare });
   // A function opens the history once the server listens: loading better-sqlite3 and opening the
   // database (~10-15 ms) need not hold up the URL, the browser and health.

@@ -60,12 +60,12 @@ describe('no terminal', () => {
 
   // Node 20 reads a `--env-file` given after the script itself (nodejs/node#54232): a missing
   // file is node's own "not found", exit 9, before cmdrun starts; cmdrun's check is tested here.
-  test('an env file that is missing or holds an invalid name is an error naming it', () => {
-    expect(() => givenValues({ envFile: ['/nonexistent/x.env'] })).toThrow('--env-file /nonexistent/x.env: no such file');
+  test('an env file that is missing or holds an invalid name is an error naming it', async () => {
+    await expect(givenValues({ envFile: ['/nonexistent/x.env'] })).rejects.toThrow('--env-file /nonexistent/x.env: no such file');
     const bad = write('bad.env', 'GOOD=1\nBAD-NAME=2\n');
-    expect(() => givenValues({ envFile: [bad] })).toThrow(`--env-file ${bad}: "BAD-NAME" is not a valid variable name`);
+    await expect(givenValues({ envFile: [bad] })).rejects.toThrow(`--env-file ${bad}: "BAD-NAME" is not a valid variable name`);
     const multi = write('multi.env', 'KEY_A="line 1\nline 2"\nexport B=2 # comment\n');
-    expect(givenValues({ envFile: [multi], env: [{ name: 'B', value: '3' }] })).toEqual([
+    await expect(givenValues({ envFile: [multi], env: [{ name: 'B', value: '3' }] })).resolves.toEqual([
       { name: 'KEY_A', value: 'line 1\nline 2', source: 'env file' },
       { name: 'B', value: '2', source: 'env file' },
       { name: 'B', value: '3', source: '--env' },
