@@ -65,6 +65,7 @@ export class NotebookEnv {
     if (isSecret) this.secrets.add(value);
   }
 
+  /** The entry of `name`, if the notebook knows it. */
   get(name: string): EnvEntry | undefined {
     return this.entries.get(name);
   }
