@@ -1,5 +1,6 @@
 import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { createParser } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { api, startTestServer } from '../helpers/server.js';
@@ -200,5 +201,67 @@ describe('interpreters and background output', () => {
     });
     replay.abort();
     expect(text).toContain('from the background\n');
+  });
+});
+
+describe('body limits', () => {
+  const tooLarge = JSON.stringify({ error: `request body larger than ${1024 * 1024} bytes` });
+
+  /**
+   * Sends a POST /api/runs of `bytes` (with a Content-Length, or chunked) over a raw socket and
+   * reads nothing until all of it is written, as a client that sends the whole body before it reads
+   * (Python's urllib) does; resolves with the answer's status line and body, or the socket's error.
+   */
+  const post = (bytes: number, chunked = false) =>
+    new Promise<string>((resolve) => {
+      const body = Buffer.from(`{"code":"echo ${'x'.repeat(bytes - 20)}"}`);
+      const head = [
+        'POST /api/runs HTTP/1.1',
+        `Host: 127.0.0.1:${server.port}`,
+        `Authorization: Bearer ${server.token}`,
+        'Content-Type: application/json',
+        chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${body.length}`,
+        'Connection: close',
+        '',
+        '',
+      ].join('\r\n');
+      const socket = connect(server.port, '127.0.0.1');
+      socket.pause();
+      const got: Buffer[] = [];
+      socket.on('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code}`));
+      socket.on('close', () => {
+        const text = Buffer.concat(got).toString();
+        const status = text.slice(0, text.indexOf('\r\n'));
+        resolve(`${status} ${text.slice(text.indexOf('\r\n\r\n') + 4).replace(/^[0-9a-f]+\r\n|\r\n0\r\n\r\n$/g, '')}`);
+      });
+      socket.write(head);
+      socket.write(chunked ? Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')]) : body, () => {
+        socket.on('data', (d: Buffer) => got.push(d));
+        socket.resume();
+      });
+    });
+
+  test('a 10 MB POST /api/runs is answered 413 with its message, 20 times in a row, also to a client that reads only after sending', async () => {
+    const answers = [];
+    for (let i = 0; i < 20; i++) answers.push(await post(10 * 1024 * 1024));
+    expect(answers).toEqual(Array(20).fill(`HTTP/1.1 413 Payload Too Large ${tooLarge}`));
+    // Chunked, counted as it is read.
+    expect(await post(10 * 1024 * 1024, true)).toBe(`HTTP/1.1 413 Payload Too Large ${tooLarge}`);
+    // fetch (undici), which reads the answer while it still sends.
+    for (let i = 0; i < 3; i++) {
+      const res = await api(server, '/api/runs', { method: 'POST', json: { code: `echo ${'x'.repeat(10 * 1024 * 1024)}` } });
+      expect(res.status).toBe(413);
+      expect(await res.text()).toBe(tooLarge);
+    }
+    // And the server goes on serving; a chunked body within the limit is read as the run's.
+    const chunked = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"code":"echo '));
+        controller.enqueue(new TextEncoder().encode('after"}'));
+        controller.close();
+      },
+    });
+    const init = { method: 'POST', body: chunked, duplex: 'half', headers: { 'content-type': 'application/json' } } as RequestInit;
+    expect(outputOf(await readEvents(await api(server, '/api/runs', init)))).toBe('after\n');
   });
 });
