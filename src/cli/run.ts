@@ -13,7 +13,7 @@ import { loadSplitters } from '../blocks/parser.js';
 import { blockLines, type Block } from '../blocks/split.js';
 import { blockLabel } from '../runs/format.js';
 import { RunQueue } from '../runs/run-queue.js';
-import { DEFAULT_OUTPUT_LIMITS, type Run } from '../runs/run.js';
+import { DEFAULT_OUTPUT_LIMITS, type OutputData, type Run, type RunEvent } from '../runs/run.js';
 import { SessionPool } from '../session/pool.js';
 import type { Target } from '../session/target.js';
 import { HistoryRecorder } from '../history/recorder.js';
@@ -88,8 +88,21 @@ export function listBlocks(blocks: readonly Block[], file: string): string {
     .join('');
 }
 
+/** An event as a `--json` line: its id, name and data (the text only: no bytes). */
+function jsonLine(event: RunEvent): string {
+  const data: Record<string, unknown> = { ...event.data };
+  delete data.bytes;
+  return `${JSON.stringify({ id: event.id, event: event.event, ...data })}\n`;
+}
+
+/**
+ * What stdout gets of an output event: the bytes the terminal gave, byte for byte; with
+ * `--no-color`, its text without escape sequences (invalid bytes are then U+FFFD).
+ */
+const outputOf = (data: OutputData, strip: boolean): string | Uint8Array => (strip ? stripAnsi(data.text) : (data.bytes ?? data.text));
+
 /** Writes to stdout and waits while its buffer is full (so a slow terminal pauses the shell). */
-function writeOut(text: string): Promise<void> | undefined {
+function writeOut(text: string | Uint8Array): Promise<void> | undefined {
   if (process.stdout.write(text)) return undefined;
   return new Promise((resolve) => process.stdout.once('drain', resolve));
 }
@@ -136,6 +149,7 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
     maxRuns: blocks.length + 2,
     onRun: (run) => recording && recorder?.track(run),
     topLevelReturns: async () => splitters.topLevelReturns,
+    keepBytes: true, // stdout gets the terminal's bytes (outputOf)
   });
   const strip = !flags.color || Boolean(process.env.NO_COLOR);
   const dimHeaders = !strip && process.stderr.isTTY;
@@ -171,8 +185,8 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
   const background = (async () => {
     for await (const event of queue.background.follow(0)) {
       if (event.event !== 'output') continue;
-      if (flags.json) await writeOut(`${JSON.stringify({ id: event.id, event: event.event, ...event.data })}\n`);
-      else await writeOut(strip ? stripAnsi(event.data.text) : event.data.text);
+      if (flags.json) await writeOut(jsonLine(event));
+      else await writeOut(outputOf(event.data, strip));
     }
   })();
 
@@ -198,11 +212,8 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
     let status = 1;
     try {
       for await (const event of run.follow(0)) {
-        if (flags.json) {
-          await writeOut(`${JSON.stringify({ id: event.id, event: event.event, ...event.data })}\n`);
-        } else if (event.event === 'output') {
-          await writeOut(strip ? stripAnsi(event.data.text) : event.data.text);
-        }
+        if (flags.json) await writeOut(jsonLine(event));
+        else if (event.event === 'output') await writeOut(outputOf(event.data, strip));
         if (event.event === 'waiting' && !interactive) queue.input(run.runId, '\x04');
         if (event.event === 'end') status = event.data.exitCode;
         if (event.event === 'error') process.stderr.write(`cmdrun: ${event.data.message}\n`);

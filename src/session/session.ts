@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { BlockFile } from './block-file.js';
 import { uptimeTicks } from './processes.js';
 import { remoteDir, type RemoteOptions } from './remote.js';
-import { ShellProcess, ShellStartError } from './shell-process.js';
+import { ShellProcess, ShellStartError, type OutputReceiver } from './shell-process.js';
 import { relativeName, shellEnv, type BlockResult, type RunOptions, type SessionOptions, type SessionStatus } from './session-types.js';
 import { checkText, layoutPaths, profileFor, type SessionLayout, type ShellProfile } from './shells.js';
 import { formatTarget } from './target.js';
@@ -23,6 +23,9 @@ const READ_INTERRUPT_MS = 50;
 const WAITING_POLL_MS = 150;
 /** ...once its output has been quiet this long (ms). */
 const WAITING_QUIET_MS = 100;
+
+/** cmdrun's own message to a block's output (text and its UTF-8 bytes). */
+const say = (options: RunOptions, text: string): void => options.onOutput(text, Buffer.from(text, 'utf8'));
 
 /** `code` with the `return`s at `offsets` replaced by a call of `fn` (RunOptions.topLevelReturns). */
 function withTopLevelReturns(code: string, offsets: readonly number[] | undefined, fn: string | undefined): string {
@@ -141,7 +144,7 @@ export class ShellSession {
    * The shell, started when there is none. `onEarly` gets what the terminal shows before it is
    * ready (ssh's prompts and messages, for a remote one), and input typed meanwhile reaches it.
    */
-  private shellProcess(onEarly?: (text: string) => void): Promise<ShellProcess> {
+  private shellProcess(onEarly?: OutputReceiver): Promise<ShellProcess> {
     if (this.proc && !this.proc.exited) return Promise.resolve(this.proc);
     const { remote } = this.opts;
     this.starting ??= ShellProcess.spawn({
@@ -160,7 +163,7 @@ export class ShellSession {
       (proc) => {
         this.proc = proc;
         this.spawned = undefined;
-        proc.onBackground((text) => this.background(text));
+        proc.onBackground((text, bytes) => this.background(text, bytes));
         this.starting = undefined;
         this.currentCwd = this.firstCwd;
         proc.whenExited().then(() => {
@@ -211,11 +214,11 @@ export class ShellSession {
         if (!remote || !(err instanceof ShellStartError)) throw err;
         // ssh's own message (already shown: it was the block's output) and its status.
         if (this.interrupts > 0) {
-          options.onOutput(`\ncmdrun: interrupted while connecting to ${this.target}\n`);
+          say(options, `\ncmdrun: interrupted while connecting to ${this.target}\n`);
           return { exitCode: 130, cwd: this.currentCwd, interrupted: true, sessionRestarted: false };
         }
         const status = err.status ?? 255;
-        options.onOutput(`\ncmdrun: could not start ${this.opts.shell} on ${this.target}: ${err.status === undefined ? err.message : `ssh exited with status ${status}`}\n`);
+        say(options, `\ncmdrun: could not start ${this.opts.shell} on ${this.target}: ${err.status === undefined ? err.message : `ssh exited with status ${status}`}\n`);
         return { exitCode: status, cwd: this.currentCwd, interrupted: false, sessionRestarted: false };
       }
       const restarted = this.restartPending;
@@ -254,15 +257,15 @@ export class ShellSession {
         if (this.interrupts > 0) this.ctrlC(proc); // asked for while the shell took the line
       };
       const step = { file, interpreter: options.interpreter, ...(remote ? { text: padded, noInput: remote.batch } : {}) };
-      const end = await proc.run(step, (text) => {
+      const end = await proc.run(step, (text, bytes) => {
         lastOutput = performance.now();
         reported = false;
-        options.onOutput(text);
+        options.onOutput(text, bytes);
       }, onStart);
       if (end.cwd !== undefined) this.currentCwd = end.cwd;
       if (end.hungUp && remote && !this.closed) {
         const why = this.interrupts >= 2 ? 'closed to stop the block' : proc === this.restarted ? 'closed by a restart' : 'lost';
-        options.onOutput(`\ncmdrun: the connection to ${this.target} was ${why} (ssh exited with status ${end.exitCode}); the next block connects again\n`);
+        say(options, `\ncmdrun: the connection to ${this.target} was ${why} (ssh exited with status ${end.exitCode}); the next block connects again\n`);
       }
       if (end.shellExited && remote) {
         await proc.terminate();
@@ -288,13 +291,13 @@ export class ShellSession {
   }
 
   /** Receives output printed while no block runs, e.g. by a background job; see {@link onBackground}. */
-  private background: (text: string) => void = () => {};
+  private background: OutputReceiver = () => {};
 
   /**
    * Sets the receiver of output printed while no block runs (a background job started by an
    * earlier block, `(sleep 1; echo later) &`). Output printed while a block runs is that block's.
    */
-  onBackground(receiver: (text: string) => void): void {
+  onBackground(receiver: OutputReceiver): void {
     this.background = receiver;
   }
 

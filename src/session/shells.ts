@@ -9,7 +9,8 @@
  * - the startup file empties the prompts, turns off `onlcr` (the PTY then passes `\n` through,
  *   ~10x the throughput; renderers treat `\n` as a new line) and line editing, turns on `noflsh`
  *   (Ctrl-C would otherwise discard what the shell wrote and cmdrun had not read yet, an end
- *   marker included: termios(3), NOFLSH), installs a hook that
+ *   marker included: termios(3), NOFLSH) and `iutf8` (erase removes a whole UTF-8 character, as
+ *   node-pty sets it when it decodes; it reads bytes here, see ShellProcess), installs a hook that
  *   writes the end marker with `$?` and `$PWD` to /dev/tty, and writes the ready marker (with the
  *   shell's pid) last;
  * - the block line writes the start marker, checks the block's syntax inside the shell (so it sees
@@ -285,7 +286,7 @@ export const bash: ShellProfile = {
     const { readyId, restore, dir, scriptName, cwd } = ctx;
     return `# cmdrun: generated startup file (BASH_ENV)
 ${restoreLines(restore)}
-stty -onlcr noflsh 2>/dev/null
+stty -onlcr noflsh iutf8 2>/dev/null || stty -onlcr noflsh 2>/dev/null
 \\builtin shopt -s expand_aliases
 \\builtin trap '' TSTP TTIN TTOU
 __cmdrun_id=
@@ -364,7 +365,7 @@ export const zsh: ShellProfile = {
 PS1=''; PROMPT=''; RPROMPT=''; RPS1=''; PS2=''; RPS2=''
 unsetopt zle prompt_cr prompt_sp beep
 unset HISTFILE
-stty -onlcr noflsh 2>/dev/null
+stty -onlcr noflsh iutf8 2>/dev/null || stty -onlcr noflsh 2>/dev/null
 ${restoreLines(ctx.restore)}
 ${endHook(
   '\\builtin ',
@@ -398,7 +399,7 @@ export const dash: ShellProfile = {
   env: (_dir, rcPath) => ({ ENV: rcPath }),
   rc: (ctx) => `# cmdrun: generated startup file
 PS2=''
-stty -onlcr noflsh 2>/dev/null
+stty -onlcr noflsh iutf8 2>/dev/null || stty -onlcr noflsh 2>/dev/null
 ${restoreLines(ctx.restore)}
 ${endHook('', `PS1='$(__cmdrun_end "$?")'`)}
 __cmdrun_check() { . "$1"; }

@@ -61,6 +61,24 @@ describe('exit statuses', () => {
   });
 });
 
+describe('output bytes', () => {
+  test('a block\'s output comes as the exact bytes, and as text with invalid bytes as U+FFFD; a character split across reads or a marker stays whole', async () => {
+    const chunks: Array<{ text: string; bytes: Buffer }> = [];
+    const code = String.raw`printf '\200\201\377 abc\n'; printf '\xe2\x82'; sleep 0.05; printf '\xac\n'; python3 -c 'import sys; sys.stdout.buffer.write("é".encode() * 150000 + b"\xc3")'; printf '\xf0\x9f'`;
+    const r = await session.run(code, { onOutput: (text, bytes) => chunks.push({ text, bytes: Buffer.from(bytes) }) });
+    expect(r.exitCode).toBe(0);
+    const bytes = Buffer.concat(chunks.map((c) => c.bytes));
+    const expected = Buffer.concat([Buffer.from([0x80, 0x81, 0xff]), Buffer.from(' abc\n€\n'), Buffer.from('é'.repeat(150000)), Buffer.from([0xc3, 0xf0, 0x9f])]);
+    expect(bytes.equals(expected)).toBe(true);
+    // Each chunk's text is its bytes decoded: no character is cut between two chunks.
+    for (const chunk of chunks) expect(chunk.text).toBe(chunk.bytes.toString('utf8'));
+    expect(chunks.map((c) => c.text).join('')).toBe(`\uFFFD\uFFFD\uFFFD abc\n€\n${'é'.repeat(150000)}\uFFFD\uFFFD`);
+    // The unfinished character at the block's end went out before its end marker, with this block.
+    const next = await run(session, String.raw`printf '\x98\x80\n'`);
+    expect(next.output).toBe('\uFFFD\uFFFD\n');
+  });
+});
+
 describe('markers cannot be spoofed', () => {
   test('printed marker-like text with another id does not end the block and is output', async () => {
     const fake = '\\033]6973;e;AAAAAAAAAAAAAAAA;0;/fake\\007';
