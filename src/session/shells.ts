@@ -274,6 +274,12 @@ const BASH_PREFIX = '__cmdrun_back; ';
  *   to the block line, whose end hook reports 130; the user's DEBUG trap is put back then.
  * - Aliases expand (`expand_aliases`), as a notebook user expects across blocks; job stop signals
  *   are ignored (no job control to resume a stopped shell).
+ * - The syntax check parses with `extglob` on (`__cmdrun_parse`, as `bash -O extglob` parses: it
+ *   accepts every extglob pattern and rejects nothing bash without it accepts). bash reads a
+ *   script command by command, so a `shopt -s extglob` line holds for the lines after it; the
+ *   check reads the block at once, and with the session's own setting it refused a block that
+ *   turns extglob on and then uses it. A pattern used with extglob off is then bash's own syntax
+ *   error when the block reaches that line, after the lines before it ran, as in `bash script.sh`.
  */
 export const bash: ShellProfile = {
   name: 'bash',
@@ -336,7 +342,15 @@ __cmdrun_init() {
   \\builtin unset -f __cmdrun_init
   \\builtin printf '${osc}r;%s;%s\\007' '${readyId}' "$$" >/dev/tty
 }
-${checkFunction('\\builtin ', '\\builtin source', dir, `${layoutPaths(ctx).check}: `, `${scriptName}: `, `\n  [ -z "$__cmdrun_int" ] || \\builtin return 130`)}
+__cmdrun_parse() {
+  if \\builtin shopt -q extglob; then \\builtin source "$1"; \\builtin return; fi
+  \\builtin shopt -s extglob
+  \\builtin source "$1"
+  \\builtin local __cmdrun_s=$?
+  \\builtin shopt -u extglob
+  \\builtin return "$__cmdrun_s"
+}
+${checkFunction('\\builtin ', '__cmdrun_parse', dir, `${layoutPaths(ctx).check}: `, `${scriptName}: `, `\n  [ -z "$__cmdrun_int" ] || \\builtin return 130`)}
 ${blockFunctions('\\builtin ', ctx, `\n  __cmdrun_pwd=$PWD; __cmdrun_o=\${OLDPWD-}; __cmdrun_oset=\${OLDPWD+x}; __cmdrun_in=1\n  \\builtin cd -- ${quote(`${dir}/run`)}`)}
 ${getFunction('\\builtin ', ctx, BASH_PREFIX)}
 __cmdrun_return() {

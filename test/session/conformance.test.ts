@@ -90,7 +90,10 @@ const CASES: Case[] = [
   { name: 'an alias that opens a loop, defined in one block', code: "alias forall='for f in 1 2; do'", only: ['bash'], exitCode: 0 },
   { name: 'is parsed with the alias in the next', code: 'forall echo "n$f"; done', only: ['bash'], output: 'n1\nn2\n', exitCode: 0 },
   { name: 'extended globs turned off again', code: 'shopt -u extglob', only: ['bash'], exitCode: 0 },
-  { name: 'a syntax error after extglob was turned off: the script\'s line, nothing runs', code: 'echo should-not-run\necho @(x|y)', lineStart: 20, only: ['bash'], output: "conformance.sh: line 21: syntax error near unexpected token `('\nconformance.sh: line 21: `echo @(x|y)'\n", exitCode: 2 },
+  // The check parses as bash -O extglob (a later line may follow a `shopt -s extglob`): as in
+  // `bash script.sh`, the lines before the pattern run, and bash's syntax error stops it there.
+  { name: 'a pattern after extglob was turned off: bash\'s syntax error at the script\'s line, after the lines before it', code: 'echo runs-first\necho @(x|y)\necho never', lineStart: 20, only: ['bash'], output: "runs-first\nconformance.sh: line 21: syntax error near unexpected token `('\nconformance.sh: line 21: `echo @(x|y)'\n", exitCode: 2 },
+  { name: 'a real syntax error with extglob off: the script\'s line, nothing runs', code: 'echo should-not-run\nif then fi', lineStart: 20, only: ['bash'], output: "conformance.sh: line 21: syntax error near unexpected token `then'\nconformance.sh: line 21: `if then fi'\n", exitCode: 2 },
   // The user's environment.
   { name: 'PS1 and PS2 set by a block', code: "PS1='my prompt $ '; PS2='> '; echo set", output: 'set\n' },
   { name: 'the block after a PS1 change ends with its status', code: 'echo next; (exit 5)', output: 'next\n', exitCode: 5 },

@@ -118,6 +118,25 @@ describe('syntax errors', () => {
     expect(r.exitCode).toBe(2);
     expect(r.output).toMatch(/unexpected EOF/);
   });
+
+  test('a block that turns on extglob and uses it in a later line passes the check and runs, as bash runs a script; extglob stays as the block left it', async () => {
+    const code = 'shopt -u extglob\nshopt -s extglob\ncase ab in @(ab|cd)) echo "extglob pattern";; esac\n[[ x == !(y) ]] && echo negated';
+    const r = await run(session, code, 10);
+    expect(r).toMatchObject({ exitCode: 0, output: 'extglob pattern\nnegated\n' });
+    expect((await run(session, 'shopt -q extglob && echo on')).output).toBe('on\n');
+    // The check turns it on for itself only: a session with it off keeps it off.
+    await run(session, 'shopt -u extglob');
+    expect((await run(session, 'shopt -q extglob || echo off')).output).toBe('off\n');
+  });
+
+  test('with the check parsing as bash -O extglob, other syntax errors keep bash\'s message and line, and a pattern used with extglob off fails at its line as in bash', async () => {
+    const bad = await run(session, 'shopt -s extglob\necho should-not-run\nif then fi\n', 20);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.output).toBe("test.sh: line 22: syntax error near unexpected token `then'\ntest.sh: line 22: `if then fi'\n");
+    const off = await run(session, 'shopt -u extglob\necho before\necho @(a|b)\necho never', 30);
+    expect(off.exitCode).toBe(2);
+    expect(off.output).toBe("before\ntest.sh: line 32: syntax error near unexpected token `('\ntest.sh: line 32: `echo @(a|b)'\n");
+  });
 });
 
 describe('blocks that end the shell', () => {
