@@ -49,7 +49,8 @@ export function program(): Command {
     .option('--cwd <dir>', "working directory of the shell (default: the script's folder; with --on ssh://..., a remote directory, default the remote home)")
     .option('--from <n>', 'first block to run (1-based)', parsePositive)
     .option('--to <n>', 'last block to run (1-based)', parsePositive)
-    .option('--block <title>', 'run only the block(s) with this title: a # %% title, or a Markdown fence\'s name or heading')
+    // Repeatable, not variadic: `--block a FILE` keeps FILE as the file.
+    .option('--block <title>', 'run only the block(s) with this title: a # %% title, or a Markdown fence\'s name or heading; repeat for several (they run in document order)', (title: string, earlier: string[] = []) => [...earlier, title])
     .option('--list', "print each block's number, title and lines; run nothing", false)
     .option('--timeout <seconds>', 'interrupt a block that runs longer than this', parseSeconds)
     .option('--keep-going', 'run every block even after one fails; exit with the first failure', false)

@@ -32,7 +32,8 @@ export interface RunFlags extends HistoryFlags {
   sshCommand?: string;
   from?: number;
   to?: number;
-  block?: string;
+  /** --block, each time it is given: the titles of the blocks to run. */
+  block?: string[];
   /** Print the blocks (number, title, lines) and run nothing. */
   list?: boolean;
   /** Per-block limit in seconds. */
@@ -51,20 +52,23 @@ export const TIMEOUT_STATUS = 124;
 
 /**
  * Picks the blocks to run: blocks from..to (1-based) without those marked excludeFromRunAll, or
- * with --block those whose title, fence name or heading is the given text (excluded ones too: they
- * were asked for by name, as their own ▶ runs them on the page).
- * @throws UsageError when the selection is empty or out of range.
+ * with --block (given once or more) those whose title, fence name or heading is one of the given
+ * texts, in document order, each once (excluded ones too: they were asked for by name, as their
+ * own ▶ runs them on the page).
+ * @throws UsageError when the selection is empty or out of range, or a --block title matches no block.
  */
 export function selectBlocks(blocks: Block[], flags: Pick<RunFlags, 'from' | 'to' | 'block'>): Block[] {
   if (flags.from && flags.from > blocks.length) throw new UsageError(`--from ${flags.from}: the script has ${blocks.length} blocks`);
   const chosen = blocks.slice((flags.from ?? 1) - 1, flags.to ?? blocks.length);
   if (flags.block === undefined) return chosen.filter((b) => !b.excludeFromRunAll);
-  const named = chosen.filter((b) => [b.title, b.name, b.heading].includes(flags.block));
-  if (named.length === 0) {
-    const titles = [...new Set(blocks.flatMap((b) => [b.title, b.name, b.heading].filter((t) => t !== undefined)))].map((t) => JSON.stringify(t));
-    throw new UsageError(`no block titled "${flags.block}"${titles.length ? ` (titles: ${titles.join(', ')})` : ' (the script has no titled blocks)'}`);
+  const wanted = flags.block;
+  const titlesOf = (b: Block) => [b.title, b.name, b.heading];
+  const missing = wanted.filter((title) => !chosen.some((b) => titlesOf(b).includes(title)));
+  if (missing.length > 0) {
+    const titles = [...new Set(blocks.flatMap((b) => titlesOf(b).filter((t) => t !== undefined)))].map((t) => JSON.stringify(t));
+    throw new UsageError(`no block titled ${missing.map((t) => JSON.stringify(t)).join(', ')}${titles.length ? ` (titles: ${titles.join(', ')})` : ' (the script has no titled blocks)'}`);
   }
-  return named;
+  return chosen.filter((b) => titlesOf(b).some((t) => t !== undefined && wanted.includes(t)));
 }
 
 /** The header line before a block: its number, title or first line, where it starts, and its target. */
