@@ -97,6 +97,8 @@ export class HistoryRecorder {
     }
     this.user = user;
     this.maxScriptChars = options.maxScriptChars ?? DEFAULT_HISTORY_MAX;
+    // The WAL between checkpoints need not be larger than the history it holds.
+    this.guard(() => store.limitWal(this.maxScriptChars));
     // A run never holds more than the whole history may, so the newest run always fits.
     const { headChars, tailChars } = options.limits;
     const scale = Math.min(1, this.maxScriptChars / (headChars + tailChars));

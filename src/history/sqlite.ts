@@ -82,7 +82,11 @@ function loadNodeSqlite(): NodeSqlite | undefined {
 /** better-sqlite3, or the first line of why it cannot load (not installed, not built for this Node). */
 function loadBetterSqlite(): BetterSqlite | string {
   try {
-    return createRequire(import.meta.url)('better-sqlite3') as BetterSqlite;
+    const Database = createRequire(import.meta.url)('better-sqlite3') as BetterSqlite;
+    // Its compiled part loads with the first database: fails here when it was never built (npm 12
+    // runs no install script the installing project did not allow) or built for another Node.
+    new Database(':memory:').close();
+    return Database;
   } catch (err) {
     // A missing build lists every bindings path it tried (15 lines): the first line says it.
     return String((err as Error).message).split('\n')[0];
@@ -117,12 +121,10 @@ function sqlite(): NonNullable<typeof driver> {
       },
     });
   }
-  const better = wanted === 'node:sqlite' ? 'CMDRUN_SQLITE=node:sqlite' : loadBetterSqlite();
+  const better = wanted === 'node:sqlite' ? 'not tried: CMDRUN_SQLITE=node:sqlite' : loadBetterSqlite();
   if (typeof better === 'string') {
-    throw new NoSqliteError(
-      `Node ${process.versions.node} has no node:sqlite (Node 22.13+ has) and better-sqlite3 did not load (${better}); ` +
-        'use Node 22.13 or later, or let npm build better-sqlite3 (npm rebuild better-sqlite3)',
-    );
+    const native = wanted === 'better-sqlite3' ? 'node:sqlite not tried (CMDRUN_SQLITE=better-sqlite3)' : `Node ${process.versions.node} has no node:sqlite (22.13+ has)`;
+    throw new NoSqliteError(`${native} and better-sqlite3 did not load (${better}): use Node 22.13 or later, or build it (npm rebuild better-sqlite3)`);
   }
   return (driver = {
     name: 'better-sqlite3',

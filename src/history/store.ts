@@ -21,6 +21,16 @@ export type { HistoryQuery, HistoryRun, HistorySummary, OutputRow, RunMeta, RunO
 
 /** How long a writer waits for another process's write to finish (ms). */
 const BUSY_TIMEOUT_MS = 5000;
+/**
+ * What the history of one script holds on disk at most (database file and WAL, bytes), after its
+ * runs were pruned to `maxChars` (--history-max): the README's History section states it.
+ */
+export const HISTORY_DISK_BOUND = (maxChars: number) => Math.ceil(maxChars * 1.25) + 256 * 1024;
+/** SQLite's page size (its default: the history never sets another). */
+const PAGE_BYTES = 4096;
+/** WAL pages between checkpoints: SQLite's default, and the history's (see HistoryStore.limitWal). */
+const MIN_WAL_PAGES = 1000;
+const MAX_WAL_PAGES = 10_000;
 /** `PRAGMA auto_vacuum`'s value for incremental auto-vacuum. */
 const INCREMENTAL = 2;
 
@@ -75,11 +85,7 @@ export class HistoryStore {
         if (vacuum !== INCREMENTAL && fresh) db.exec('PRAGMA auto_vacuum = INCREMENTAL');
         db.exec('PRAGMA journal_mode = WAL');
         db.exec('PRAGMA synchronous = NORMAL');
-        // A long block rewrites its kept tail (4 MiB) every flush: checkpoint every ~40 MB of WAL
-        // rather than SQLite's default 4 MB, and truncate the WAL back to 64 MiB afterwards
-        // (pruning checkpoints and empties it: see prune).
-        db.exec('PRAGMA wal_autocheckpoint = 10000');
-        db.exec('PRAGMA journal_size_limit = 67108864');
+        store.limitWal(MAX_WAL_PAGES * PAGE_BYTES);
         // A small page cache (SQLite's default is 2 MB): a 4 MiB write held ~10 MiB more at the peak
         // of a 200 MB run; the history's reads scan a few rows and the OS caches the file anyway.
         db.exec('PRAGMA cache_size = -512');
@@ -93,6 +99,20 @@ export class HistoryStore {
       throw err;
     }
     return store;
+  }
+
+  /**
+   * How large the WAL grows between checkpoints (bytes, about): SQLite's default is 1,000 pages
+   * (4 MB); a long block rewrites its kept tail (4 MiB) every flush, so by default the history
+   * checkpoints every 10,000 pages (~40 MB) instead. A recorder whose --history-max is smaller
+   * asks for less, down to SQLite's default, so that the WAL stays near the history's size; the
+   * file is truncated back to this size after a checkpoint (`journal_size_limit`), and pruning
+   * empties it (see {@link HistoryStore.prune}).
+   */
+  limitWal(bytes: number): void {
+    const pages = Math.max(MIN_WAL_PAGES, Math.min(MAX_WAL_PAGES, Math.ceil(bytes / PAGE_BYTES)));
+    this.db.exec(`PRAGMA wal_autocheckpoint = ${pages}`);
+    this.db.exec(`PRAGMA journal_size_limit = ${pages * PAGE_BYTES}`);
   }
 
   /** The value of a PRAGMA that reads one. */
