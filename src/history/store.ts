@@ -22,10 +22,12 @@ export type { HistoryQuery, HistoryRun, HistorySummary, OutputRow, RunMeta, RunO
 /** How long a writer waits for another process's write to finish (ms). */
 const BUSY_TIMEOUT_MS = 5000;
 /**
- * What the history of one script holds on disk at most (database file and WAL, bytes), after its
- * runs were pruned to `maxChars` (--history-max): the README's History section states it.
+ * What the history of one script takes on disk at most (database file and WAL, bytes) once its
+ * runs were pruned to `maxChars` (--history-max) and `runs` are kept: a quarter more for pages'
+ * free room, ~0.5 KB a run for its facts (ids, paths, times; ~370 bytes measured), 256 KiB for
+ * the tables' own pages. The README's History section states it.
  */
-export const HISTORY_DISK_BOUND = (maxChars: number) => Math.ceil(maxChars * 1.25) + 256 * 1024;
+export const HISTORY_DISK_BOUND = (maxChars: number, runs = 0) => Math.ceil(maxChars * 1.25) + 512 * runs + 256 * 1024;
 /** SQLite's page size (its default: the history never sets another). */
 const PAGE_BYTES = 4096;
 /** WAL pages between checkpoints: SQLite's default, and the history's (see HistoryStore.limitWal). */
