@@ -151,6 +151,30 @@ test('with no SQLite driver at all, history is off with one warning line and the
   expect(run.stderr.split('\n')).toEqual([expect.stringMatching(/^cmdrun: warning: history is off: .*better-sqlite3 did not load/), '']);
 });
 
+// With npm 11 this would build better-sqlite3 once more (a minute): the Node 26 run of .ci/run has npm 12.
+test.skipIf(!scriptsBlocked)('npm install -g of the tarball: cmdrun runs with a complete history, nothing compiled', () => {
+  const prefix = join(work, 'global');
+  npm(['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', tarball], work);
+  expect(existsSync(join(prefix, 'lib/node_modules/cmdrun/node_modules/better-sqlite3/build'))).toBe(false);
+  writeFileSync(join(work, 'global.sh'), 'echo global\n');
+  const bin = join(prefix, 'bin/cmdrun');
+  const run = spawnSync(bin, ['run', '--quiet', 'global.sh', '--history', 'g.db'], { cwd: work, encoding: 'utf8' });
+  expect([run.status, run.stdout, run.stderr]).toEqual([0, 'global\n', '']);
+  const list = spawnSync(bin, ['history', '--json', '--history', 'g.db'], { cwd: work, encoding: 'utf8' });
+  expect(JSON.parse(list.stdout)).toMatchObject({ code: 'echo global', exitCode: 0 });
+});
+
+test.skipIf(!scriptsBlocked)('npx --package of the tarball, not installed: cmdrun runs with a complete history', () => {
+  // npx's own cache in the temp folder: what npx fetches leaves nothing in ~/.npm.
+  const env = { ...process.env, npm_config_cache: join(work, 'npx-cache'), npm_config_update_notifier: 'false' };
+  writeFileSync(join(work, 'npx.sh'), 'echo via npx\n');
+  const run = spawnSync('npx', ['--yes', `--package=${tarball}`, '--', 'cmdrun', 'run', '--quiet', 'npx.sh', '--history', 'n.db'], { cwd: work, encoding: 'utf8', env });
+  expect([run.status, run.stdout]).toEqual([0, 'via npx\n']);
+  expect(run.stderr).not.toMatch(/cmdrun: warning/);
+  const list = spawnSync('npx', ['--yes', `--package=${tarball}`, '--', 'cmdrun', 'history', '--json', '--history', 'n.db'], { cwd: work, encoding: 'utf8', env });
+  expect(JSON.parse(list.stdout)).toMatchObject({ code: 'echo via npx', exitCode: 0 });
+});
+
 test.skipIf(npmMajor < 11)('allowScripts lets exactly the dependencies that need an install script run it (npm install-scripts ls)', () => {
   expect(npm(['install-scripts', 'ls'], root)).toMatch(/^No packages with unreviewed install scripts\.\s*$/);
   const { allowScripts } = JSON.parse(execFileSync('cat', [join(root, 'package.json')], { encoding: 'utf8' }));
