@@ -308,12 +308,21 @@ export class HistoryStore {
   /**
    * Gives the pages that deleted runs left free back to the file system: incremental auto-vacuum
    * moves the last pages into them and truncates the file, then a checkpoint writes that into the
-   * database file and empties the WAL (when no other process is reading an older state, else the
-   * next one does). A database without auto-vacuum (its switch failed) only empties the WAL.
+   * database file and empties the WAL. The checkpoint does not wait: while another process writes
+   * or reads an older state it does what it can, and the next pruning finishes it (a TRUNCATE
+   * checkpoint would otherwise wait out the busy timeout, holding up this process). A database
+   * without auto-vacuum (its switch failed) only has its WAL emptied.
    */
   private giveBack(): void {
     this.db.exec('PRAGMA incremental_vacuum');
-    this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    this.db.exec('PRAGMA busy_timeout = 0');
+    try {
+      this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    } catch {
+      // SQLITE_BUSY: another process checkpoints or writes; the WAL is emptied another time
+    } finally {
+      this.db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
   }
 
   /** Closes the database (the WAL is checkpointed into it). */
