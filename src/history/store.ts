@@ -1,7 +1,7 @@
 /**
- * The run history: one SQLite database (through node:sqlite or better-sqlite3: sqlite.ts; synchronous)
- * shared by every cmdrun process of the user. WAL journal mode lets readers and one writer at a time work at once, and a
- * busy timeout makes a second writer wait instead of failing (sqlite.org/wal.html,
+ * The run history: one SQLite database (through node:sqlite or better-sqlite3: sqlite.ts;
+ * synchronous) shared by every cmdrun process of the user. WAL journal mode lets readers and one
+ * writer at a time work at once, and a busy timeout makes a second writer wait instead of failing (sqlite.org/wal.html,
  * sqlite.org/pragma.html#pragma_busy_timeout). `synchronous = NORMAL` in WAL mode loses no committed
  * transaction when the process is killed (only on power loss), so a `kill -9` loses only the output
  * not yet flushed.
@@ -50,18 +50,13 @@ export class HistoryStore {
     readonly path: string,
   ) {}
 
-  /** The SQLite driver in use: `node:sqlite` (Node ≥ 22.13) or `better-sqlite3`. */
-  get driver(): string {
-    return this.db.driver;
-  }
-
   /**
    * Opens (creating when absent, unless `readOnly`) the database at `path`: its folder is created
    * with mode 0700 and the file with 0600 (SQLite gives the -wal and -shm files the database
    * file's mode), since outputs can hold secrets. A new database is made with incremental
-   * auto-vacuum, and one made before it is vacuumed once to switch (sqlite.org/pragma.html#pragma_auto_vacuum:
-   * "auto-vacuuming must be turned on before any tables are created", or a VACUUM changes it), so
-   * pruning gives the space back ({@link HistoryStore.prune}).
+   * auto-vacuum, and one made before it is vacuumed once to switch (sqlite.org/pragma.html
+   * #pragma_auto_vacuum: "auto-vacuuming must be turned on before any tables are created", or a
+   * VACUUM changes it), so pruning gives the space back ({@link HistoryStore.prune}).
    * @throws NoSqliteError (one line) when no SQLite driver loads (see sqlite.ts); Error when the
    *   folder or file cannot be created or opened, or is not a database (SQLITE_NOTADB), or, with
    *   `readOnly`, does not exist.
@@ -123,7 +118,7 @@ export class HistoryStore {
   }
 
   /**
-   * A database made before 0.5 has no auto-vacuum: VACUUM rewrites it with incremental auto-vacuum
+   * A database made by cmdrun 0.4 or earlier has no auto-vacuum: VACUUM rewrites it with incremental auto-vacuum
    * (once; it needs the write lock, so while another process writes it waits the busy timeout,
    * and on failure the next open tries again).
    */
