@@ -118,9 +118,9 @@ export class HistoryStore {
   }
 
   /**
-   * A database made by cmdrun 0.4 or earlier has no auto-vacuum: VACUUM rewrites it with incremental auto-vacuum
-   * (once; it needs the write lock, so while another process writes it waits the busy timeout,
-   * and on failure the next open tries again).
+   * A database made by cmdrun 0.4 or earlier has no auto-vacuum: VACUUM rewrites it with
+   * incremental auto-vacuum (once; it needs the write lock, so while another process writes it
+   * waits the busy timeout, and on failure the next open tries again).
    */
   private switchToIncrementalVacuum(): void {
     try {
