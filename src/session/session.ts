@@ -347,23 +347,24 @@ export class ShellSession {
   }
 
   /**
-   * Types Ctrl-C: the terminal sends SIGINT to its foreground process group. Without job control
-   * (bash), two cases need help, checked {@link READ_INTERRUPT_MS} later:
-   * - the shell's own `read` takes its INT trap and reads on (bash(1): SIGNALS): the line it has is
-   *   dropped (^U) and end of input (^D) ends it;
-   * - a command the shell was starting as the signal came never got it (bash blocks SIGINT around
-   *   fork(2), and the child has bash's handlers until it resets them to exec), and the shell,
-   *   whose trap is pending, waits for it: a child of the shell started within a clock tick before
-   *   the Ctrl-C, or after it, and still running gets its SIGINT now.
+   * Types Ctrl-C: the terminal sends SIGINT to its foreground process group. Two cases need help,
+   * checked {@link READ_INTERRUPT_MS} later:
+   * - without job control (bash), the shell's own `read` takes its INT trap and reads on (bash(1):
+   *   SIGNALS): the line it has is dropped (^U) and end of input (^D) ends it;
+   * - a command the shell was starting as the signal came never got it, and the shell waits for it:
+   *   bash blocks SIGINT around fork(2), and the child has bash's handlers until it resets them to
+   *   exec; a job-control shell (zsh, dash) got the signal itself while its new job was not yet the
+   *   terminal's foreground group. So a child of the shell started within a clock tick before the
+   *   Ctrl-C, or after it, and still running gets its SIGINT now. (Local sessions only: a remote
+   *   shell's processes are out of reach.)
    */
   private ctrlC(proc: ShellProcess): void {
     proc.write('\x03');
-    if (this.profile.jobControl) return;
     const since = uptimeTicks() - 1;
     const block = this.blocks;
     setTimeout(() => {
       if (this.blocks !== block || !this.running) return;
-      if (proc.shellReadsInput()) proc.write('\x15\x04');
+      if (!this.profile.jobControl && proc.shellReadsInput()) proc.write('\x15\x04');
       for (const pid of proc.children(since)) {
         try {
           process.kill(pid, 'SIGINT');

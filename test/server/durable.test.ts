@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readStat, sessionMembers } from '../../src/session/processes.js';
 import { serveCli, type Served } from '../helpers/cli.js';
 import { api, startTestServer } from '../helpers/server.js';
-import { outputOf, readEvents, type SseEvent } from '../helpers/sse.js';
+import { EventStream, outputOf, readEvents, type SseEvent } from '../helpers/sse.js';
 import { createParser } from 'eventsource-parser';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -219,15 +219,17 @@ describe('memory and shutdown (the built CLI)', () => {
     const auth = { authorization: `Bearer ${served.token}` };
     const session = (await (await fetch(`${served.origin}/api/session`, { headers: auth })).json()) as { pid: number };
     const sid = readStat(session.pid)!.session;
-    const stream = fetch(`${served.origin}/api/runs`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ code: "trap '' TERM HUP; sleep 100 & echo started; sleep 100" }),
-    }).then(readEvents);
-    await new Promise((r) => setTimeout(r, 500));
+    const stream = new EventStream(
+      await fetch(`${served.origin}/api/runs`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ code: "trap '' TERM HUP; sleep 100 & echo started; sleep 100" }),
+      }),
+    );
+    await stream.untilOutput('started');
     expect(sessionMembers(sid).length).toBeGreaterThanOrEqual(2);
     served.child.kill('SIGTERM');
-    const events = await stream;
+    const events = await stream.done;
     expect(events.at(-1)!.event).toBe('shutdown');
     expect(await served.exited).toBe(0);
     expect(sessionMembers(sid)).toEqual([]);

@@ -29,8 +29,13 @@ interface Case {
   exitCode?: Expect<number> | Partial<Record<Shell, number>>;
   interrupted?: boolean;
   restarted?: boolean;
-  /** Interrupt after each of these delays (ms from the start of the block). */
-  interruptAt?: number[];
+  /**
+   * Interrupt once the block has printed this text (so the program it starts is running, however
+   * slow the machine), or once it is reported `waiting` for input.
+   */
+  interruptWhen?: string | { waiting: true };
+  /** How many interrupts to send then, one right after the other (default 1). */
+  interrupts?: number;
   /** Text to type each time the block is reported waiting for input, in order. */
   inputs?: string[];
   lineStart?: number;
@@ -130,13 +135,13 @@ const CASES: Case[] = [
   { name: 'python input()', code: 'python3 -c "print(input().upper())"', inputs: ['shout\r'], output: 'shout\nSHOUT\n' },
   { name: 'a password is not echoed', code: 'stty -echo; read -r pw; stty echo; echo "got ${#pw} chars"', inputs: ['secret\r'], output: (o) => !o.includes('secret') && o.endsWith('got 6 chars\n') },
   // Interrupt.
-  { name: 'interrupt sleep', code: 'echo start; sleep 30; echo not-reached', interruptAt: [400], interrupted: true, exitCode: 130, output: (o) => o.startsWith('start\n') && !o.includes('not-reached') },
+  { name: 'interrupt sleep', code: "echo start; sh -c 'echo running; exec sleep 30'; echo not-reached", interruptWhen: 'running', interrupted: true, exitCode: 130, output: (o) => o.startsWith('start\n') && !o.includes('not-reached') },
   { name: 'state survives an interrupt', code: 'echo "$plain"', output: '1\n', restarted: false },
-  { name: 'interrupt a pure shell loop', code: 'while :; do :; done', interruptAt: [400], interrupted: true, exitCode: 130 },
-  { name: 'interrupt a pipeline', code: 'yes | grep y > /dev/null', interruptAt: [400], interrupted: true, exitCode: 130 },
-  { name: 'interrupt cat waiting on input', code: 'cat', interruptAt: [400], interrupted: true, exitCode: 130 },
-  { name: 'interrupt a python loop', code: 'python3 -c "while True: pass"', interruptAt: [600], interrupted: true, exitCode: 130 },
-  { name: 'a second interrupt kills a job that ignores SIGINT', code: "(trap '' INT; exec sleep 30)", interruptAt: [300, 700], interrupted: true, exitCode: (c) => c === 137 || c === 130, restarted: false, localOnly: true },
+  { name: 'interrupt a pure shell loop', code: 'echo ready; while :; do :; done', interruptWhen: 'ready', interrupted: true, exitCode: 130 },
+  { name: 'interrupt a pipeline', code: "yes | sh -c 'echo ready; exec grep y > /dev/null'", interruptWhen: 'ready', interrupted: true, exitCode: 130 },
+  { name: 'interrupt cat waiting on input', code: 'cat', interruptWhen: { waiting: true }, interrupted: true, exitCode: 130 },
+  { name: 'interrupt a python loop', code: 'python3 -c "print(\'ready\', flush=True)\nwhile True: pass"', interruptWhen: 'ready', interrupted: true, exitCode: 130 },
+  { name: 'a second interrupt kills a job that ignores SIGINT', code: "(trap '' INT; echo ready; exec sleep 30)", interruptWhen: 'ready', interrupts: 2, interrupted: true, exitCode: (c) => c === 137 || c === 130, restarted: false, localOnly: true },
   { name: 'the session still works after escalation', code: 'echo "$plain"', output: '1\n', localOnly: true },
   // Blocks that end the shell.
   { name: 'exit 7', code: 'exit 7', exitCode: 7, restarted: true },
@@ -178,21 +183,25 @@ for (const [shell, via] of SHELLS.flatMap((s) => [[s, 'local'], [s, 'ssh']] as c
       test(c.name, async () => {
         let output = '';
         const inputs = [...(c.inputs ?? [])];
-        const timers = (c.interruptAt ?? []).map((ms) => setTimeout(() => session.interrupt(), ms));
-        let result: BlockResult;
-        try {
-          result = await session.run(typeof c.code === 'function' ? c.code(shell) : c.code, {
-            lineStart: c.lineStart,
-            cols: c.cols,
-            onOutput: (text) => (output += text),
-            onWaiting: () => {
-              const next = inputs.shift();
-              if (next !== undefined) session.input(next);
-            },
-          });
-        } finally {
-          timers.forEach(clearTimeout);
-        }
+        let interrupted = false;
+        const interrupt = () => {
+          if (interrupted) return;
+          interrupted = true;
+          for (let i = 0; i < (c.interrupts ?? 1); i++) session.interrupt();
+        };
+        const result: BlockResult = await session.run(typeof c.code === 'function' ? c.code(shell) : c.code, {
+          lineStart: c.lineStart,
+          cols: c.cols,
+          onOutput: (text) => {
+            output += text;
+            if (typeof c.interruptWhen === 'string' && output.includes(c.interruptWhen)) interrupt();
+          },
+          onWaiting: () => {
+            if (typeof c.interruptWhen === 'object') interrupt();
+            const next = inputs.shift();
+            if (next !== undefined) session.input(next);
+          },
+        });
         if (typeof c.output === 'string') expect(output).toBe(c.output);
         else if (c.output instanceof RegExp) expect(output).toMatch(c.output);
         else if (c.output) expect(c.output(output, shell), `output was ${JSON.stringify(output.slice(0, 300))}`).toBe(true);
