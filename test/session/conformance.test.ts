@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ShellSession, type BlockResult } from '../../src/session/session.js';
+import { tempDir } from '../helpers/tmp.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 
 type Shell = 'bash' | 'zsh' | 'dash';
@@ -43,6 +44,9 @@ interface Case {
   /** Local sessions only: a remote one closes the connection on a second interrupt (state is gone). */
   localOnly?: boolean;
 }
+
+/** The folder the cases write their files in (removed after the file). */
+const T = tempDir('cmdrun-conformance-');
 
 const lines = (n: number) => Array.from({ length: n }, (_, i) => `${i + 1}\n`).join('');
 const nonZero = (code: number) => code !== 0;
@@ -89,9 +93,9 @@ const CASES: Case[] = [
   { name: 'the block after a syntax error runs normally', code: 'echo fine', output: 'fine\n', exitCode: 0, restarted: false },
   { name: '$LINENO is the script line', code: 'echo "$LINENO"', lineStart: 12, output: '12\n', only: ['bash', 'zsh'] },
   // The check runs in the session: it sees options and aliases that earlier blocks set.
-  { name: 'extended globs turned on in one block', code: (s) => (s === 'zsh' ? 'setopt ksh_glob; mkdir -p /tmp/cmdrun-glob/a/b; touch /tmp/cmdrun-glob/x.sh /tmp/cmdrun-glob/y.md /tmp/cmdrun-glob/a/b/z.sh' : 'shopt -s extglob globstar; mkdir -p /tmp/cmdrun-glob/a/b; touch /tmp/cmdrun-glob/x.sh /tmp/cmdrun-glob/y.md /tmp/cmdrun-glob/a/b/z.sh'), only: ['bash', 'zsh'], exitCode: 0 },
-  { name: 'parse in the next block', code: 'cd /tmp/cmdrun-glob && echo @(x|y).* && echo !(*.md|a); cd /usr', only: ['bash', 'zsh'], output: 'x.sh y.md\nx.sh\n', exitCode: 0 },
-  { name: 'globstar from an earlier block', code: 'echo /tmp/cmdrun-glob/**/*.sh', only: ['bash'], output: '/tmp/cmdrun-glob/a/b/z.sh /tmp/cmdrun-glob/x.sh\n' },
+  { name: 'extended globs turned on in one block', code: (s) => (s === 'zsh' ? `setopt ksh_glob; mkdir -p ${T}/glob/a/b; touch ${T}/glob/x.sh ${T}/glob/y.md ${T}/glob/a/b/z.sh` : `shopt -s extglob globstar; mkdir -p ${T}/glob/a/b; touch ${T}/glob/x.sh ${T}/glob/y.md ${T}/glob/a/b/z.sh`), only: ['bash', 'zsh'], exitCode: 0 },
+  { name: 'parse in the next block', code: `cd ${T}/glob && echo @(x|y).* && echo !(*.md|a); cd /usr`, only: ['bash', 'zsh'], output: 'x.sh y.md\nx.sh\n', exitCode: 0 },
+  { name: 'globstar from an earlier block', code: `echo ${T}/glob/**/*.sh`, only: ['bash'], output: `${T}/glob/a/b/z.sh ${T}/glob/x.sh\n` },
   { name: 'an alias that opens a loop, defined in one block', code: "alias forall='for f in 1 2; do'", only: ['bash'], exitCode: 0 },
   { name: 'is parsed with the alias in the next', code: 'forall echo "n$f"; done', only: ['bash'], output: 'n1\nn2\n', exitCode: 0 },
   { name: 'extended globs turned off again', code: 'shopt -u extglob', only: ['bash'], exitCode: 0 },
@@ -115,12 +119,12 @@ const CASES: Case[] = [
   { name: 'a DEBUG trap', code: "trap ':' DEBUG; echo debug", only: ['bash'], output: 'debug\n' },
   { name: 'an ERR trap', code: "trap 'echo caught' ERR; false", only: ['bash', 'zsh'], output: 'caught\n', exitCode: 1 },
   { name: 'traps removed', code: (s) => (s === 'dash' ? 'trap - EXIT' : 'trap - EXIT ERR; trap - DEBUG 2>/dev/null; true'), exitCode: 0 },
-  { name: 'exec > file 2>&1 hides output but the block ends', code: 'exec 3>&1 4>&2 >/tmp/cmdrun-conformance.out 2>&1; echo hidden; (exit 3)', output: '', exitCode: 3 },
-  { name: 'output restored after exec', code: 'exec 1>&3 2>&4 3>&- 4>&-; cat /tmp/cmdrun-conformance.out; rm -f /tmp/cmdrun-conformance.out', output: 'hidden\n' },
+  { name: 'exec > file 2>&1 hides output but the block ends', code: `exec 3>&1 4>&2 >${T}/conformance.out 2>&1; echo hidden; (exit 3)`, output: '', exitCode: 3 },
+  { name: 'output restored after exec', code: `exec 1>&3 2>&4 3>&- 4>&-; cat ${T}/conformance.out; rm -f ${T}/conformance.out`, output: 'hidden\n' },
   {
     name: 'a virtualenv/conda-like activate script',
     code: (s) =>
-      `cat > /tmp/cmdrun-activate.sh <<'EOF'\nVIRTUAL_ENV=/tmp/venv; export VIRTUAL_ENV\n_OLD_PS1="$PS1"; PS1="(venv) $PS1"\n${s === 'bash' ? 'PROMPT_COMMAND="__conda_hook;${PROMPT_COMMAND:-}"; __conda_hook() { :; }\n' : ''}deactivate() { unset VIRTUAL_ENV; PS1="$_OLD_PS1"; }\nEOF\n. /tmp/cmdrun-activate.sh; echo "$VIRTUAL_ENV"`,
+      `cat > ${T}/activate.sh <<'EOF'\nVIRTUAL_ENV=/tmp/venv; export VIRTUAL_ENV\n_OLD_PS1="$PS1"; PS1="(venv) $PS1"\n${s === 'bash' ? 'PROMPT_COMMAND="__conda_hook;${PROMPT_COMMAND:-}"; __conda_hook() { :; }\n' : ''}deactivate() { unset VIRTUAL_ENV; PS1="$_OLD_PS1"; }\nEOF\n. ${T}/activate.sh; echo "$VIRTUAL_ENV"`,
     output: '/tmp/venv\n',
   },
   { name: 'blocks after activate', code: 'deactivate; echo "${VIRTUAL_ENV:-none}"; (exit 7)', output: 'none\n', exitCode: 7 },
