@@ -12,6 +12,7 @@ import { remoteDir, type RemoteOptions } from './remote.js';
 import { ShellProcess, ShellStartError } from './shell-process.js';
 import { relativeName, shellEnv, type BlockResult, type RunOptions, type SessionOptions, type SessionStatus } from './session-types.js';
 import { checkText, layoutPaths, profileFor, type SessionLayout, type ShellProfile } from './shells.js';
+import { claimSessionDir, removeStaleSessionDirs } from './stale-dirs.js';
 import { formatTarget } from './target.js';
 
 export * from './session-types.js';
@@ -80,7 +81,9 @@ export class ShellSession {
       const env = shellEnv(options.env ?? process.env);
       return new ShellSession({ shell, cwd: options.cwd, env, cols: options.cols ?? 120, rows: options.rows ?? 30, scriptName, remote: options.remote }, profile, '');
     }
+    removeStaleSessionDirs();
     const dir = await mkdtemp(join(tmpdir(), 'cmdrun-'));
+    claimSessionDir(dir);
     const session = new ShellSession(
       {
         shell,
