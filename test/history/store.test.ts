@@ -68,6 +68,36 @@ describe('where the history lives', () => {
   });
 });
 
+describe('transactions', () => {
+  test('atomically commits what fn wrote, rolls all of it back when fn throws, and a nested one alone when only it throws', () => {
+    const store = HistoryStore.open(join(tmp(), 'h.db'));
+    const ids = () => store.list({ limit: 100 }).map((r) => r.runId);
+    store.atomically(() => store.begin(meta({ runId: 'kept' })));
+    expect(() =>
+      store.atomically(() => {
+        store.begin(meta({ runId: 'lost' }));
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    store.atomically(() => {
+      store.begin(meta({ runId: 'outer' }));
+      expect(() =>
+        store.atomically(() => {
+          store.begin(meta({ runId: 'inner' }));
+          throw new Error('inner boom');
+        }),
+      ).toThrow('inner boom');
+    });
+    expect(ids().sort()).toEqual(['kept', 'outer']);
+    // No transaction was left open: a second connection (as another process has) can write.
+    const other = HistoryStore.open(store.path);
+    other.begin(meta({ runId: 'other' }));
+    expect(ids().sort()).toEqual(['kept', 'other', 'outer']);
+    other.close();
+    store.close();
+  });
+});
+
 describe('the file on disk', () => {
   const fill = (store: HistoryStore, script: string, runs: number) => {
     for (let i = 0; i < runs; i++) {
