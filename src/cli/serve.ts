@@ -33,7 +33,7 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
   const historyFile = historyPath(flags.history);
   try {
     server = await startServer({
-      // better-sqlite3 loads, and the database opens, once the server listens.
+      // SQLite loads, and the database opens, once the server listens.
       history: historyFile === undefined ? undefined : async () => (await import('../history/store.js')).openHistory(historyFile),
       historyMax: flags.historyMax,
       file: path,

@@ -135,14 +135,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const grammar = () => (splitters ??= import('../blocks/parser.js').then(({ loadSplitters }) => loadSplitters(files)));
   const topLevelReturns = async () => (await grammar()).topLevelReturns;
   const runs = new RunQueue(sessions, { maxRuns: options.maxRuns, outputLimits, onRun: (run) => history?.track(run), topLevelReturns });
-  // A function opens the history once the server listens: loading better-sqlite3 and opening the
+  // A function opens the history once the server listens: loading SQLite and opening the
   // database (~10-15 ms) need not hold up the URL, the browser and health.
   const openHistory = options.history;
   let listening = () => {};
   const historyOpen =
     typeof openHistory === 'function'
       ? new Promise<void>((resolve) => (listening = resolve)).then(async () => {
-          history = recorder(await openHistory().catch((err: Error) => void warn(`cmdrun: warning: history is off: ${err.message}`)));
+          history = recorder(await openHistory().catch((err: Error) => void warn(`cmdrun: warning: history is off: ${err.message.split('\n')[0]}`)));
         })
       : undefined;
   const shutdown = new AbortController();
