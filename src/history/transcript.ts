@@ -119,6 +119,16 @@ async function render(output: string): Promise<{ html: string; text: string; dro
   return { html: rows.join(''), text: text.join('\n'), dropped };
 }
 
+/**
+ * What a terminal shows of `output`: its text without escape sequences, `\r` progress lines and
+ * cursor redraws resolved, wrapped rows joined, trailing blanks removed; `\n` breaks. Of an output
+ * over 10,000 lines only the last 10,000 are kept (`dropped` says how many went).
+ */
+export async function terminalText(output: string): Promise<{ text: string; dropped: number }> {
+  const { text, dropped } = await render(output);
+  return { text, dropped };
+}
+
 /** "exit 0 · 12 ms · started 2026-12-01 09:20:11", or why there is no exit status. */
 function outcome(run: TranscriptRun | undefined): { text: string; state: string } {
   if (!run) return { text: 'not run', state: 'none' };

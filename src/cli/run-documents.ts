@@ -1,0 +1,150 @@
+/**
+ * What `cmdrun run` reads and writes besides output: the document's blocks (a script, a Markdown
+ * runbook or a Jupyter notebook), its outputs written back into it (`--write-outputs`) or removed
+ * (`--clear-outputs`), and `.ipynb` reports. Writes are atomic (ScriptFile: temp file, fsync,
+ * rename) and refused when the file changed on disk since the run read it.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { checkShellNotebook, clearedNotebook, executedNotebook, isNotebookFile, newNotebook, notebookBlocks, notebookText, NotebookError, parseNotebook, type CellRun, type Notebook, type NotebookPart } from '../blocks/ipynb.js';
+import { clearOutputs, writeOutputs, type DocumentOutput, type OutputFilter } from '../blocks/outputs.js';
+import { documentKind, type Splitters } from '../blocks/parser.js';
+import { blockLines, type Block } from '../blocks/split.js';
+import { terminalText, type TranscriptRun } from '../history/transcript.js';
+import { FileConflictError, ScriptFile } from '../server/script-file.js';
+import { UsageError } from './checks.js';
+
+/** A document read for a run: its text, its blocks and, for a notebook, its JSON. */
+export interface RunDocument {
+  path: string;
+  /** The file's text as read. */
+  source: string;
+  /** The file's mtime when read (ms since the epoch): a write back needs it unchanged. */
+  mtimeMs: number;
+  kind: 'shell' | 'markdown' | 'notebook';
+  blocks: Block[];
+  notebook?: Notebook;
+}
+
+/**
+ * Reads the document at `path` and splits it into blocks.
+ * @throws UsageError for a notebook that is not JSON, not nbformat 4 or not a shell notebook.
+ */
+export async function readRunDocument(path: string, splitters: Splitters): Promise<RunDocument> {
+  const file = new ScriptFile(path);
+  const { content: source, mtimeMs } = await file.read();
+  if (isNotebookFile(path)) {
+    try {
+      const notebook = parseNotebook(source, basename(path));
+      checkShellNotebook(notebook, basename(path));
+      return { path, source, mtimeMs: mtimeMs ?? 0, kind: 'notebook', blocks: notebookBlocks(notebook), notebook };
+    } catch (err) {
+      if (err instanceof NotebookError) throw new UsageError(err.message);
+      throw err;
+    }
+  }
+  return { path, source, mtimeMs: mtimeMs ?? 0, kind: documentKind(path), blocks: splitters.forFile(path)(source) };
+}
+
+/** Where a block is, for messages: `file:line`, or `file cell N` in a notebook. */
+export function blockPlace(doc: Pick<RunDocument, 'kind'>, file: string, block: Block): string {
+  return doc.kind === 'notebook' ? `${file} cell ${block.lineStart}` : `${file}:${blockLines(block).first}`;
+}
+
+/** A run with no exit status says why, for a notebook's error output. */
+const cellRun = (run: TranscriptRun): CellRun => ({
+  output: run.output,
+  exitCode: run.finished && !run.cancelled ? run.exitCode : undefined,
+  ...(run.error ? { error: run.error } : run.cancelled ? { error: 'cancelled' } : {}),
+  ...(run.interrupted ? { interrupted: true } : {}),
+});
+
+/**
+ * The document's outputs as a document shows them: each run's terminal text (escape sequences
+ * removed, progress lines resolved), exit status, duration and start time.
+ */
+export async function documentOutputs(runs: ReadonlyMap<number, TranscriptRun>): Promise<Map<number, DocumentOutput>> {
+  const outputs = new Map<number, DocumentOutput>();
+  for (const [index, run] of runs) {
+    if (run.cancelled) continue;
+    const { text } = await terminalText(run.output);
+    outputs.set(index, {
+      text,
+      ...(run.finished && run.exitCode !== undefined ? { exitCode: run.exitCode } : {}),
+      ...(run.durationMs !== undefined ? { durationMs: run.durationMs } : {}),
+      ...(run.startedAt !== undefined ? { startedAt: run.startedAt } : {}),
+    });
+  }
+  return outputs;
+}
+
+/** Options of writeBack. */
+export interface WriteBackOptions {
+  /** `clear`: remove the outputs; `write`: write these runs' outputs (by Block.index). */
+  mode: 'clear' | 'write';
+  runs?: ReadonlyMap<number, TranscriptRun>;
+  maxLines?: number;
+  /** Every output text passes through it before it is written (secrets, fleets: OutputFilter). */
+  filter?: OutputFilter;
+}
+
+/**
+ * Writes the document's outputs back into it, or removes them: a Markdown runbook's output regions
+ * (outputs.ts), a notebook's cell outputs (its executed copy, or all outputs emptied).
+ * @returns false when the document needed no change (nothing is written then)
+ * @throws UsageError for a shell script (its outputs have no place); FileConflictError when the
+ *   file changed on disk since `doc` was read (nothing is written then)
+ */
+export async function writeBack(doc: RunDocument, options: WriteBackOptions): Promise<boolean> {
+  let content: string;
+  if (doc.kind === 'notebook') {
+    const runs = [...(options.runs ?? new Map<number, TranscriptRun>())].map(([index, run]) => ({ block: doc.blocks[index], run: cellRun(run) }));
+    content = notebookText(options.mode === 'clear' ? clearedNotebook(doc.notebook!) : executedNotebook(doc.notebook!, runs));
+  } else if (doc.kind === 'markdown') {
+    content =
+      options.mode === 'clear'
+        ? clearOutputs(doc.source, doc.blocks)
+        : writeOutputs(doc.source, doc.blocks, await documentOutputs(options.runs ?? new Map()), { maxLines: options.maxLines, filter: options.filter });
+  } else {
+    throw new UsageError(`${basename(doc.path)}: only Markdown runbooks and notebooks keep outputs (a shell script has no place for them; use --report)`);
+  }
+  if (content === doc.source) return false;
+  // The same text and mtime as when the run read it, else the write is refused.
+  const now = await readFile(doc.path, 'utf8').catch(() => undefined);
+  if (now !== doc.source) throw new FileConflictError(null);
+  await new ScriptFile(doc.path).save(content, doc.mtimeMs);
+  return true;
+}
+
+/**
+ * The `.ipynb` report of a run: a notebook's executed copy, or a new notebook of a script or
+ * runbook (prose as markdown cells, outputs of a runbook's own output regions left out).
+ * @param runs by Block.index, in the order they ran
+ */
+export function notebookReport(doc: RunDocument, runs: ReadonlyMap<number, TranscriptRun>, splitters: Splitters): string {
+  if (doc.kind === 'notebook') {
+    return notebookText(executedNotebook(doc.notebook!, [...runs].map(([index, run]) => ({ block: doc.blocks[index], run: cellRun(run) }))));
+  }
+  const parts: NotebookPart[] = [];
+  let source = doc.source;
+  let blocks = doc.blocks;
+  if (doc.kind === 'markdown') {
+    source = clearOutputs(doc.source, doc.blocks);
+    blocks = splitters.forFile(doc.path)(source);
+  }
+  const lines = source.split(/\r\n|\r|\n/);
+  let next = 1;
+  const prose = (first: number, last: number) => {
+    const text = lines.slice(first - 1, last).join('\n');
+    if (doc.kind === 'markdown' && text.trim()) parts.push({ prose: text.replace(/^\n+/, '') });
+  };
+  for (const block of blocks) {
+    const { first, last } = blockLines(block);
+    prose(next, first - 1);
+    const run = runs.get(block.index);
+    parts.push({ code: block.code, ...(run ? { run: cellRun(run) } : {}), ...(block.name ? { metadata: { name: block.name } } : {}) });
+    next = last + 1;
+  }
+  prose(next, lines.length);
+  return notebookText(newNotebook(parts));
+}
