@@ -119,14 +119,16 @@ export function backtickFence(text: string): string {
 }
 
 /**
- * `text`'s lines, at most `maxLines` of them: a longer output keeps its first and last lines
- * around one line saying how many were left out.
+ * `text`'s lines, at most `maxLines` of them: a longer output keeps its first `ceil(maxLines / 2)`
+ * and last `floor(maxLines / 2)` lines around one line saying how many were left out. Trailing
+ * white space of each line is removed (a terminal shows none; a progress line overwritten with
+ * spaces keeps them in its cells).
  */
 export function keptLines(text: string, maxLines: number): string[] {
-  const lines = text === '' ? [] : text.replace(/\n$/, '').split('\n');
+  const lines = text === '' ? [] : text.replace(/\n$/, '').split('\n').map((line) => line.trimEnd());
   if (lines.length <= maxLines) return lines;
-  const head = Math.ceil((maxLines - 1) / 2);
-  const tail = Math.max(0, maxLines - 1 - head);
+  const head = Math.ceil(maxLines / 2);
+  const tail = maxLines - head;
   const left = lines.length - head - tail;
   return [...lines.slice(0, head), `… ${left} line${left === 1 ? '' : 's'} left out …`, ...(tail ? lines.slice(-tail) : [])];
 }
