@@ -10,11 +10,12 @@ function python(): string {
   throw new Error('no python3 with nbformat: install python3-nbformat (.ci/run does)');
 }
 
-const SCRIPT = 'import nbformat,sys; nb=nbformat.read(sys.argv[1], as_version=4); nbformat.validate(nb); print(nb.nbformat, nb.nbformat_minor)';
+// The file's JSON as it is (nbformat.read would repair some faults, such as missing cell ids, first).
+const SCRIPT = 'import json,nbformat,sys; nb=json.load(open(sys.argv[1], encoding="utf-8")); nbformat.validate(nb, relax_add_props=False, repair_duplicate_cell_ids=False, strip_invalid_metadata=False); print(nb["nbformat"], nb["nbformat_minor"])';
 
 /**
- * Validates the notebook at `path` with nbformat.validate (nbformat.read, then the schema of its
- * version) and returns its `nbformat.nbformat_minor`.
+ * Validates the notebook at `path`, its JSON as written, with nbformat.validate (the schema of its
+ * version, no extra properties allowed) and returns its `nbformat.nbformat_minor`.
  * @throws Error with the validator's message when the file is no valid notebook.
  */
 export function validateNotebook(path: string): string {
