@@ -6,10 +6,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { checkShellNotebook, clearedNotebook, executedNotebook, isNotebookFile, newNotebook, notebookBlocks, notebookText, NotebookError, parseNotebook, type CellRun, type Notebook, type NotebookPart } from '../blocks/ipynb.js';
+import { checkShellNotebook, clearedNotebook, executedNotebook, isNotebookFile, notebookBlocks, notebookText, NotebookError, parseNotebook, type Notebook } from '../blocks/ipynb.js';
 import { clearOutputs, writeOutputs, type DocumentOutput, type OutputFilter } from '../blocks/outputs.js';
 import { documentKind, type Splitters } from '../blocks/parser.js';
 import { blockLines, type Block } from '../blocks/split.js';
+import { cellRun } from '../history/notebook-report.js';
 import { terminalText, type TranscriptRun } from '../history/transcript.js';
 import { FileConflictError, ScriptFile } from '../server/script-file.js';
 import { UsageError } from './checks.js';
@@ -50,14 +51,6 @@ export async function readRunDocument(path: string, splitters: Splitters): Promi
 export function blockPlace(doc: Pick<RunDocument, 'kind'>, file: string, block: Block): string {
   return doc.kind === 'notebook' ? `${file} cell ${block.lineStart}` : `${file}:${blockLines(block).first}`;
 }
-
-/** A run with no exit status says why, for a notebook's error output. */
-const cellRun = (run: TranscriptRun): CellRun => ({
-  output: run.output,
-  exitCode: run.finished && !run.cancelled ? run.exitCode : undefined,
-  ...(run.error ? { error: run.error } : run.cancelled ? { error: 'cancelled' } : {}),
-  ...(run.interrupted ? { interrupted: true } : {}),
-});
 
 /**
  * The document's outputs as a document shows them: each run's terminal text (escape sequences
@@ -114,37 +107,4 @@ export async function writeBack(doc: RunDocument, options: WriteBackOptions): Pr
   if (now !== doc.source) throw new FileConflictError(null);
   await new ScriptFile(doc.path).save(content, doc.mtimeMs);
   return true;
-}
-
-/**
- * The `.ipynb` report of a run: a notebook's executed copy, or a new notebook of a script or
- * runbook (prose as markdown cells, outputs of a runbook's own output regions left out).
- * @param runs by Block.index, in the order they ran
- */
-export function notebookReport(doc: RunDocument, runs: ReadonlyMap<number, TranscriptRun>, splitters: Splitters): string {
-  if (doc.kind === 'notebook') {
-    return notebookText(executedNotebook(doc.notebook!, [...runs].map(([index, run]) => ({ block: doc.blocks[index], run: cellRun(run) }))));
-  }
-  const parts: NotebookPart[] = [];
-  let source = doc.source;
-  let blocks = doc.blocks;
-  if (doc.kind === 'markdown') {
-    source = clearOutputs(doc.source, doc.blocks);
-    blocks = splitters.forFile(doc.path)(source);
-  }
-  const lines = source.split(/\r\n|\r|\n/);
-  let next = 1;
-  const prose = (first: number, last: number) => {
-    const text = lines.slice(first - 1, last).join('\n');
-    if (doc.kind === 'markdown' && text.trim()) parts.push({ prose: text.replace(/^\n+/, '') });
-  };
-  for (const block of blocks) {
-    const { first, last } = blockLines(block);
-    prose(next, first - 1);
-    const run = runs.get(block.index);
-    parts.push({ code: block.code, ...(run ? { run: cellRun(run) } : {}), ...(block.name ? { metadata: { name: block.name } } : {}) });
-    next = last + 1;
-  }
-  prose(next, lines.length);
-  return notebookText(newNotebook(parts));
 }

@@ -24,7 +24,8 @@ import { notebookProse } from '../blocks/ipynb.js';
 import { DEFAULT_OUTPUT_LINES } from '../blocks/outputs.js';
 import { FileConflictError } from '../server/script-file.js';
 import { checkScript, sessionDirs, UsageError } from './checks.js';
-import { blockPlace, notebookReport, readRunDocument, writeBack, type RunDocument } from './run-documents.js';
+import { notebookReport } from '../history/notebook-report.js';
+import { blockPlace, readRunDocument, writeBack, type RunDocument } from './run-documents.js';
 import type { HistoryFlags } from './history-command.js';
 
 /** Options of `cmdrun run`. */
@@ -263,7 +264,7 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
     const prose = doc.notebook ? notebookProse(doc.notebook, all) : proseBefore(source, all);
     const entries = all.map((block, i) => ({ block, prose: prose[i], run: runs.get(block.index) }));
     try {
-      const text = reportFormat === 'ipynb' ? notebookReport(doc, runs, splitters) : await writeTranscript({ script: path, entries, createdAt: Date.now(), version }, reportFormat);
+      const text = reportFormat === 'ipynb' ? notebookReport(doc, runs, splitters.forFile(path)) : await writeTranscript({ script: path, entries, createdAt: Date.now(), version }, reportFormat);
       writeFileSync(flags.report, text);
     } catch (err) {
       process.stderr.write(`cmdrun: could not write the report ${flags.report}: ${(err as Error).message}\n`);
