@@ -6,6 +6,7 @@ import { EditorState } from '@codemirror/state';
 import { EditorView } from '@codemirror/view';
 import { basicSetup } from 'codemirror';
 import type { Interpreter } from '../src/blocks/fence.js';
+import { isNotebookFile } from '../src/blocks/ipynb.js';
 import { documentKind, loadSplitters } from '../src/blocks/parser.js';
 import { blockLines, type Block } from '../src/blocks/split.js';
 import { formatTarget, parseTarget } from '../src/session/target.js';
@@ -380,7 +381,7 @@ async function startPage(): Promise<void> {
       return choice;
     },
   });
-  if (documentKind(name) === 'markdown') documentOutputs = new DocumentOutputs({ view: () => view, blocks: () => view.state.field(field), files: () => files, say: (m) => setText('message', m) }, file.path);
+  if (documentKind(name) === 'markdown' && !isNotebookFile(name)) documentOutputs = new DocumentOutputs({ view: () => view, blocks: () => view.state.field(field), files: () => files, say: (m) => setText('message', m) }, file.path);
   updateDirty();
   setText('connection', 'connected');
   setText('message', file.mtimeMs === null ? `${name} does not exist yet: it is created when you save` : 'F1 or the ? button lists the keyboard shortcuts');

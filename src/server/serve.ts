@@ -15,6 +15,10 @@ import { SessionPool } from '../session/pool.js';
 import type { ShellSession } from '../session/session.js';
 import type { Target } from '../session/target.js';
 import type { FileWatcher } from './file-watch.js';
+import { isNotebookFile } from '../blocks/ipynb.js';
+import { cellRun } from '../history/notebook-report.js';
+import type { CellResult } from '../blocks/ipynb-view.js';
+import { NotebookFile } from './notebook-file.js';
 import { ScriptFile } from './script-file.js';
 
 /**
@@ -147,7 +151,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       : undefined;
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal); // every open event stream listens for it (sse.ts)
-  const file = new ScriptFile(options.file);
+  // A notebook is edited as its Markdown view; a save writes the outputs of this session's runs.
+  const file = isNotebookFile(options.file) ? new NotebookFile(options.file, notebookResults(runs, await import('../history/transcript.js'))) : new ScriptFile(options.file);
   const watcher = new FileWatcher(file);
   let hosts = new Set<string>(); // fixed once the port is known; no request comes before that
   const app = createApp({
@@ -203,5 +208,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await historyOpen;
       history?.close(); // after the shell: a block it was running ends and is recorded
     },
+  };
+}
+
+/**
+ * What a notebook cell's code last gave in this session: the newest finished run of that code (not
+ * cancelled) and its execution count, its place among the session's started runs (as Jupyter's
+ * `[n]`).
+ */
+function notebookResults(runs: RunQueue, { transcriptRun }: typeof import('../history/transcript.js')): CellResult {
+  return (code) => {
+    const started = runs.list().filter((run) => run.status !== 'queued' && !transcriptRun(run).cancelled);
+    for (let i = started.length - 1; i >= 0; i--) {
+      const run = transcriptRun(started[i]);
+      if (started[i].request.code === code && run.finished) return { run: cellRun(run), count: i + 1 };
+    }
+    return undefined;
   };
 }
