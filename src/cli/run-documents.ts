@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import { checkShellNotebook, clearedNotebook, executedNotebook, isNotebookFile, notebookBlocks, notebookText, NotebookError, parseNotebook, type Notebook } from '../blocks/ipynb.js';
 import { clearOutputs, writeOutputs, type DocumentOutput, type OutputFilter } from '../blocks/outputs.js';
 import { documentKind, type Splitters } from '../blocks/parser.js';
-import { blockLines, type Block } from '../blocks/split.js';
+import type { Block } from '../blocks/split.js';
 import { cellRun } from '../history/notebook-report.js';
 import { terminalText, type TranscriptRun } from '../history/transcript.js';
 import { FileConflictError, ScriptFile } from '../server/script-file.js';
@@ -47,9 +47,9 @@ export async function readRunDocument(path: string, splitters: Splitters): Promi
   return { path, source, mtimeMs: mtimeMs ?? 0, kind: documentKind(path), blocks: splitters.forFile(path)(source) };
 }
 
-/** Where a block is, for messages: `file:line`, or `file cell N` in a notebook. */
-export function blockPlace(doc: Pick<RunDocument, 'kind'>, file: string, block: Block): string {
-  return doc.kind === 'notebook' ? `${file} cell ${block.lineStart}` : `${file}:${blockLines(block).first}`;
+/** Where a block is, for messages: `file:line` (its first code line by default), or `file cell N` in a notebook. */
+export function blockPlace(doc: Pick<RunDocument, 'kind'>, file: string, block: Block, line = block.lineStart): string {
+  return doc.kind === 'notebook' ? `${file} cell ${block.lineStart}` : `${file}:${line}`;
 }
 
 /**

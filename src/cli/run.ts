@@ -136,7 +136,7 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
   }
   const blocks = selectBlocks(all, flags);
   const wrongTarget = blocks.find((b) => b.onError);
-  if (wrongTarget) throw new UsageError(`${blockPlace(doc, basename(path), wrongTarget)}: ${wrongTarget.onError}`);
+  if (wrongTarget) throw new UsageError(`${blockPlace(doc, basename(path), wrongTarget, blockLines(wrongTarget).first)}: ${wrongTarget.onError}`);
   const ran = new Map<number, Run>();
   let sessions: SessionPool;
   try {
