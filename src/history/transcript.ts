@@ -11,6 +11,7 @@ import { basename } from 'node:path';
 import { html, raw } from 'hono/html';
 import { blockLabel, formatDuration, formatTime } from '../runs/format.js';
 import type { Run } from '../runs/run.js';
+import { outputRegions } from '../blocks/outputs.js';
 import { blockLines, type Block } from '../blocks/split.js';
 
 /** xterm.js (headless) and its serialize addon, loaded with the first transcript (~20 ms of loading). */
@@ -65,16 +66,18 @@ const MAX_LINES = 10_000;
 /**
  * A Markdown runbook's prose before each of its blocks: the document's lines from after one
  * block's closing fence to before the next block's opening fence (the first block's: from the top).
- * A shell script has none (its blocks have no fence). Text after the last block is not a block's.
+ * A shell script has none (its blocks have no fence). Text after the last block is not a block's,
+ * nor is an output region written under a fence (outputs.ts).
  */
 export function proseBefore(source: string, blocks: readonly Block[]): Array<string | undefined> {
   if (!blocks.some((block) => block.fence)) return blocks.map(() => undefined);
   const lines = source.split(/\r\n|\r|\n/);
+  const regions = outputRegions(source, blocks); // outputs written into the document are no prose
   let next = 1;
   return blocks.map((block) => {
     const { first, last } = blockLines(block);
     const text = lines.slice(next - 1, first - 1).join('\n');
-    next = last + 1;
+    next = (regions.get(block.index)?.last ?? last) + 1;
     return text.trim() ? text : undefined;
   });
 }

@@ -147,6 +147,17 @@ describe('cmdrun run --write-outputs', () => {
     expect(read(path)).toBe(md('```sh', 'echo "appended by the block" >> self.md', 'echo ran', '```', 'appended by the block'));
   });
 
+  test("a runbook's written outputs are no prose in its transcript: the run's own output is there once", () => {
+    const path = file('RUNBOOK.md', RUNBOOK);
+    const dir = join(path, '..');
+    expect(cmdrun(['run', '--quiet', '--write-outputs', 'RUNBOOK.md'], dir).status).toBe(0);
+    expect(cmdrun(['run', '--quiet', '--report', 'out.md', 'RUNBOOK.md'], dir).status).toBe(0);
+    const transcript = read(join(dir, 'out.md'));
+    expect(transcript).not.toContain('<!-- cmdrun-output');
+    expect(transcript.match(/^hello$/gm)).toHaveLength(1);
+    expect(transcript).toContain('A paragraph right after the fence.');
+  });
+
   test('a shell script has no place for outputs: a usage error, the script untouched', () => {
     const path = file('s.sh', 'echo hi\n');
     const r = cmdrun(['run', '--write-outputs', 's.sh'], join(path, '..'));
