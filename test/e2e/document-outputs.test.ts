@@ -1,13 +1,14 @@
 // Keep outputs in the document, on the page in a real Chromium: outputs written into the runbook
 // through the editor (one undo step), saved by the page's save path, while the user types, and
 // merged with a change another program made on disk.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { runBlockWith, useNotebook } from '../helpers/browser.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir('cmdrun-e2e-docout-');
+const SHOTS = join(process.cwd(), 'test-results', 'screenshots');
 const runbook = join(dir, 'ops.md');
 const SOURCE = [
   '# Ops',
@@ -55,6 +56,8 @@ test('off by default; turned on, a block run writes its output under its fence a
   expect(disk.replace(REGION('first', 'first 2'), '\n')).toBe(SOURCE);
   expect(await editorText()).toBe(disk);
   await expect(fileName()).resolves.toBe('ops.md');
+  mkdirSync(SHOTS, { recursive: true });
+  await nb.page.screenshot({ path: join(SHOTS, 'document-outputs.png') });
 
   await nb.page.reload();
   await nb.page.waitForSelector('body[data-ready="true"]');
