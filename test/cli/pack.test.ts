@@ -94,7 +94,7 @@ test('npx cmdrun --no-browser <file> serves the notebook', async () => {
     process.kill(-child.pid!, 'SIGTERM');
     // cmdrun exits 0 on SIGTERM, its shell with it: the group empties.
     const gone = async () => {
-      for (let i = 0; i < 100; i++) {
+      for (let i = 0; i < 300; i++) {
         try {
           process.kill(-child.pid!, 0);
         } catch {
