@@ -60,7 +60,9 @@ export function program(): Command {
     .option('--write-outputs', "write each block's output into the runbook under its fence (a notebook: into its cells)", false)
     .option('--write-outputs-lines <n>', 'lines of one output kept in the document: its first and last ones', parsePositive, 200)
     .option('--clear-outputs', 'remove the outputs written into the runbook (or notebook) and run nothing', false);
-  historyOptions(remoteOptions(run)).action(async (file, flags) => (await import('./run.js')).runCommand(file, flags, VERSION));
+  historyOptions(remoteOptions(run)).action(async (file, flags, command: Command) =>
+    (await import('./run.js')).runCommand(file, { ...flags, shellGiven: command.getOptionValueSource('shell') === 'cli' }, VERSION),
+  );
   addHistoryCommand(cli);
   return cli;
 }

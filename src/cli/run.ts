@@ -20,7 +20,7 @@ import { HistoryRecorder } from '../history/recorder.js';
 import { historyPath } from '../history/paths.js';
 import { openHistory } from '../history/store.js';
 import { formatOf, proseBefore, transcriptRun, writeTranscript, type TranscriptFormat } from '../history/transcript.js';
-import { notebookProse } from '../blocks/ipynb.js';
+import { notebookLanguage, notebookProse } from '../blocks/ipynb.js';
 import { DEFAULT_OUTPUT_LINES } from '../blocks/outputs.js';
 import { FileConflictError } from '../server/script-file.js';
 import { checkScript, sessionDirs, UsageError } from './checks.js';
@@ -31,6 +31,8 @@ import type { HistoryFlags } from './history-command.js';
 /** Options of `cmdrun run`. */
 export interface RunFlags extends HistoryFlags {
   shell: string;
+  /** True when --shell was given: a zsh notebook then runs in that shell, not in zsh. */
+  shellGiven?: boolean;
   cwd?: string;
   /** Where blocks run by default; with a remote target, `cwd` is a directory there. */
   on?: Target;
@@ -134,6 +136,8 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
     process.exitCode = (await writeBackOrSay(doc, { mode: 'clear' })) ? 0 : 1;
     return;
   }
+  // A zsh notebook's cells are zsh code (its kernel's language): they run in zsh unless --shell says otherwise.
+  const shell = doc.notebook && !flags.shellGiven && notebookLanguage(doc.notebook)?.toLowerCase() === 'zsh' ? 'zsh' : flags.shell;
   const blocks = selectBlocks(all, flags);
   const wrongTarget = blocks.find((b) => b.onError);
   if (wrongTarget) throw new UsageError(`${blockPlace(doc, basename(path), wrongTarget, blockLines(wrongTarget).first)}: ${wrongTarget.onError}`);
@@ -141,7 +145,7 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
   let sessions: SessionPool;
   try {
     sessions = await SessionPool.start(flags.on ?? { kind: 'local' }, {
-      session: { shell: flags.shell, cwd, scriptName: file, cols: process.stdout.columns },
+      session: { shell, cwd, scriptName: file, cols: process.stdout.columns },
       remoteCwd,
       sshCommand: flags.sshCommand,
       batch: !process.stdin.isTTY, // no one to answer ssh's prompts, nor a block's reads

@@ -12,6 +12,8 @@ import type { TranscriptEntry } from '../history/transcript.js';
 import type * as Transcript from '../history/transcript.js';
 import type { RunQueue } from '../runs/run-queue.js';
 import { queryParams } from './validate.js';
+import { notebookText } from '../blocks/ipynb.js';
+import type { NotebookFile } from './notebook-file.js';
 import type { ScriptFile } from './script-file.js';
 
 /** The Content-Type of each transcript format (Jupyter serves .ipynb as application/x-ipynb+json). */
@@ -87,7 +89,10 @@ export function historyRoutes(api: Hono, deps: HistoryRouteDeps): void {
     const blocks = split(content);
     const entries = transcriptEntries(deps, transcript, content, blocks);
     let text: string;
-    if (format === 'ipynb') {
+    if (format === 'ipynb' && 'notebookOf' in deps.file) {
+      // A notebook exports as it saves: its cells, with this session's outputs.
+      text = notebookText((deps.file as NotebookFile).notebookOf(content));
+    } else if (format === 'ipynb') {
       const { notebookReport } = await import('../history/notebook-report.js');
       const runs = new Map(entries.flatMap((e) => (e.run ? [[e.block.index, e.run] as const] : [])));
       // A runbook's blocks are fences (the grammar's module, which says so by name, loads lazily).

@@ -40,9 +40,14 @@ export class NotebookFile extends ScriptFile {
     return { ...disk, content: notebookView(notebook) };
   }
 
+  /** The notebook the view `content` makes (what a save writes): the page's Export of a notebook. */
+  notebookOf(content: string): Notebook {
+    return notebookFromView(content, this.notebook ?? newNotebook([]), this.result);
+  }
+
   /** Saves the view `content` into the notebook (ScriptFile.save's rules and errors). */
   override async save(content: string, baseMtimeMs: number | null): Promise<number> {
-    const notebook = notebookFromView(content, this.notebook ?? newNotebook([]), this.result);
+    const notebook = this.notebookOf(content);
     const mtimeMs = await super.save(notebookText(notebook), baseMtimeMs);
     this.notebook = notebook;
     return mtimeMs;

@@ -16,9 +16,7 @@ import type { ShellSession } from '../session/session.js';
 import type { Target } from '../session/target.js';
 import type { FileWatcher } from './file-watch.js';
 import { isNotebookFile } from '../blocks/ipynb.js';
-import { cellRun } from '../history/notebook-report.js';
 import type { CellResult } from '../blocks/ipynb-view.js';
-import { NotebookFile } from './notebook-file.js';
 import { ScriptFile } from './script-file.js';
 
 /**
@@ -152,7 +150,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal); // every open event stream listens for it (sse.ts)
   // A notebook is edited as its Markdown view; a save writes the outputs of this session's runs.
-  const file = isNotebookFile(options.file) ? new NotebookFile(options.file, notebookResults(runs, await import('../history/transcript.js'))) : new ScriptFile(options.file);
+  // (Its code, @lezer/markdown and the transcript's, loads only then.)
+  const file = isNotebookFile(options.file) ? await notebookFile(options.file, runs) : new ScriptFile(options.file);
   const watcher = new FileWatcher(file);
   let hosts = new Set<string>(); // fixed once the port is known; no request comes before that
   const app = createApp({
@@ -212,12 +211,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 }
 
 /**
- * What a notebook cell's code last gave in this session: the newest finished run of that code (not
- * cancelled) and its execution count, its place among the session's started runs (as Jupyter's
- * `[n]`).
+ * The opened notebook (NotebookFile). A save gives each code cell what its code last gave in this
+ * session: the newest finished run of that code (not cancelled) and its execution count, its place
+ * among the session's started runs (as Jupyter's `[n]`).
  */
-function notebookResults(runs: RunQueue, { transcriptRun }: typeof import('../history/transcript.js')): CellResult {
-  return (code) => {
+async function notebookFile(path: string, runs: RunQueue): Promise<ScriptFile> {
+  const [{ NotebookFile }, { transcriptRun }, { cellRun }] = await Promise.all([import('./notebook-file.js'), import('../history/transcript.js'), import('../history/notebook-report.js')]);
+  const results: CellResult = (code) => {
     const started = runs.list().filter((run) => run.status !== 'queued' && !transcriptRun(run).cancelled);
     for (let i = started.length - 1; i >= 0; i--) {
       const run = transcriptRun(started[i]);
@@ -225,4 +225,5 @@ function notebookResults(runs: RunQueue, { transcriptRun }: typeof import('../hi
     }
     return undefined;
   };
+  return new NotebookFile(path, results);
 }

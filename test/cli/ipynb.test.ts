@@ -75,6 +75,18 @@ describe('cmdrun run notebook.ipynb', () => {
     expect(cleared.cells[0]).toEqual(BASH_NOTEBOOK.cells[0]);
   });
 
+  test("a zsh notebook's cells run in zsh, unless --shell says otherwise", () => {
+    const zsh = {
+      cells: [{ cell_type: 'code', execution_count: null, id: 'z1', metadata: {}, outputs: [], source: ['echo "${ZSH_VERSION:+zsh}${BASH_VERSION:+bash}"'] }],
+      metadata: { kernelspec: { display_name: 'Z shell', language: 'zsh', name: 'zsh' } },
+      nbformat: 4,
+      nbformat_minor: 5,
+    };
+    const dir = folder('z.ipynb', jupyterJson(zsh));
+    expect(cmdrun(['run', '--quiet', 'z.ipynb'], dir)).toMatchObject({ status: 0, stdout: 'zsh\n' });
+    expect(cmdrun(['run', '--quiet', '--shell', 'bash', 'z.ipynb'], dir)).toMatchObject({ status: 0, stdout: 'bash\n' });
+  });
+
   test('a Python notebook is refused with its language named; a malformed one is a clear error; both exit 2', () => {
     const python = { ...BASH_NOTEBOOK, metadata: { kernelspec: { display_name: 'Python 3 (ipykernel)', language: 'python', name: 'python3' }, language_info: { name: 'python' } } };
     const dir = folder('py.ipynb', jupyterJson(python));

@@ -83,6 +83,10 @@ test("Run all, an edit and a save: a valid notebook with this session's outputs,
     ],
   });
   expect(out).toEqual(expected);
+  // Export › Jupyter notebook gives the notebook as it saves.
+  const exported = await fetch(`${nb.served.origin}/api/transcript?format=ipynb`, { headers: { authorization: `Bearer ${nb.served.token}` } });
+  expect(exported.headers.get('content-disposition')).toBe('attachment; filename="deploy-transcript.ipynb"');
+  expect(await exported.text()).toBe(readFileSync(path, 'utf8'));
   // The saved notebook runs headless as it runs on the page.
   const headless = await runCli(['run', '--quiet', '--to', '2', path]);
   expect(headless).toMatchObject({ code: 0, stdout: 'hello from work\n\x1b[32mgreen\x1b[0m\n' });
