@@ -35,6 +35,8 @@ export interface DocumentOutput {
   durationMs?: number;
   /** Start time, epoch ms. */
   startedAt?: number;
+  /** Lines left out of `text` already, between its first and its last ones (a very long output). */
+  omittedLines?: number;
 }
 
 /**
@@ -119,17 +121,19 @@ export function backtickFence(text: string): string {
 }
 
 /**
- * `text`'s lines, at most `maxLines` of them: a longer output keeps its first `ceil(maxLines / 2)`
+ * `text`'s lines, at most `maxLines` of them (`omittedLines` more were between them already): a longer output keeps its first `ceil(maxLines / 2)`
  * and last `floor(maxLines / 2)` lines around one line saying how many were left out. Trailing
  * white space of each line is removed (a terminal shows none; a progress line overwritten with
  * spaces keeps them in its cells).
  */
-export function keptLines(text: string, maxLines: number): string[] {
+export function keptLines(text: string, maxLines: number, omittedLines = 0): string[] {
   const lines = text === '' ? [] : text.replace(/\n$/, '').split('\n').map((line) => line.trimEnd());
-  if (lines.length <= maxLines) return lines;
-  const head = Math.ceil(maxLines / 2);
-  const tail = maxLines - head;
-  const left = lines.length - head - tail;
+  if (lines.length <= maxLines && omittedLines === 0) return lines;
+  // With omitted lines, `text` is a head and a tail of about the same length: the note goes between.
+  const half = omittedLines ? Math.floor(lines.length / 2) : lines.length;
+  const head = Math.min(Math.ceil(maxLines / 2), half);
+  const tail = Math.min(maxLines - Math.ceil(maxLines / 2), omittedLines ? lines.length - half : lines.length - head);
+  const left = lines.length - head - tail + omittedLines;
   return [...lines.slice(0, head), `… ${left} line${left === 1 ? '' : 's'} left out …`, ...(tail ? lines.slice(-tail) : [])];
 }
 
@@ -184,7 +188,7 @@ export function writeOutputs(source: string, blocks: readonly Block[], outputs: 
     const close = block.fence!.closeLine - 1;
     const prefix = prefixOf(lines[close].text);
     const text = options.filter ? options.filter(output.text, block) : output.text;
-    const body = keptLines(text, maxLines);
+    const body = keptLines(text, maxLines, output.omittedLines);
     const fence = backtickFence(body.join('\n'));
     const marker = markerLine(block, output);
     const region = [marker, `${fence}text`, ...body, fence].map((l) => (l === '' ? prefix.trimEnd() : prefix + l));

@@ -52,6 +52,21 @@ export function blockPlace(doc: Pick<RunDocument, 'kind'>, file: string, block: 
   return doc.kind === 'notebook' ? `${file} cell ${block.lineStart}` : `${file}:${line}`;
 }
 
+/** Raw output lines drawn for a document at most, half from the start and half from the end. */
+const DRAWN_LINES = 5000;
+
+/**
+ * What the terminal shows of an output's first and last lines (a terminal keeps only the last
+ * ones: a very long output is drawn as its head and its tail apart).
+ */
+async function headAndTail(output: string): Promise<{ text: string; omittedLines: number }> {
+  const lines = output.split('\n');
+  if (lines.length <= 2 * DRAWN_LINES) return { text: (await terminalText(output)).text, omittedLines: 0 };
+  const head = (await terminalText(lines.slice(0, DRAWN_LINES).join('\n'))).text;
+  const tail = (await terminalText(lines.slice(-DRAWN_LINES).join('\n'))).text;
+  return { text: `${head}\n${tail}`, omittedLines: lines.length - 2 * DRAWN_LINES };
+}
+
 /**
  * The document's outputs as a document shows them: each run's terminal text (escape sequences
  * removed, progress lines resolved), exit status, duration and start time.
@@ -60,9 +75,10 @@ export async function documentOutputs(runs: ReadonlyMap<number, TranscriptRun>):
   const outputs = new Map<number, DocumentOutput>();
   for (const [index, run] of runs) {
     if (run.cancelled) continue;
-    const { text } = await terminalText(run.output);
+    const { text, omittedLines } = await headAndTail(run.output);
     outputs.set(index, {
       text,
+      ...(omittedLines ? { omittedLines } : {}),
       ...(run.finished && run.exitCode !== undefined ? { exitCode: run.exitCode } : {}),
       ...(run.durationMs !== undefined ? { durationMs: run.durationMs } : {}),
       ...(run.startedAt !== undefined ? { startedAt: run.startedAt } : {}),

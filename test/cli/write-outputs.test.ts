@@ -136,6 +136,10 @@ describe('cmdrun run --write-outputs', () => {
     const path = file('long.md', md('```sh', 'seq 1 100', '```'));
     expect(cmdrun(['run', '--quiet', '--write-outputs', '--write-outputs-lines', '5', 'long.md'], join(path, '..')).status).toBe(0);
     expect(read(path).split('\n').slice(5)).toEqual(['```text', '1', '2', '3', '… 95 lines left out …', '99', '100', '```', '']);
+    // Past what a terminal keeps (10,000 lines), the first lines are still the output's first.
+    writeFileSync(path, md('```sh', 'seq 1 30000', '```'));
+    expect(cmdrun(['run', '--quiet', '--write-outputs', '--write-outputs-lines', '4', 'long.md'], join(path, '..')).status).toBe(0);
+    expect(read(path).split('\n').slice(5)).toEqual(['```text', '1', '2', '… 29996 lines left out …', '29999', '30000', '```', '']);
   });
 
   test('a runbook changed on disk during the run is left as the other program wrote it, with exit status 1', () => {
