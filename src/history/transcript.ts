@@ -11,7 +11,7 @@ import { basename } from 'node:path';
 import { html, raw } from 'hono/html';
 import { blockLabel, formatDuration, formatTime } from '../runs/format.js';
 import type { Run } from '../runs/run.js';
-import { outputRegions } from '../blocks/outputs.js';
+import { backtickFence, outputRegions } from '../blocks/outputs.js';
 import { blockLines, type Block } from '../blocks/split.js';
 
 /** xterm.js (headless) and its serialize addon, loaded with the first transcript (~20 ms of loading). */
@@ -190,15 +190,9 @@ ${sections}
   return String(await doc);
 }
 
-/** A fence of `char` longer than any run of it in `text`, and at least 3 (CommonMark 4.5). */
-function fence(text: string, char = '`'): string {
-  const longest = Math.max(0, ...[...text.matchAll(new RegExp(`\\${char}+`, 'g'))].map((m) => m[0].length));
-  return char.repeat(Math.max(3, longest + 1));
-}
-
 /** `text` fenced as a code block of `info`. */
 const fenced = (text: string, info: string) => {
-  const f = fence(text);
+  const f = backtickFence(text);
   return `${f}${info}\n${text}${text.endsWith('\n') || !text ? '' : '\n'}${f}\n`;
 };
 
