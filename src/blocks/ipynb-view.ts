@@ -17,6 +17,9 @@ const MARKER = /^<!-- (markdown|raw) cell(?: id=(\S+))? -->$/;
 /** The id a cell has in the view: its own, else (nbformat before 4.5) its position. */
 const viewId = (cell: NotebookCell, i: number) => (typeof cell.id === 'string' ? cell.id : `cell-${i + 1}`);
 
+/** The cell ids notebookView shows of `nb`. */
+export const viewIds = (nb: Notebook): Set<string> => new Set(nb.cells.map(viewId));
+
 /** The fence language of the notebook's code cells: its kernel language, `bash` by default. */
 const codeLanguage = (nb: Notebook) => (notebookLanguage(nb) ?? 'bash').toLowerCase();
 
@@ -84,17 +87,31 @@ export type CellResult = (code: string) => { run: CellRun; count: number } | und
 
 /**
  * The notebook the view describes, on the basis of `original` (the notebook on disk): cells found
- * by id keep everything the view does not show; a changed source replaces theirs; a code cell that
- * ran in this session (`result`) gets that run's outputs and execution count. Notebook metadata
+ * by id (a cell shown without one: by its type and source, else by order) keep everything the view does not show;
+ * a changed source replaces theirs; a code cell that
+ * ran in this session (`result`) gets that run's outputs and execution count.
+ * @param shown the cell ids of the view the page was given (notebookView): a cell the view shows
+ *   without an id is never given one of those Notebook metadata
  * and members other than cells are `original`'s.
  */
-export function notebookFromView(view: string, original: Notebook, result: CellResult = () => undefined): Notebook {
+export function notebookFromView(view: string, original: Notebook, result: CellResult = () => undefined, shown: ReadonlySet<string> = new Set()): Notebook {
   const byId = new Map(original.cells.map((cell, i) => [viewId(cell, i), cell]));
   const withIds = original.nbformat_minor >= 5;
   const used = new Set<string>();
-  const cells = viewCells(view, codeLanguage(original)).map((vc): NotebookCell => {
-    const known = vc.id !== undefined && !used.has(vc.id) ? byId.get(vc.id) : undefined;
-    if (vc.id !== undefined) used.add(vc.id);
+  const parsed = viewCells(view, codeLanguage(original));
+  // A cell the view shows without its id (one added on the page, saved since) is the cell of the
+  // same type and source that no other view cell names: it keeps the id that save gave it.
+  const named = new Set(parsed.flatMap((vc) => (vc.id !== undefined && byId.has(vc.id) ? [vc.id] : [])));
+  // (A cell whose id the page was shown and no longer has was removed there.)
+  const unnamed = original.cells.flatMap((cell, i) => (named.has(viewId(cell, i)) || shown.has(viewId(cell, i)) ? [] : [viewId(cell, i)]));
+  const sameSource = (other: string, vc: ViewCell) => joinSource(byId.get(other)!.source).replace(/\n$/, '') === vc.source;
+  const free = (other: string, vc: ViewCell) => !used.has(other) && byId.get(other)!.cell_type === vc.type;
+  const cells = parsed.map((vc): NotebookCell => {
+    let id = vc.id !== undefined && byId.has(vc.id) ? vc.id : undefined;
+    // Else the same source; else (edited since) the next such cell in order.
+    id ??= unnamed.find((other) => free(other, vc) && sameSource(other, vc)) ?? unnamed.find((other) => free(other, vc) && !parsed.some((p) => p.id === undefined && p !== vc && sameSource(other, p)));
+    const known = id !== undefined && !used.has(id) ? byId.get(id) : undefined;
+    if (id !== undefined) used.add(id);
     let cell: NotebookCell;
     if (known && known.cell_type === vc.type) {
       cell = structuredClone(known);

@@ -4,7 +4,7 @@
  * view back into the notebook on disk, keeping what the view does not show, with the outputs of
  * this session's runs; it is atomic and refused on a change on disk as for any document.
  */
-import { notebookFromView, notebookView, type CellResult } from '../blocks/ipynb-view.js';
+import { notebookFromView, notebookView, viewIds, type CellResult } from '../blocks/ipynb-view.js';
 import { basename } from 'node:path';
 import { checkShellNotebook, newNotebook, notebookText, parseNotebook, type Notebook } from '../blocks/ipynb.js';
 import { ScriptFile, type FileSnapshot } from './script-file.js';
@@ -12,6 +12,8 @@ import { ScriptFile, type FileSnapshot } from './script-file.js';
 export class NotebookFile extends ScriptFile {
   /** The notebook as last read or saved: what a save keeps cells' hidden parts from. */
   private notebook: Notebook | undefined;
+  /** The cell ids of the view last read: cells the page was shown (viewIds). */
+  private shown = new Set<string>();
 
   /**
    * @param result what a code cell's source last gave in this session (its run and count), for
@@ -37,12 +39,13 @@ export class NotebookFile extends ScriptFile {
     const notebook = parseNotebook(disk.content, basename(this.path));
     checkShellNotebook(notebook, basename(this.path));
     this.notebook = notebook;
+    this.shown = viewIds(notebook);
     return { ...disk, content: notebookView(notebook) };
   }
 
   /** The notebook the view `content` makes (what a save writes): the page's Export of a notebook. */
   notebookOf(content: string): Notebook {
-    return notebookFromView(content, this.notebook ?? newNotebook([]), this.result);
+    return notebookFromView(content, this.notebook ?? newNotebook([]), this.result, this.shown);
   }
 
   /** Saves the view `content` into the notebook (ScriptFile.save's rules and errors). */

@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { notebookFromView, notebookView } from '../../src/blocks/ipynb-view.js';
+import { notebookFromView, notebookView, viewIds } from '../../src/blocks/ipynb-view.js';
 import { notebookText, type Notebook } from '../../src/blocks/ipynb.js';
 import { validateNotebook } from '../helpers/nbformat.js';
 import { BASH_NOTEBOOK, jupyterJson } from '../helpers/notebooks.js';
@@ -50,5 +50,21 @@ describe('notebookView and notebookFromView', () => {
     expect(back.cells[3].source).toEqual(['printf -- "```\\n"']);
     expect(back.cells[1]).toEqual(nb.cells[1]);
     valid(back, 'edited.ipynb');
+  });
+
+  test('a cell added on the page keeps the id its first save gave it, edited or not; a removed cell never comes back', () => {
+    const nb = BASH_NOTEBOOK as unknown as Notebook;
+    const view = notebookView(nb);
+    const added = `${view}\n\`\`\`bash\necho added\n\`\`\`\n`;
+    const first = notebookFromView(added, nb, undefined, viewIds(nb));
+    const newId = first.cells.at(-1)!.id;
+    expect(newId).toMatch(/^[0-9a-f]{8}$/);
+    // The page still shows the new cell without its id; an edit of it keeps the id.
+    expect(notebookFromView(added.replace('echo added', 'echo edited'), first, undefined, viewIds(nb)).cells.at(-1)).toMatchObject({ id: newId, source: ['echo edited'] });
+    // Cell 5 removed on the page and a new fence added: the new cell is new, not cell 5.
+    const removed = added.replace(/```bash \{id=a1b2c3d4-0005\}\n[^`]*```\n/, '').replace('echo added', 'echo other');
+    const second = notebookFromView(removed, first, undefined, viewIds(nb));
+    expect(second.cells.map((c) => c.id)).not.toContain('a1b2c3d4-0005');
+    expect(second.cells.at(-1)).toMatchObject({ id: newId, source: ['echo other'], outputs: [] });
   });
 });

@@ -105,6 +105,14 @@ test('a new fence typed on the page becomes a new code cell with an id', async (
   expect(cells[4]).toMatchObject({ cell_type: 'code', source: ['echo added'], outputs: [], execution_count: null });
   expect(cells[4].id).toMatch(/^[0-9a-f]{8}$/);
   expect(cells[3].source).toEqual(['raw text, kept']);
+  // Saved again, the new cell keeps the id its first save gave it.
+  await nb.page.locator('.cm-line', { hasText: 'echo added' }).click();
+  await nb.page.keyboard.press('End');
+  await nb.page.keyboard.type(' # still');
+  await nb.page.keyboard.press('Control+s');
+  await saved();
+  const again = readNotebook().cells as Array<{ id: string; source: string[] }>;
+  expect(again.map((c) => c.id)).toEqual(cells.map((c) => c.id));
 });
 
 test('a Python notebook is refused at start with its language named (exit 2)', async () => {
