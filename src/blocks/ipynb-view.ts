@@ -45,8 +45,12 @@ interface ViewCell {
   source: string;
 }
 
-/** The cells of a view, in order. */
-function viewCells(view: string, language: string): ViewCell[] {
+/**
+ * The cells of a view, in order. A fence of the code language is a code cell, unless it has no id
+ * and `keeps` says the prose cell it is in (by that cell's id) had it already: a markdown cell's
+ * own example fence stays in it.
+ */
+function viewCells(view: string, language: string, keeps: (proseId: string, fence: string) => boolean): ViewCell[] {
   const text = view.replace(/\r\n?/g, '\n');
   const cells: ViewCell[] = [];
   let prose: { type: 'markdown' | 'raw'; id?: string; from: number } | undefined;
@@ -68,7 +72,8 @@ function viewCells(view: string, language: string): ViewCell[] {
     if (node.name === 'FencedCode') {
       const info = node.getChild('CodeInfo');
       const { language: lang, attributes } = parseFenceInfo(info ? text.slice(info.from, info.to) : '');
-      if (lang.toLowerCase() === language || attributes.id) {
+      const own = !attributes.id && prose?.id !== undefined && keeps(prose.id, nodeText);
+      if ((lang.toLowerCase() === language || attributes.id) && !own) {
         closeProse(node.from);
         const lines = nodeText.split('\n');
         const closed = node.getChildren('CodeMark').length > 1;
@@ -98,7 +103,7 @@ export function notebookFromView(view: string, original: Notebook, result: CellR
   const byId = new Map(original.cells.map((cell, i) => [viewId(cell, i), cell]));
   const withIds = original.nbformat_minor >= 5;
   const used = new Set<string>();
-  const parsed = viewCells(view, codeLanguage(original));
+  const parsed = viewCells(view, codeLanguage(original), (id, fence) => byId.get(id)?.cell_type !== 'code' && joinSource(byId.get(id)?.source).includes(fence));
   // A cell the view shows without its id (one added on the page, saved since) is the cell of the
   // same type and source that no other view cell names: it keeps the id that save gave it.
   const named = new Set(parsed.flatMap((vc) => (vc.id !== undefined && byId.has(vc.id) ? [vc.id] : [])));

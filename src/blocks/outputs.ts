@@ -232,7 +232,7 @@ export function clearOutputs(source: string, blocks: readonly Block[]): string {
 
 /**
  * The 1-based line ranges of the document's output regions (from the blank line before the marker
- * to the closing fence), by Block.index: what the page shades and what Clear outputs removes.
+ * to the closing fence), by Block.index: what transcripts leave out of the prose.
  */
 export function outputRegions(source: string, blocks: readonly Block[]): Map<number, { first: number; last: number }> {
   const lines = linesOf(source);

@@ -67,4 +67,16 @@ describe('notebookView and notebookFromView', () => {
     expect(second.cells.map((c) => c.id)).not.toContain('a1b2c3d4-0005');
     expect(second.cells.at(-1)).toMatchObject({ id: newId, source: ['echo other'], outputs: [] });
   });
+
+  test("a markdown cell's own bash fence stays in it; a bash fence added in the prose is a new cell", () => {
+    const nb = structuredClone(BASH_NOTEBOOK) as unknown as Notebook;
+    nb.cells[0].source = ['# Deploy\n', '\n', 'Run:\n', '\n', '```bash\n', 'make deploy\n', '```\n', '\n', 'then check.'];
+    const view = notebookView(nb);
+    expect(notebookText(notebookFromView(view, nb, undefined, viewIds(nb)))).toBe(notebookText(nb));
+    const added = view.replace('then check.', 'then check.\n\n```bash\necho new\n```');
+    const back = notebookFromView(added, nb, undefined, viewIds(nb));
+    expect(back.cells.map((c) => c.cell_type).slice(0, 3)).toEqual(['markdown', 'code', 'code']);
+    expect(back.cells[0].source).toEqual(nb.cells[0].source);
+    expect(back.cells[1]).toMatchObject({ source: ['echo new'], outputs: [] });
+  });
 });
