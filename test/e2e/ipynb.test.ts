@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { runCli, serveCli } from '../helpers/cli.js';
 import { useNotebook } from '../helpers/browser.js';
 import { validateNotebook } from '../helpers/nbformat.js';
 import { BASH_NOTEBOOK, jupyterJson } from '../helpers/notebooks.js';
@@ -121,4 +121,26 @@ test('a Python notebook is refused at start with its language named (exit 2)', a
   const r = await runCli([py, '--no-browser', '--port', '0']);
   expect(r).toMatchObject({ code: 2, stdout: '' });
   expect(r.stderr).toBe('cmdrun: py.ipynb: a python notebook (kernel "Python 3"): cmdrun runs notebooks whose kernel language is bash, sh, zsh\n');
+});
+
+test('a notebook that does not exist yet is created by the first save as a bash notebook', async () => {
+  const created = join(dir, 'new.ipynb');
+  const s = await serveCli([created]);
+  try {
+    const auth = { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' };
+    const file = (await (await fetch(`${s.origin}/api/file`, { headers: auth })).json()) as { content: string; mtimeMs: number | null };
+    expect(file).toMatchObject({ content: '', mtimeMs: null });
+    const put = await fetch(`${s.origin}/api/file`, { method: 'PUT', headers: auth, body: JSON.stringify({ content: '# Notes\n\n```bash\necho hi\n```\n', baseMtimeMs: null }) });
+    expect(put.status).toBe(200);
+    expect(validateNotebook(created)).toBe('4 5');
+    const nbJson = JSON.parse(readFileSync(created, 'utf8'));
+    expect(nbJson.metadata.kernelspec).toEqual({ display_name: 'Bash', language: 'bash', name: 'bash' });
+    expect(nbJson.cells.map((c: { cell_type: string; source: string[] }) => [c.cell_type, c.source.join('')])).toEqual([
+      ['markdown', '# Notes'],
+      ['code', 'echo hi'],
+    ]);
+  } finally {
+    s.child.kill('SIGTERM');
+    await s.exited;
+  }
 });
