@@ -266,7 +266,7 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
   if (flags.report && reportFormat) {
     // Every block of the script, in order; those not run (not selected, or after a failure) say so.
     const prose = doc.notebook ? notebookProse(doc.notebook, all) : proseBefore(source, all);
-    const entries = all.map((block, i) => ({ block, prose: prose[i], run: runs.get(block.index) }));
+    const entries = all.map((block, i) => ({ block, prose: prose[i], run: runs.get(block.index), ...(doc.notebook ? { where: blockPlace(doc, basename(path), block) } : {}) }));
     try {
       const text = reportFormat === 'ipynb' ? notebookReport(doc, runs, splitters.forFile(path)) : await writeTranscript({ script: path, entries, createdAt: Date.now(), version }, reportFormat);
       writeFileSync(flags.report, text);

@@ -40,6 +40,8 @@ export interface TranscriptRun {
 export interface TranscriptEntry {
   block: { index: number; code: string; title?: string; lineStart: number };
   run?: TranscriptRun;
+  /** Where the block is, when not `file:lineStart` (a notebook's `file cell 3`). */
+  where?: string;
   /**
    * Text of the document before the block (a Markdown runbook's prose): written as is to a
    * Markdown transcript and as preformatted text to an HTML one. The shell splitter gives none.
@@ -161,12 +163,12 @@ pre.output { background: #f3f4f6; border-left: 3px solid #d0d7de; color: #1f2328
 export async function transcriptHtml(t: Transcript): Promise<string> {
   const name = basename(t.script);
   const sections: unknown[] = [];
-  for (const { block, run, prose } of t.entries) {
+  for (const { block, run, prose, where } of t.entries) {
     const end = outcome(run);
     const out = run?.output ? await render(run.output) : undefined;
     sections.push(html`${prose ? html`<div class="prose">${prose}</div>` : ''}
 <section class="${end.state}">
-<h2>${blockLabel(block) || `block ${block.index + 1}`} <span class="where">${name}:${block.lineStart}</span></h2>
+<h2>${blockLabel(block) || `block ${block.index + 1}`} <span class="where">${where ?? `${name}:${block.lineStart}`}</span></h2>
 <pre class="code">${block.code}</pre>
 <div class="status">${end.text}</div>
 ${out ? html`${out.dropped ? html`<p class="note">… ${out.dropped} earlier lines (all of them: cmdrun history show ${run!.runId})</p>` : ''}<pre class="output">${raw(out.html)}</pre>` : ''}
@@ -200,10 +202,10 @@ const fenced = (text: string, info: string) => {
 export async function transcriptMarkdown(t: Transcript): Promise<string> {
   const name = basename(t.script);
   const parts = [`# ${name}\n\n${t.script} · transcript written ${formatTime(t.createdAt)} by cmdrun ${t.version}\n`];
-  for (const { block, run, prose } of t.entries) {
+  for (const { block, run, prose, where } of t.entries) {
     if (prose) parts.push(prose.endsWith('\n') ? prose : `${prose}\n`);
     const title = blockLabel(block) || `block ${block.index + 1}`;
-    parts.push(`## ${title.replace(/[\\`*_[\]<>#]/g, (c) => `\\${c}`)} (${name}:${block.lineStart})\n`);
+    parts.push(`## ${title.replace(/[\\`*_[\]<>#]/g, (c) => `\\${c}`)} (${where ?? `${name}:${block.lineStart}`})\n`);
     parts.push(fenced(block.code, 'sh'));
     parts.push(`*${outcome(run).text}*\n`);
     if (run?.output) {

@@ -49,6 +49,15 @@ describe('cmdrun run notebook.ipynb', () => {
     expect(readFileSync(join(dir, 'deploy.ipynb'), 'utf8')).toBe(jupyterJson(BASH_NOTEBOOK));
   });
 
+  test('--report out.md of a notebook: markdown cells as prose, blocks named by their cell', () => {
+    const dir = folder('deploy.ipynb', jupyterJson(BASH_NOTEBOOK));
+    expect(cmdrun(['run', '--quiet', '--to', '2', '--report', 'out.md', 'deploy.ipynb'], dir).status).toBe(0);
+    const md = readFileSync(join(dir, 'out.md'), 'utf8');
+    expect(md).toContain('# Deploy\n\nSet things up: ![diagram](attachment:diagram.png)\n');
+    expect(md).toContain('## Set up (deploy.ipynb cell 2)\n');
+    expect(md).toContain('```text\nhello from work\ngreen\n```');
+  });
+
   test('--list, --block by a tag or first comment, --from/--to count code cells', () => {
     const dir = folder('deploy.ipynb', jupyterJson(BASH_NOTEBOOK));
     expect(cmdrun(['run', '--list', 'deploy.ipynb'], dir).stdout).toBe(
