@@ -95,6 +95,8 @@ export interface WriteBackOptions {
   maxLines?: number;
   /** Every output text passes through it before it is written (secrets, fleets: OutputFilter). */
   filter?: OutputFilter;
+  /** Told about outputs that have no place (a fence never closed). */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -110,6 +112,9 @@ export async function writeBack(doc: RunDocument, options: WriteBackOptions): Pr
     const runs = [...(options.runs ?? new Map<number, TranscriptRun>())].map(([index, run]) => ({ block: doc.blocks[index], run: cellRun(run) }));
     content = notebookText(options.mode === 'clear' ? clearedNotebook(doc.notebook!) : executedNotebook(doc.notebook!, runs));
   } else if (doc.kind === 'markdown') {
+    for (const block of doc.blocks.filter((b) => options.mode === 'write' && options.runs?.has(b.index) && b.fence && !b.fence.closed)) {
+      options.warn?.(`${basename(doc.path)}:${block.fence!.openLine}: the fence is never closed: its output has no place in the document`);
+    }
     content =
       options.mode === 'clear'
         ? clearOutputs(doc.source, doc.blocks)

@@ -262,7 +262,7 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
   queue.endBackground();
   await background;
   const runs = new Map([...ran].map(([index, run]) => [index, transcriptRun(run)]));
-  if (flags.writeOutputs && !(await writeBackOrSay(doc, { mode: 'write', runs, maxLines: flags.writeOutputsLines ?? DEFAULT_OUTPUT_LINES }))) firstFailure ??= 1;
+  if (flags.writeOutputs && !(await writeBackOrSay(doc, { mode: 'write', runs, maxLines: flags.writeOutputsLines ?? DEFAULT_OUTPUT_LINES, warn: (m) => process.stderr.write(`cmdrun: ${m}\n`) }))) firstFailure ??= 1;
   if (flags.report && reportFormat) {
     // Every block of the script, in order; those not run (not selected, or after a failure) say so.
     const prose = doc.notebook ? notebookProse(doc.notebook, all) : proseBefore(source, all);

@@ -162,6 +162,13 @@ describe('cmdrun run --write-outputs', () => {
     expect(transcript).toContain('A paragraph right after the fence.');
   });
 
+  test('a fence never closed has no place for its output: said on stderr, the others written', () => {
+    const path = file('open.md', md('```sh', 'echo closed', '```', '', '```sh', 'echo open'));
+    const r = cmdrun(['run', '--quiet', '--write-outputs', 'open.md'], join(path, '..'));
+    expect(r).toMatchObject({ status: 0, stdout: 'closed\nopen\n', stderr: 'cmdrun: open.md:5: the fence is never closed: its output has no place in the document\n' });
+    expect(read(path)).toMatch(/^```sh\necho closed\n```\n\n<!-- cmdrun-output [^\n]+ -->\n```text\nclosed\n```\n\n```sh\necho open\n$/);
+  });
+
   test('a shell script has no place for outputs: a usage error, the script untouched', () => {
     const path = file('s.sh', 'echo hi\n');
     const r = cmdrun(['run', '--write-outputs', 's.sh'], join(path, '..'));
