@@ -44,7 +44,7 @@ export function program(): Command {
   const run = cli
     .command('run')
     .description('run every block in order in one shell, printing output to stdout; exit with the first failing status')
-    .argument('<file>', 'the script or Markdown runbook to run')
+    .argument('<file>', 'the script, Markdown runbook or bash Jupyter notebook (.ipynb) to run')
     .addOption(shellOption())
     .option('--cwd <dir>', "working directory of the shell (default: the script's folder; with --on ssh://..., a remote directory, default the remote home)")
     .option('--from <n>', 'first block to run (1-based)', parsePositive)
@@ -56,8 +56,13 @@ export function program(): Command {
     .option('--quiet', 'no header line before each block', false)
     .option('--json', 'print one JSON line per event (the SSE events of the API) instead of output', false)
     .option('--no-color', 'strip colours and other escape sequences from the output (also: NO_COLOR)')
-    .option('--report <file>', 'write a transcript of the runs: out.html (self-contained) or out.md');
-  historyOptions(remoteOptions(run)).action(async (file, flags) => (await import('./run.js')).runCommand(file, flags, VERSION));
+    .option('--report <file>', 'write a transcript of the runs: out.html (self-contained), out.md or out.ipynb (a Jupyter notebook)')
+    .option('--write-outputs', "write each block's output into the runbook under its fence (a notebook: into its cells)", false)
+    .option('--write-outputs-lines <n>', 'lines of one output kept in the document: its first and last ones', parsePositive, 200)
+    .option('--clear-outputs', 'remove the outputs written into the runbook (or notebook) and run nothing', false);
+  historyOptions(remoteOptions(run)).action(async (file, flags, command: Command) =>
+    (await import('./run.js')).runCommand(file, { ...flags, shellGiven: command.getOptionValueSource('shell') === 'cli' }, VERSION),
+  );
   addHistoryCommand(cli);
   return cli;
 }

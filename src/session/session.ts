@@ -362,20 +362,28 @@ export class ShellSession {
    *   shell's processes are out of reach.)
    */
   private ctrlC(proc: ShellProcess): void {
-    proc.write('\x03');
+    // The window is read before the write: Node may be descheduled after it on a loaded machine.
     const since = uptimeTicks() - 1;
+    const until = since + 1 + Math.ceil(READ_INTERRUPT_MS / 10);
+    proc.write('\x03');
     const block = this.blocks;
-    setTimeout(() => {
+    const signalled = new Set<number>();
+    const check = (first: boolean) => {
       if (this.blocks !== block || !this.running) return;
-      if (!this.profile.jobControl && proc.shellReadsInput()) proc.write('\x15\x04');
-      for (const pid of proc.children(since)) {
+      if (first && !this.profile.jobControl && proc.shellReadsInput()) proc.write('\x15\x04');
+      for (const pid of proc.children(since, until)) {
+        if (signalled.has(pid)) continue;
+        signalled.add(pid);
         try {
           process.kill(pid, 'SIGINT');
         } catch {
           // It ended meanwhile.
         }
       }
-    }, READ_INTERRUPT_MS);
+    };
+    // Checked again later: on a loaded machine the shell may finish that fork(2) late.
+    setTimeout(() => check(true), READ_INTERRUPT_MS);
+    setTimeout(() => check(false), READ_INTERRUPT_MS * 10);
   }
 
   /** Pauses reading the shell's output (flow control for slow consumers). */

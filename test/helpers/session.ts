@@ -44,10 +44,11 @@ export function startRun(session: ShellSession, code: string): Running {
     })
     .then((r) => ({ ...r, output }));
   let ended = false;
-  void result.finally(() => {
+  const end = () => {
     ended = true;
     wakeAll();
-  });
+  };
+  result.then(end, end);
   const until = async (done: () => boolean, what: string) => {
     while (!done()) {
       if (ended) throw new Error(`the block ended before ${what}; output: ${JSON.stringify(output)}`);
