@@ -5,7 +5,7 @@
  * byte for byte (the PTY merges stderr into it, as a terminal does); cmdrun's own header lines and
  * messages go to stderr, so stdout equals what `bash file 2>&1` prints.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import stripAnsi from 'strip-ansi';
@@ -20,12 +20,19 @@ import { HistoryRecorder } from '../history/recorder.js';
 import { historyPath } from '../history/paths.js';
 import { openHistory } from '../history/store.js';
 import { formatOf, proseBefore, transcriptRun, writeTranscript, type TranscriptFormat } from '../history/transcript.js';
+import { notebookLanguage, notebookProse } from '../blocks/ipynb.js';
+import { DEFAULT_OUTPUT_LINES } from '../blocks/outputs.js';
+import { FileConflictError } from '../server/script-file.js';
 import { checkScript, sessionDirs, UsageError } from './checks.js';
+import { notebookReport } from '../history/notebook-report.js';
+import { blockPlace, readRunDocument, writeBack, type RunDocument } from './run-documents.js';
 import type { HistoryFlags } from './history-command.js';
 
 /** Options of `cmdrun run`. */
 export interface RunFlags extends HistoryFlags {
   shell: string;
+  /** True when --shell was given: a zsh notebook then runs in that shell, not in zsh. */
+  shellGiven?: boolean;
   cwd?: string;
   /** Where blocks run by default; with a remote target, `cwd` is a directory there. */
   on?: Target;
@@ -43,8 +50,14 @@ export interface RunFlags extends HistoryFlags {
   json: boolean;
   /** False with --no-color. */
   color: boolean;
-  /** Write a transcript of the runs to this file (.html or .md). */
+  /** Write a transcript of the runs to this file (.html, .md or .ipynb). */
   report?: string;
+  /** Write each run block's output into the runbook under its fence (a notebook: into its cells). */
+  writeOutputs?: boolean;
+  /** Remove the outputs written into the document, and run nothing. */
+  clearOutputs?: boolean;
+  /** Lines of one output kept in the document (its first and last ones). */
+  writeOutputsLines?: number;
 }
 
 /** Exit status of a block stopped by --timeout (as timeout(1) reports it). */
@@ -52,9 +65,9 @@ export const TIMEOUT_STATUS = 124;
 
 /**
  * Picks the blocks to run: blocks from..to (1-based) without those marked excludeFromRunAll, or
- * with --block (given once or more) those whose title, fence name or heading is one of the given
- * texts, in document order, each once (excluded ones too: they were asked for by name, as their
- * own ▶ runs them on the page).
+ * with --block (given once or more) those whose title, fence name, heading or notebook cell tag is
+ * one of the given texts, in document order, each once (excluded ones too: they were asked for by
+ * name, as their own ▶ runs them on the page).
  * @throws UsageError when the selection is empty or out of range, or a --block title matches no block.
  */
 export function selectBlocks(blocks: Block[], flags: Pick<RunFlags, 'from' | 'to' | 'block'>): Block[] {
@@ -62,18 +75,18 @@ export function selectBlocks(blocks: Block[], flags: Pick<RunFlags, 'from' | 'to
   const chosen = blocks.slice((flags.from ?? 1) - 1, flags.to ?? blocks.length);
   if (flags.block === undefined) return chosen.filter((b) => !b.excludeFromRunAll);
   const wanted = flags.block;
-  const titlesOf = (b: Block) => [b.title, b.name, b.heading];
-  const missing = wanted.filter((title) => !chosen.some((b) => titlesOf(b).includes(title)));
+  const names = (b: Block) => [b.title, b.name, b.heading, ...(b.tags ?? [])].filter((t) => t !== undefined);
+  const missing = wanted.filter((title) => !chosen.some((b) => names(b).includes(title)));
   if (missing.length > 0) {
-    const titles = [...new Set(blocks.flatMap((b) => titlesOf(b).filter((t) => t !== undefined)))].map((t) => JSON.stringify(t));
+    const titles = [...new Set(blocks.flatMap(names))].map((t) => JSON.stringify(t));
     throw new UsageError(`no block titled ${missing.map((t) => JSON.stringify(t)).join(', ')}${titles.length ? ` (titles: ${titles.join(', ')})` : ' (the script has no titled blocks)'}`);
   }
-  return chosen.filter((b) => titlesOf(b).some((t) => t !== undefined && wanted.includes(t)));
+  return chosen.filter((b) => names(b).some((t) => wanted.includes(t)));
 }
 
 /** The header line before a block: its number, title or first line, where it starts, and its target. */
-function header(block: Block, n: number, total: number, file: string, dim: boolean): string {
-  const text = `── [${n}/${total}] ${blockLabel(block)} (${file}:${block.lineStart})${block.on ? ` on ${block.on}` : ''}`;
+function header(block: Block, n: number, total: number, place: string, dim: boolean): string {
+  const text = `── [${n}/${total}] ${blockLabel(block)} (${place})${block.on ? ` on ${block.on}` : ''}`;
   return dim ? `\x1b[2m${text}\x1b[0m\n` : `${text}\n`;
 }
 
@@ -82,12 +95,13 @@ function header(block: Block, n: number, total: number, file: string, dim: boole
  * opening fence to its last line or closing fence; then what runs it when not the shell, and
  * whether Run all skips it.
  */
-export function listBlocks(blocks: readonly Block[], file: string): string {
+export function listBlocks(blocks: readonly Block[], file: string, notebook = false): string {
   return blocks
     .map((block, i) => {
       const { first, last } = blockLines(block);
       const notes = [block.interpreter, block.excludeFromRunAll ? 'excluded from run all' : undefined].filter(Boolean);
-      return `[${i + 1}] ${blockLabel(block)} (${file}:${first === last ? first : `${first}-${last}`})${notes.length ? ` ${notes.join(', ')}` : ''}\n`;
+      const place = notebook ? `${file} cell ${first}` : `${file}:${first === last ? first : `${first}-${last}`}`;
+      return `[${i + 1}] ${blockLabel(block)} (${place})${notes.length ? ` ${notes.join(', ')}` : ''}\n`;
     })
     .join('');
 }
@@ -114,30 +128,40 @@ function writeOut(text: string | Uint8Array): Promise<void> | undefined {
 export async function runCommand(file: string, flags: RunFlags, version = ''): Promise<void> {
   const path = resolve(file);
   checkScript(path, false);
-  let reportFormat: TranscriptFormat | undefined;
+  let reportFormat: TranscriptFormat | 'ipynb' | undefined;
   if (flags.report !== undefined) {
-    reportFormat = formatOf(flags.report);
-    if (!reportFormat) throw new UsageError(`--report ${flags.report}: the file name must end with .html or .md`);
+    reportFormat = /\.ipynb$/i.test(flags.report) ? 'ipynb' : formatOf(flags.report);
+    if (!reportFormat) throw new UsageError(`--report ${flags.report}: the file name must end with .html, .md or .ipynb`);
   }
+  if (flags.clearOutputs && flags.writeOutputs) throw new UsageError('--clear-outputs and --write-outputs: choose one');
   const { cwd, remoteCwd } = sessionDirs(path, flags);
   const splitters = await loadSplitters({
     runtime: fileURLToPath(new URL('./web/web-tree-sitter.wasm', import.meta.url)),
     bash: fileURLToPath(new URL('./web/tree-sitter-bash.wasm', import.meta.url)),
   });
-  const source = readFileSync(path, 'utf8');
-  const all = splitters.forFile(path)(source);
+  const doc = await readRunDocument(path, splitters);
+  const { source, blocks: all } = doc;
   if (flags.list) {
-    process.stdout.write(listBlocks(all, basename(path)));
+    process.stdout.write(listBlocks(all, basename(path), doc.kind === 'notebook'));
     return;
   }
+  if ((flags.writeOutputs || flags.clearOutputs) && doc.kind === 'shell') {
+    throw new UsageError(`${basename(path)}: only Markdown runbooks and notebooks keep outputs (a shell script has no place for them; use --report)`);
+  }
+  if (flags.clearOutputs) {
+    process.exitCode = (await writeBackOrSay(doc, { mode: 'clear' })) ? 0 : 1;
+    return;
+  }
+  // A zsh notebook's cells are zsh code (its kernel's language): they run in zsh unless --shell says otherwise.
+  const shell = doc.notebook && !flags.shellGiven && notebookLanguage(doc.notebook)?.toLowerCase() === 'zsh' ? 'zsh' : flags.shell;
   const blocks = selectBlocks(all, flags);
   const wrongTarget = blocks.find((b) => b.onError);
-  if (wrongTarget) throw new UsageError(`${basename(path)}:${blockLines(wrongTarget).first}: ${wrongTarget.onError}`);
+  if (wrongTarget) throw new UsageError(`${blockPlace(doc, basename(path), wrongTarget, blockLines(wrongTarget).first)}: ${wrongTarget.onError}`);
   const ran = new Map<number, Run>();
   let sessions: SessionPool;
   try {
     sessions = await SessionPool.start(flags.on ?? { kind: 'local' }, {
-      session: { shell: flags.shell, cwd, scriptName: file, cols: process.stdout.columns },
+      session: { shell, cwd, scriptName: file, cols: process.stdout.columns },
       remoteCwd,
       sshCommand: flags.sshCommand,
       batch: !process.stdin.isTTY, // no one to answer ssh's prompts, nor a block's reads
@@ -227,14 +251,14 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
       current = undefined;
     }
     if (timedOut && block) {
-      process.stderr.write(`cmdrun: block ${n} (${basename(path)}:${block.lineStart}) timed out after ${flags.timeout} s\n`);
+      process.stderr.write(`cmdrun: block ${n} (${blockPlace(doc, basename(path), block)}) timed out after ${flags.timeout} s\n`);
       return TIMEOUT_STATUS;
     }
     return status;
   };
 
   for (const [i, block] of blocks.entries()) {
-    if (!flags.quiet && !flags.json) process.stderr.write(header(block, i + 1, blocks.length, basename(path), dimHeaders));
+    if (!flags.quiet && !flags.json) process.stderr.write(header(block, i + 1, blocks.length, blockPlace(doc, basename(path), block), dimHeaders));
     const status = await runOne(block.code, block, i + 1, (run) => ran.set(block.index, run));
     if (status !== 0) {
       firstFailure ??= status;
@@ -251,16 +275,37 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
   }
   queue.endBackground();
   await background;
+  const runs = new Map([...ran].map(([index, run]) => [index, transcriptRun(run)]));
+  if (flags.writeOutputs && !(await writeBackOrSay(doc, { mode: 'write', runs, maxLines: flags.writeOutputsLines ?? DEFAULT_OUTPUT_LINES, warn: (m) => process.stderr.write(`cmdrun: ${m}\n`) }))) firstFailure ??= 1;
   if (flags.report && reportFormat) {
     // Every block of the script, in order; those not run (not selected, or after a failure) say so.
-    const prose = proseBefore(source, all);
-    const entries = all.map((block, i) => ({ block, prose: prose[i], run: ran.has(block.index) ? transcriptRun(ran.get(block.index)!) : undefined }));
+    const prose = doc.notebook ? notebookProse(doc.notebook, all) : proseBefore(source, all);
+    const entries = all.map((block, i) => ({ block, prose: prose[i], run: runs.get(block.index), ...(doc.notebook ? { where: blockPlace(doc, basename(path), block) } : {}) }));
     try {
-      writeFileSync(flags.report, await writeTranscript({ script: path, entries, createdAt: Date.now(), version }, reportFormat));
+      const text = reportFormat === 'ipynb' ? notebookReport(doc, runs, splitters.forFile(path)) : await writeTranscript({ script: path, entries, createdAt: Date.now(), version }, reportFormat);
+      writeFileSync(flags.report, text);
     } catch (err) {
       process.stderr.write(`cmdrun: could not write the report ${flags.report}: ${(err as Error).message}\n`);
       firstFailure ??= 1;
     }
   }
   await shutdown(firstFailure ?? 0);
+}
+
+/**
+ * writeBack (run-documents.ts), its refusal said on stderr: a file changed on disk since the run
+ * read it is left as it is.
+ * @returns false when the outputs could not be written
+ */
+async function writeBackOrSay(doc: RunDocument, options: Parameters<typeof writeBack>[1]): Promise<boolean> {
+  try {
+    await writeBack(doc, options);
+    return true;
+  } catch (err) {
+    const what = options.mode === 'clear' ? 'outputs not cleared' : 'outputs not written';
+    if (err instanceof FileConflictError) process.stderr.write(`cmdrun: ${basename(doc.path)} changed on disk since the run read it: ${what} (the file is as the other program left it)\n`);
+    else if (err instanceof UsageError) throw err;
+    else process.stderr.write(`cmdrun: ${what} to ${basename(doc.path)}: ${(err as Error).message}\n`);
+    return false;
+  }
 }

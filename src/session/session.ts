@@ -12,6 +12,7 @@ import { remoteDir, type RemoteOptions } from './remote.js';
 import { ShellProcess, ShellStartError, type OutputReceiver } from './shell-process.js';
 import { relativeName, shellEnv, type BlockResult, type RunOptions, type SessionOptions, type SessionStatus } from './session-types.js';
 import { checkText, layoutPaths, profileFor, type SessionLayout, type ShellProfile } from './shells.js';
+import { claimSessionDir, removeStaleSessionDirs } from './stale-dirs.js';
 import { formatTarget } from './target.js';
 
 export * from './session-types.js';
@@ -83,7 +84,9 @@ export class ShellSession {
       const env = shellEnv(options.env ?? process.env);
       return new ShellSession({ shell, cwd: options.cwd, env, cols: options.cols ?? 120, rows: options.rows ?? 30, scriptName, remote: options.remote }, profile, '');
     }
+    removeStaleSessionDirs();
     const dir = await mkdtemp(join(tmpdir(), 'cmdrun-'));
+    claimSessionDir(dir);
     const session = new ShellSession(
       {
         shell,
@@ -350,31 +353,40 @@ export class ShellSession {
   }
 
   /**
-   * Types Ctrl-C: the terminal sends SIGINT to its foreground process group. Without job control
-   * (bash), two cases need help, checked {@link READ_INTERRUPT_MS} later:
-   * - the shell's own `read` takes its INT trap and reads on (bash(1): SIGNALS): the line it has is
-   *   dropped (^U) and end of input (^D) ends it;
-   * - a command the shell was starting as the signal came never got it (bash blocks SIGINT around
-   *   fork(2), and the child has bash's handlers until it resets them to exec), and the shell,
-   *   whose trap is pending, waits for it: a child of the shell started within a clock tick before
-   *   the Ctrl-C, or after it, and still running gets its SIGINT now.
+   * Types Ctrl-C: the terminal sends SIGINT to its foreground process group. Two cases need help,
+   * checked {@link READ_INTERRUPT_MS} later:
+   * - without job control (bash), the shell's own `read` takes its INT trap and reads on (bash(1):
+   *   SIGNALS): the line it has is dropped (^U) and end of input (^D) ends it;
+   * - a command the shell was starting as the signal came never got it, and the shell waits for it:
+   *   bash blocks SIGINT around fork(2), and the child has bash's handlers until it resets them to
+   *   exec; a job-control shell (zsh, dash) got the signal itself while its new job was not yet the
+   *   terminal's foreground group. So a child of the shell started within a clock tick before the
+   *   Ctrl-C, or after it, and still running gets its SIGINT now. (Local sessions only: a remote
+   *   shell's processes are out of reach.)
    */
   private ctrlC(proc: ShellProcess): void {
-    proc.write('\x03');
-    if (this.profile.jobControl) return;
+    // The window is read before the write: Node may be descheduled after it on a loaded machine.
     const since = uptimeTicks() - 1;
+    const until = since + 1 + Math.ceil(READ_INTERRUPT_MS / 10);
+    proc.write('\x03');
     const block = this.blocks;
-    setTimeout(() => {
+    const signalled = new Set<number>();
+    const check = (first: boolean) => {
       if (this.blocks !== block || !this.running) return;
-      if (proc.shellReadsInput()) proc.write('\x15\x04');
-      for (const pid of proc.children(since)) {
+      if (first && !this.profile.jobControl && proc.shellReadsInput()) proc.write('\x15\x04');
+      for (const pid of proc.children(since, until)) {
+        if (signalled.has(pid)) continue;
+        signalled.add(pid);
         try {
           process.kill(pid, 'SIGINT');
         } catch {
           // It ended meanwhile.
         }
       }
-    }, READ_INTERRUPT_MS);
+    };
+    // Checked again later: on a loaded machine the shell may finish that fork(2) late.
+    setTimeout(() => check(true), READ_INTERRUPT_MS);
+    setTimeout(() => check(false), READ_INTERRUPT_MS * 10);
   }
 
   /** Pauses reading the shell's output (flow control for slow consumers). */

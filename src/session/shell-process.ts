@@ -429,14 +429,14 @@ export class ShellProcess {
   }
 
   /**
-   * The pids of the live processes the shell itself started (its children), started at or after
-   * `sinceTicks` (clock ticks since boot, see uptimeTicks) when given.
+   * The pids of the live processes the shell itself started (its children), started from
+   * `sinceTicks` to `untilTicks` (clock ticks since boot, see uptimeTicks) when given.
    */
-  children(sinceTicks = 0): number[] {
+  children(sinceTicks = 0, untilTicks = Infinity): number[] {
     if (this.layout.remote) return [];
     return sessionMembers(this.sid).filter((pid) => {
       const stat = pid === this.shellPid ? undefined : readStat(pid);
-      return stat?.ppid === this.shellPid && stat.starttime >= sinceTicks;
+      return stat?.ppid === this.shellPid && stat.starttime >= sinceTicks && stat.starttime <= untilTicks;
     });
   }
 

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { readStat, sessionMembers } from '../../src/session/processes.js';
 import { ShellSession } from '../../src/session/session.js';
-import { run, startBash } from '../helpers/session.js';
+import { run, startBash, startRun } from '../helpers/session.js';
+import { waitFor } from '../helpers/wait.js';
 
 let session: ShellSession;
 beforeAll(async () => {
@@ -177,10 +178,10 @@ describe('blocks that end the shell', () => {
 describe('interrupt', () => {
   test('interrupt stops a running command with 130 and the session keeps its state', async () => {
     await run(session, 'keep=yes');
-    const pending = run(session, 'echo started; sleep 30; echo not-reached');
-    await new Promise((r) => setTimeout(r, 300));
+    const block = startRun(session, 'echo started; sleep 30; echo not-reached');
+    await block.untilOutput('started');
     expect(session.interrupt()).toBe(true);
-    const r = await pending;
+    const r = await block.result;
     expect(r).toMatchObject({ exitCode: 130, interrupted: true, sessionRestarted: false });
     expect(r.output).toContain('started');
     expect(r.output).not.toContain('not-reached');
@@ -231,13 +232,33 @@ describe('interrupt', () => {
     }
   });
 
+  for (const shell of ['zsh', 'dash'] as const) {
+    test(`${shell}: an interrupt as a command starts (the shell got it, not the new job) still ends the block`, async () => {
+      const own = await ShellSession.start({ shell, cwd: tmpdir(), scriptName: 'test.sh' });
+      try {
+        for (let i = 0; i < 20; i++) {
+          // Ctrl-C the moment the block prints: the shell is forking `sleep` or about to.
+          const block = startRun(own, 'echo started; sleep 30; echo not-reached');
+          await block.untilOutput('started');
+          own.interrupt();
+          const r = await block.result;
+          expect(r, `attempt ${i}`).toMatchObject({ exitCode: 130, interrupted: true, sessionRestarted: false });
+          expect(r.output).not.toContain('not-reached');
+        }
+      } finally {
+        await own.close();
+      }
+    });
+  }
+
   test('interrupt ends a pure shell loop, a function and the shell\'s own read, and keeps the state', async () => {
     await run(session, 'kept=1; spin() { while :; do :; done; echo not-after-loop; }');
-    for (const code of ['spin; echo not-reached', 'read -r line; echo not-reached', 'sleep 30\necho not-reached']) {
-      const pending = run(session, code);
-      await new Promise((r) => setTimeout(r, 300));
+    for (const code of ['echo ready; spin; echo not-reached', 'read -r line; echo not-reached', 'echo ready; sleep 30\necho not-reached']) {
+      const block = startRun(session, code);
+      if (code.startsWith('read')) await block.untilWaiting();
+      else await block.untilOutput('ready');
       session.interrupt();
-      const r = await pending;
+      const r = await block.result;
       expect(r, code).toMatchObject({ exitCode: 130, interrupted: true, sessionRestarted: false });
       expect(r.output).not.toContain('not-');
     }
@@ -252,8 +273,7 @@ describe('background output', () => {
       let background = '';
       own.onBackground((text) => (background += text));
       expect((await run(own, '(sleep 0.2; echo later; printf "no newline") &')).output).toBe('');
-      await new Promise((r) => setTimeout(r, 600));
-      expect(background).toBe('later\nno newline');
+      await waitFor(() => background === 'later\nno newline', `the background output (got ${JSON.stringify(background)})`);
       expect((await run(own, 'echo next')).output).toBe('next\n');
       expect(background).toBe('later\nno newline'); // and the echoed block line never shows
     } finally {
@@ -263,10 +283,10 @@ describe('background output', () => {
 });
 
 test('input reaches a block that reads from the terminal', async () => {
-  const pending = run(session, 'read -r name; echo "hello $name"');
-  await new Promise((r) => setTimeout(r, 200));
+  const block = startRun(session, 'read -r name; echo "hello $name"');
+  await block.untilWaiting();
   expect(session.input('world\r')).toBe(true);
-  expect((await pending).output).toBe('world\nhello world\n'); // echoed as a terminal does
+  expect((await block.result).output).toBe('world\nhello world\n'); // echoed as a terminal does
 });
 
 test('the environment has TERM, PAGER=cat and the user\'s PATH and HOME', async () => {
