@@ -296,6 +296,7 @@ async function page() {
   results.page = p;
   row('page: editor ready (ms)', f(p.readyMs, 0), `DOMContentLoaded ${f(p.domContentLoadedMs, 0)}, load ${f(p.loadMs, 0)}`);
   row(`page: seq ${PAGE_LINES} rendered (ms)`, f(p.renderMs, 0), '', `exit ${p.exitCode}`);
+  row('page: key delay while it renders, max (ms)', f(p.keyDelay.maxMs, 0), '', `p95 ${f(p.keyDelay.p95Ms, 0)}, ${p.keyDelay.count} keys`, '≤ 200', p.keyDelay.maxMs <= 200);
 }
 
 const sections = { startup, latency, runall: runAll, throughput, history, secrets, remote, page };

@@ -1,12 +1,12 @@
 /**
  * The toolbar's Export: a transcript of the notebook's runs (GET /api/transcript), downloaded as a
- * self-contained HTML file or as Markdown. The request carries the token, so the file is fetched
+ * self-contained HTML file, as Markdown or as a Jupyter notebook (.ipynb, nbformat 4.5). The request carries the token, so the file is fetched
  * and handed to the browser as a blob URL with a download name.
  */
 import type { Api } from './api.js';
 import { openMenu } from './notebook.js';
 
-type Format = 'html' | 'md';
+type Format = 'html' | 'md' | 'ipynb';
 
 /** Downloads the transcript in `format`; resolves with the file name. */
 export async function downloadTranscript(api: Api, format: Format): Promise<string> {
@@ -23,13 +23,14 @@ export async function downloadTranscript(api: Api, format: Format): Promise<stri
   return name;
 }
 
-/** Makes `button` open the Export menu: HTML or Markdown. `say` reports in the status bar. */
+/** Makes `button` open the Export menu: HTML, Markdown or Jupyter notebook. `say` reports in the status bar. */
 export function setupExport(button: HTMLElement, api: Api, say: (message: string) => void): void {
   button.addEventListener('click', () => {
     button.setAttribute('aria-expanded', 'true');
     const items = [
       { value: 'html' as const, label: 'HTML transcript', detail: '.html, self-contained' },
       { value: 'md' as const, label: 'Markdown transcript', detail: '.md' },
+      { value: 'ipynb' as const, label: 'Jupyter notebook', detail: '.ipynb, bash kernel' },
     ];
     openMenu(button, 'Export', items, (format: Format | undefined) => {
       button.setAttribute('aria-expanded', 'false');

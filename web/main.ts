@@ -6,7 +6,8 @@ import { EditorState } from '@codemirror/state';
 import { EditorView } from '@codemirror/view';
 import { basicSetup } from 'codemirror';
 import type { Interpreter } from '../src/blocks/fence.js';
-import { loadSplitters } from '../src/blocks/parser.js';
+import { isNotebookFile } from '../src/blocks/ipynb.js';
+import { documentKind, loadSplitters } from '../src/blocks/parser.js';
 import { blockLines, type Block } from '../src/blocks/split.js';
 import { formatTarget, parseTarget } from '../src/session/target.js';
 import type { RunSummary } from '../src/runs/run.js';
@@ -15,6 +16,7 @@ import { BackgroundOutput } from './background.js';
 import { fittingColumns, followColorScheme } from './appearance.js';
 import { commandKeymap, fillShortcuts, type Command } from './commands.js';
 import { setupExport } from './export.js';
+import { DocumentOutputs } from './document-outputs.js';
 import { FileSync, type ConflictChoice } from './file-sync.js';
 import { OtherRuns, historyLabel, loadHistory, openHistoryMenu, restoreRuns, showHistoryRun, type Placement } from './history.js';
 import { documentLanguage, selectionRun } from './markdown.js';
@@ -67,6 +69,8 @@ async function startPage(): Promise<void> {
 
   const field = blocksField(splitters.forFile(name));
   let current: PageRun | undefined;
+  /** Keep outputs in the document (Markdown runbooks only). */
+  let documentOutputs: DocumentOutputs | undefined;
   const cleared = new Set<string>(JSON.parse(sessionStorage.getItem(CLEARED_KEY) ?? '[]') as string[]);
 
   const interrupt = (run: PageRun | undefined = current): boolean => {
@@ -92,6 +96,7 @@ async function startPage(): Promise<void> {
         else showConfirm(api, run, event.data, say, () => view.focus());
       },
       answered: (run) => closeQuestion(run.runId),
+      ended: (run, end, startedAt) => documentOutputs?.ended(run, end, startedAt),
     },
     send,
     (run) => void interrupt(run),
@@ -235,7 +240,7 @@ async function startPage(): Promise<void> {
   };
 
   const runBlock = (block: Block, batch?: string): PageRun =>
-    runLines(block.code, blockPlace(block), batch, { interpreter: block.interpreter, title: block.title, ...targetOf(block), ...inputFields(block) });
+    DocumentOutputs.track(documentOutputs, runLines(block.code, blockPlace(block), batch, { interpreter: block.interpreter, title: block.title, ...targetOf(block), ...inputFields(block) }), block.code);
 
   /**
    * Runs `blocks` in order as one batch: a failing one cancels the rest, as in Jupyter; the page
@@ -385,6 +390,7 @@ async function startPage(): Promise<void> {
       return choice;
     },
   });
+  if (documentKind(name) === 'markdown' && !isNotebookFile(name)) documentOutputs = new DocumentOutputs({ view: () => view, blocks: () => view.state.field(field), files: () => files, say: (m) => setText('message', m) }, file.path);
   updateDirty();
   setText('connection', 'connected');
   setText('message', file.mtimeMs === null ? `${name} does not exist yet: it is created when you save` : 'F1 or the ? button lists the keyboard shortcuts');

@@ -275,6 +275,11 @@ export class OutputView {
     }
   }
 
+  /** text() once the terminal has taken in every output written so far. */
+  settledText(): Promise<string> {
+    return this.ready.then(() => new Promise<string>((resolve) => this.term.write('', () => resolve(this.text()))));
+  }
+
   /** The output as plain text: the terminal's lines, or the raw output once lines were dropped. */
   text(): string {
     if (this.term && !this.origin?.isDisposed && this.term.buffer.active.type === 'normal') return bufferText(this.term.buffer.active);

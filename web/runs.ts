@@ -3,6 +3,7 @@
  * event stream in order, one connection at a time, and resumes a dropped stream from the last
  * event id it saw (Last-Event-ID), so no output is lost or shown twice.
  */
+import type { EndData } from '../src/runs/run.js';
 import { Api, ApiError, type RunEvent } from './api.js';
 import type { OutputView } from './output-view.js';
 
@@ -21,6 +22,8 @@ export interface FollowerEvents {
   /** A run asks before it starts (`params` or `confirm`); `answered` when it starts or ends. */
   asks?(run: PageRun, event: Extract<RunEvent, { event: 'params' | 'confirm' }>): void;
   answered?(run: PageRun): void;
+  /** A run ended with an exit status; `startedAt` (epoch ms) is its start event's. */
+  ended?(run: PageRun, end: EndData, startedAt: number | undefined): void;
 }
 
 /** Waits before reconnect attempt `n` (ms): 250, 500, 1000, ... up to 5 s. */
@@ -77,6 +80,7 @@ export class RunFollower {
     let lastId = 0;
     let attempts = 0;
     let finished = false;
+    let startedAt: number | undefined;
     const handle = (event: RunEvent | { id: number; event: 'shutdown' }) => {
       if (event.event !== 'shutdown' && event.id) lastId = event.id;
       attempts = 0;
@@ -91,6 +95,7 @@ export class RunFollower {
           run.view.queued(event.data.position);
           break;
         case 'start':
+          startedAt = event.data.startedAt;
           run.view.started(++this.executions, (data) => this.send(run, data), () => this.interrupt(run), event.data.on);
           this.on.running(run);
           break;
@@ -103,6 +108,7 @@ export class RunFollower {
         case 'end':
           finished = true;
           run.view.ended(event.data);
+          this.on.ended?.(run, event.data, startedAt);
           break;
         case 'error':
           finished = true;

@@ -44,8 +44,18 @@ export async function measurePage(server, lines) {
     });
 
     await page.click('.cm-content');
+    // How long key presses wait while the output renders: event.timeStamp is when the browser got
+    // the key, so the difference is the time the page's main thread kept it waiting.
+    await page.evaluate(() => {
+      window.__keyDelays = [];
+      addEventListener('keydown', (event) => window.__keyDelays.push(performance.now() - event.timeStamp), true);
+    });
     const t0 = performance.now();
     await page.keyboard.press('Shift+Enter');
+    let rendering = true;
+    const typing = (async () => {
+      while (rendering) await page.keyboard.press('Shift'); // a key that changes nothing
+    })();
     await page.waitForFunction(
       ({ finished, last }) => {
         const panels = document.querySelectorAll('[data-testid=output]');
@@ -56,8 +66,12 @@ export async function measurePage(server, lines) {
       { polling: 'raf', timeout: 120_000 },
     );
     const renderMs = performance.now() - t0;
+    rendering = false;
+    await typing;
+    const delays = (await page.evaluate(() => window.__keyDelays)).slice(1).sort((x, y) => x - y);
+    const keyDelay = { count: delays.length, p95Ms: delays[Math.floor(delays.length * 0.95)] ?? NaN, maxMs: delays.at(-1) ?? NaN };
     const exitCode = await page.$eval('[data-testid=output]', (el) => el.dataset.exitCode);
-    return { ...nav, renderMs, exitCode: Number(exitCode) };
+    return { ...nav, renderMs, keyDelay, exitCode: Number(exitCode) };
   } finally {
     await browser.close();
     rmSync(profile, { recursive: true, force: true });

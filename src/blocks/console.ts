@@ -1,7 +1,7 @@
 /**
- * The commands of a terminal transcript (a `console` or `shell-session` fence, as GitHub shows
- * them): the lines after a `$ ` prompt and the lines continuing them; every other line is example
- * output and does not run. No I/O; whether a command continues is decided by the bash parser the
+ * The commands of a terminal transcript (a `console`, `shell-session` or `sh-session` fence, as
+ * GitHub shows them, or a shell fence written as one, as Runme runbooks do): the lines after a `$ `
+ * prompt and the lines continuing them; every other line is example output and does not run. No I/O; whether a command continues is decided by the bash parser the
  * caller passes in (parser.ts: tree-sitter-bash), never by counting quotes.
  */
 
@@ -15,6 +15,21 @@ export type IsIncomplete = (code: string) => boolean;
 const PROMPT = '$ ';
 /** bash's default PS2, shown before continuation lines; removed when a transcript has it. */
 const CONTINUATION_PROMPT = '> ';
+
+/**
+ * True when a shell fence (`sh`, `bash`, ...) is written as a terminal transcript and runs as one
+ * (consoleCommands): its first line that is neither blank nor a `#` comment starts with `$ `.
+ * The prompt test is Runme's (runmedev/runme runner/client `prepareCommandSeq`: a line starting
+ * with `$ `, at the line's start, loses those two characters; its CLI testdata writes `$ ` before
+ * the commands of `sh` and `bash` fences). A shell line that starts with `$ ` would run a command
+ * named `$` (status 127), so no working script is read as a transcript. Indented lines and a `$`
+ * without a space (`$HOME/bin/setup`) are no prompt.
+ * @param lines the fence's code lines (fence indentation and container markup removed)
+ */
+export function isTranscript(lines: readonly string[]): boolean {
+  const first = lines.find((line) => line.trim() !== '' && !line.trimStart().startsWith('#'));
+  return first !== undefined && first.startsWith(PROMPT);
+}
 
 /**
  * Picks the command lines of a transcript.

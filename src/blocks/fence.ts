@@ -11,15 +11,17 @@ export type { Interpreter };
 
 /**
  * How a fence runs:
- * - `shell`: its code runs in the session's shell (`sh`, `bash`, `shell`, `zsh`);
- * - `console`: a terminal transcript (`console`, `shell-session`): only its command lines run;
+ * - `shell`: its code runs in the session's shell (`sh`, `bash`, `shell`, `shellscript` (VS Code's
+ *   language id, which Runme runs), `zsh`); one written as a transcript runs as `console`
+ *   (console.ts: isTranscript, the caller's business);
+ * - `console`: a terminal transcript (`console`, `shell-session`, `sh-session`): only its command lines run;
  * - `interpreter`: `interpreter` runs its code (`python`, `py`, `node`, `js`, `javascript`, `ruby`, `perl`);
  * - `none`: data or another language (`yaml`, `json`, `text`, `diff`, no language...): never runs.
  */
 export type FenceKind = { kind: 'shell' } | { kind: 'console' } | { kind: 'interpreter'; interpreter: Interpreter } | { kind: 'none' };
 
-const SHELLS = new Set(['sh', 'bash', 'shell', 'zsh']);
-const CONSOLES = new Set(['console', 'shell-session']);
+const SHELLS = new Set(['sh', 'bash', 'shell', 'shellscript', 'zsh']);
+const CONSOLES = new Set(['console', 'shell-session', 'sh-session']);
 /** Fence languages that name an interpreter, and the program each runs. */
 export const INTERPRETERS: Readonly<Record<string, Interpreter>> = {
   python: 'python3',

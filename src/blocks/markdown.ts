@@ -9,7 +9,7 @@
  */
 import type { SyntaxNode } from '@lezer/common';
 import { parser as commonmark, type BlockContext, type Line } from '@lezer/markdown';
-import { consoleCommands, type IsIncomplete } from './console.js';
+import { consoleCommands, isTranscript, type IsIncomplete } from './console.js';
 import { fenceKind, isTrue, parseFenceInfo } from './fence.js';
 import { readFrontMatter } from './front-matter.js';
 import { readInputs, type PromptMode } from './params.js';
@@ -40,7 +40,8 @@ const parser = commonmark.configure({
  * Splits a Markdown document into its runnable fences (fence.ts says which languages run).
  * Each block's `markerLine` is its opening fence, lineStart..lineEnd its code lines (leading and
  * trailing blank lines left out), `fence` the whole fence. Its `code` has the container markup and
- * fence indentation removed; a console fence's output lines are blank in it, so line numbers stay
+ * fence indentation removed; the output lines of a console fence, or of a shell fence written as a
+ * transcript (console.ts: isTranscript, as Runme runbooks), are blank in it, so line numbers stay
  * those of the document. A fence without code to run is no block. Its `title` is its `name`
  * attribute, else the text of the nearest heading above it; its `on` (and `onError`) its `on`
  * attribute (Block.on).
@@ -141,7 +142,9 @@ function fenceBlock(
     while (k < indent && line[k] === ' ') k++;
     return line.slice(k);
   });
-  const code = kind.kind === 'console' ? consoleCommands(stripped, isIncomplete).map((line) => line ?? '') : stripped;
+  // A shell fence written as a transcript (`$ ` prompts, as Runme runbooks) runs as a console one.
+  const transcript = kind.kind === 'console' || (kind.kind === 'shell' && isTranscript(stripped));
+  const code = transcript ? consoleCommands(stripped, isIncomplete).map((line) => line ?? '') : stripped;
   let first = 0;
   let last = code.length - 1;
   while (first <= last && code[first].trim() === '') first++;

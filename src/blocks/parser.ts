@@ -20,12 +20,15 @@ export interface GrammarFiles {
 /** Splits a document into blocks; see splitBlocks (shell) and splitMarkdown for the rules. */
 export type BlockSplitter = (source: string) => Block[];
 
-/** What kind of document a file is: `markdown` for `.md`, `.markdown` and `.mdx`, else `shell`. */
+/**
+ * What kind of document a file is: `markdown` for `.md`, `.markdown` and `.mdx`, and for `.ipynb`
+ * (the page edits a notebook as its Markdown view: ipynb-view.ts), else `shell`.
+ */
 export type DocumentKind = 'markdown' | 'shell';
 
 /** The kind of document `fileName` (a name or a path; the extension is compared without case) is. */
 export function documentKind(fileName: string): DocumentKind {
-  return /\.(md|markdown|mdx)$/i.test(fileName) ? 'markdown' : 'shell';
+  return /\.(md|markdown|mdx|ipynb)$/i.test(fileName) ? 'markdown' : 'shell';
 }
 
 /** The loaded bash grammar, from which splitters for each kind of document are made. */

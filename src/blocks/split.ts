@@ -55,6 +55,8 @@ export interface Block {
   name?: string;
   /** Markdown: the text of the nearest heading above the fence (`cmdrun run --block` matches it). */
   heading?: string;
+  /** A notebook cell's `tags` metadata (ipynb.ts): `cmdrun run --block` matches them too. */
+  tags?: string[];
   /** Markdown: `excludeFromRunAll=true`: Run all/above/below/from here and `cmdrun run` skip it. */
   excludeFromRunAll?: boolean;
   /** The program that runs the code in the session instead of the shell (interpreter fences). */

@@ -24,7 +24,8 @@ function openForReading(flag: string | boolean | undefined): HistoryStore | unde
   try {
     return HistoryStore.open(path);
   } catch (err) {
-    throw new Error(`cannot open the history ${path}: ${(err as Error).message}`);
+    // One line (a failed better-sqlite3 load lists every path it tried).
+    throw new Error(`cannot open the history ${path}: ${String((err as Error).message).split('\n')[0]}`);
   }
 }
 

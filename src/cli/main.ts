@@ -45,21 +45,27 @@ export function program(): Command {
   const run = cli
     .command('run')
     .description('run every block in order in one shell, printing output to stdout; exit with the first failing status')
-    .argument('<file>', 'the script or Markdown runbook to run')
+    .argument('<file>', 'the script, Markdown runbook or bash Jupyter notebook (.ipynb) to run')
     .addOption(shellOption())
     .option('--cwd <dir>', "working directory of the shell (default: the script's folder; with --on ssh://..., a remote directory, default the remote home)")
     .option('--from <n>', 'first block to run (1-based)', parsePositive)
     .option('--to <n>', 'last block to run (1-based)', parsePositive)
-    .option('--block <title>', 'run only the block(s) with this title: a # %% title, or a Markdown fence\'s name or heading')
+    // Repeatable, not variadic: `--block a FILE` keeps FILE as the file.
+    .option('--block <title>', 'run only the block(s) with this title: a # %% title, a Markdown fence\'s name or heading, or a notebook cell\'s name or tag; repeat for several (they run in document order)', (title: string, earlier: string[] = []) => [...earlier, title])
     .option('--list', "print each block's number, title and lines; run nothing", false)
     .option('--timeout <seconds>', 'interrupt a block that runs longer than this', parseSeconds)
     .option('--keep-going', 'run every block even after one fails; exit with the first failure', false)
     .option('--quiet', 'no header line before each block', false)
     .option('--json', 'print one JSON line per event (the SSE events of the API) instead of output', false)
     .option('--no-color', 'strip colours and other escape sequences from the output (also: NO_COLOR)')
-    .option('--report <file>', 'write a transcript of the runs: out.html (self-contained) or out.md')
+    .option('--report <file>', 'write a transcript of the runs: out.html (self-contained), out.md or out.ipynb (a Jupyter notebook)')
+    .option('--write-outputs', "write each block's output into the runbook under its fence (a notebook: into its cells)", false)
+    .option('--write-outputs-lines <n>', 'lines of one output kept in the document: its first and last ones', parsePositive, 200)
+    .option('--clear-outputs', 'remove the outputs written into the runbook (or notebook) and run nothing', false)
     .option('--yes', 'run blocks marked confirm= without asking');
-  historyOptions(remoteOptions(envOptions(run))).action(async (file, flags) => (await import('./run.js')).runCommand(file, flags, VERSION));
+  historyOptions(remoteOptions(envOptions(run))).action(async (file, flags, command: Command) =>
+    (await import('./run.js')).runCommand(file, { ...flags, shellGiven: command.getOptionValueSource('shell') === 'cli' }, VERSION),
+  );
   addHistoryCommand(cli);
   return cli;
 }

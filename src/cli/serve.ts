@@ -2,8 +2,10 @@
  * `cmdrun [file]`: serve the notebook, print the URL, open the browser, and shut down cleanly on
  * SIGINT/SIGTERM/SIGHUP (shared/notes/api.md, "CLI").
  */
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkShellNotebook, isNotebookFile, NotebookError, parseNotebook } from '../blocks/ipynb.js';
 import { historyPath } from '../history/paths.js';
 import { startServer } from '../server/serve.js';
 import { checkScript, sessionDirs, UsageError } from './checks.js';
@@ -29,13 +31,22 @@ export interface ServeFlags extends HistoryFlags, EnvFlags {
 export async function serveCommand(file: string | undefined, flags: ServeFlags, version: string): Promise<void> {
   const path = resolve(file ?? 'untitled.sh');
   checkScript(path, true);
+  if (isNotebookFile(path) && existsSync(path)) {
+    // Refused before anything starts: a notebook of another language, or no notebook at all.
+    try {
+      checkShellNotebook(parseNotebook(readFileSync(path, 'utf8'), basename(path)), basename(path));
+    } catch (err) {
+      if (err instanceof NotebookError) throw new UsageError(err.message);
+      throw err;
+    }
+  }
   const { cwd, remoteCwd } = sessionDirs(path, flags);
   let server;
   const historyFile = historyPath(flags.history);
   const env = await givenValues(flags);
   try {
     server = await startServer({
-      // better-sqlite3 loads, and the database opens, once the server listens.
+      // SQLite loads, and the database opens, once the server listens.
       history: historyFile === undefined ? undefined : async () => (await import('../history/store.js')).openHistory(historyFile),
       historyMax: flags.historyMax,
       file: path,

@@ -97,6 +97,8 @@ export class HistoryRecorder {
     }
     this.user = user;
     this.maxScriptChars = options.maxScriptChars ?? DEFAULT_HISTORY_MAX;
+    // The WAL between checkpoints need not be larger than the history it holds.
+    this.guard(() => store.limitWal(this.maxScriptChars));
     // A run never holds more than the whole history may, so the newest run always fits.
     const { headChars, tailChars } = options.limits;
     const scale = Math.min(1, this.maxScriptChars / (headChars + tailChars));
@@ -283,7 +285,8 @@ export class HistoryRecorder {
 
   /**
    * Adds finished runs' sizes to the script's; past the maximum, prunes its oldest runs (never
-   * those just finished, nor runs still recording).
+   * the newest one just finished, nor runs still recording). Quick blocks finish many to a flush
+   * (`cmdrun run`): the older of them are pruned like any earlier run.
    */
   private pruneIfNeeded(finished: Array<{ id: number; size: number }>): void {
     const added = finished.reduce((sum, run) => sum + run.size, 0);
@@ -291,7 +294,8 @@ export class HistoryRecorder {
     this.size = this.size === undefined ? this.store.size(this.context.script) : this.size + added;
     if (this.size <= this.maxScriptChars) return;
     const recording = [...this.recording.values()].flatMap((rec) => (rec.id === undefined ? [] : [rec.id]));
-    this.size = this.store.prune(this.context.script, this.maxScriptChars, new Set([...finished.map((run) => run.id), ...recording]));
+    const newest = Math.max(...finished.map((run) => run.id));
+    this.size = this.store.prune(this.context.script, this.maxScriptChars, new Set([newest, ...recording]));
   }
 
   /** Writes what is pending and closes the database; runs still going stay unfinished in it. */

@@ -1,7 +1,7 @@
 /**
- * The run history: one SQLite database (better-sqlite3, synchronous) shared by every cmdrun
- * process of the user. WAL journal mode lets readers and one writer at a time work at once, and a
- * busy timeout makes a second writer wait instead of failing (sqlite.org/wal.html,
+ * The run history: one SQLite database (through node:sqlite or better-sqlite3: sqlite.ts;
+ * synchronous) shared by every cmdrun process of the user. WAL journal mode lets readers and one
+ * writer at a time work at once, and a busy timeout makes a second writer wait instead of failing (sqlite.org/wal.html,
  * sqlite.org/pragma.html#pragma_busy_timeout). `synchronous = NORMAL` in WAL mode loses no committed
  * transaction when the process is killed (only on power loss), so a `kill -9` loses only the output
  * not yet flushed.
@@ -13,187 +13,53 @@
  */
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
 import { omittedMark } from '../runs/run.js';
+import { SCHEMA, summaryOf, type HistoryQuery, type HistoryRun, type HistorySummary, type OutputRow, type RunMeta, type RunOutcome, type RunRow } from './rows.js';
+import { NoSqliteError, openDatabase, type SqlDatabase, type SqlStatement, type SqlValue } from './sqlite.js';
 
-/** What a run was: recorded at its start. */
-export interface RunMeta {
-  /** The queue's run id (client-chosen ids may repeat across sessions; lookups take the newest). */
-  runId: string;
-  /** Absolute path of the script the run belongs to. */
-  script: string;
-  code: string;
-  title?: string;
-  lineStart?: number;
-  lineEnd?: number;
-  /** Login name and host name of who ran it. */
-  user: string;
-  host: string;
-  shell: string;
-  /** Random id of the cmdrun process that ran it (tells this session's runs from earlier ones). */
-  session: string;
-  /** Epoch ms. */
-  startedAt: number;
-}
-
-/** How a run ended. */
-export interface RunOutcome {
-  exitCode: number;
-  durationMs: number;
-  interrupted: boolean;
-  sessionRestarted: boolean;
-  /** The session's working directory after the block. */
-  cwd: string;
-}
-
-/** One run as the history lists it; `exitCode` etc. are absent while it is unfinished. */
-export interface HistorySummary extends RunMeta, Partial<RunOutcome> {
-  /** The history's own id of the run (unique in the database). */
-  id: number;
-  /** False while the run has no exit status: still running, or its cmdrun was killed. */
-  finished: boolean;
-  /** A server-side failure, when the run ended with one. */
-  error?: string;
-  /** UTF-8 bytes of output kept, and dropped between head and tail. */
-  outputBytes: number;
-  omittedBytes: number;
-}
-
-/** One run with its output (head, an omitted mark when output was dropped, tail). */
-export interface HistoryRun extends HistorySummary {
-  output: string;
-}
-
-/** A query of the history; every field optional. */
-export interface HistoryQuery {
-  /** Only this script's runs (absolute path). */
-  script?: string;
-  /** At most this many (default 50). */
-  limit?: number;
-  /** Only runs started before this epoch ms (paging: the last startedAt seen). */
-  before?: number;
-  /** Only runs whose code, title or output contains this text (case-insensitive for ASCII). */
-  search?: string;
-}
-
-/** A row of `output` as it is written: text, or its UTF-8 bytes (stored as text all the same). */
-export interface OutputRow {
-  head: boolean;
-  text: string | Buffer;
-}
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS runs (
-  id INTEGER PRIMARY KEY,
-  run_id TEXT NOT NULL,
-  script TEXT NOT NULL,
-  code TEXT NOT NULL,
-  title TEXT,
-  line_start INTEGER,
-  line_end INTEGER,
-  user TEXT NOT NULL,
-  host TEXT NOT NULL,
-  shell TEXT NOT NULL,
-  session TEXT NOT NULL,
-  started_at INTEGER NOT NULL,
-  duration_ms INTEGER,
-  exit_code INTEGER,
-  interrupted INTEGER,
-  session_restarted INTEGER,
-  cwd TEXT,
-  error TEXT,
-  output_bytes INTEGER NOT NULL DEFAULT 0,
-  omitted_bytes INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS runs_by_script ON runs (script, started_at);
-CREATE INDEX IF NOT EXISTS runs_by_time ON runs (started_at);
-CREATE INDEX IF NOT EXISTS runs_by_run_id ON runs (run_id);
-CREATE TABLE IF NOT EXISTS output (
-  id INTEGER PRIMARY KEY,
-  run INTEGER NOT NULL,
-  head INTEGER NOT NULL,
-  text TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS output_by_run ON output (run, id);
-`;
+export type { HistoryQuery, HistoryRun, HistorySummary, OutputRow, RunMeta, RunOutcome } from './rows.js';
 
 /** How long a writer waits for another process's write to finish (ms). */
 const BUSY_TIMEOUT_MS = 5000;
-
-interface RunRow {
-  id: number;
-  run_id: string;
-  script: string;
-  code: string;
-  title: string | null;
-  line_start: number | null;
-  line_end: number | null;
-  user: string;
-  host: string;
-  shell: string;
-  session: string;
-  started_at: number;
-  duration_ms: number | null;
-  exit_code: number | null;
-  interrupted: number | null;
-  session_restarted: number | null;
-  cwd: string | null;
-  error: string | null;
-  output_bytes: number;
-  omitted_bytes: number;
-}
-
-function summaryOf(row: RunRow): HistorySummary {
-  const s: HistorySummary = {
-    id: row.id,
-    runId: row.run_id,
-    script: row.script,
-    code: row.code,
-    user: row.user,
-    host: row.host,
-    shell: row.shell,
-    session: row.session,
-    startedAt: row.started_at,
-    finished: row.exit_code !== null,
-    outputBytes: row.output_bytes,
-    omittedBytes: row.omitted_bytes,
-  };
-  if (row.title !== null) s.title = row.title;
-  if (row.line_start !== null) s.lineStart = row.line_start;
-  if (row.line_end !== null) s.lineEnd = row.line_end;
-  if (row.exit_code !== null) {
-    s.exitCode = row.exit_code;
-    s.durationMs = row.duration_ms ?? 0;
-    s.interrupted = Boolean(row.interrupted);
-    s.sessionRestarted = Boolean(row.session_restarted);
-  }
-  if (row.cwd !== null) s.cwd = row.cwd;
-  if (row.error !== null) s.error = row.error;
-  return s;
-}
+/**
+ * What the history of one script takes on disk at most (database file and WAL, bytes) once its
+ * runs were pruned to `maxChars` (--history-max) and `runs` are kept: a quarter more for pages'
+ * free room, ~0.5 KB a run for its facts (ids, paths, times; ~370 bytes measured), 256 KiB for
+ * the tables' own pages. The README's History section states it.
+ */
+export const HISTORY_DISK_BOUND = (maxChars: number, runs = 0) => Math.ceil(maxChars * 1.25) + 512 * runs + 256 * 1024;
+/** SQLite's page size (its default: the history never sets another). */
+const PAGE_BYTES = 4096;
+/** WAL pages between checkpoints: SQLite's default, and the history's (see HistoryStore.limitWal). */
+const MIN_WAL_PAGES = 1000;
+const MAX_WAL_PAGES = 10_000;
+/** `PRAGMA auto_vacuum`'s value for incremental auto-vacuum. */
+const INCREMENTAL = 2;
 
 /** `text` as a LIKE pattern matching it anywhere (%, _ and \ escaped; ESCAPE '\'). */
 const containing = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-/** The history database. Every method is synchronous and may throw better-sqlite3's SqliteError. */
+/** The history database. Every method is synchronous and may throw the SQLite driver's error. */
 export class HistoryStore {
-  /** One transaction function for all (better-sqlite3 prepares BEGIN, COMMIT, SAVEPOINT… for each). */
-  private readonly transaction: (fn: () => unknown) => unknown;
+  /** Transactions open: the outermost is BEGIN … COMMIT, those inside it savepoints. */
+  private depth = 0;
 
   private constructor(
-    private readonly db: Database.Database,
+    private readonly db: SqlDatabase,
     /** The database file. */
     readonly path: string,
-  ) {
-    this.transaction = db.transaction((fn: () => unknown) => fn());
-  }
+  ) {}
 
   /**
    * Opens (creating when absent, unless `readOnly`) the database at `path`: its folder is created
    * with mode 0700 and the file with 0600 (SQLite gives the -wal and -shm files the database
-   * file's mode), since outputs can hold secrets.
-   * @throws Error when the folder or file cannot be created or opened, or is not a database
-   *   (SqliteError SQLITE_NOTADB), or, with `readOnly`, does not exist.
+   * file's mode), since outputs can hold secrets. A new database is made with incremental
+   * auto-vacuum, and one made before it is vacuumed once to switch (sqlite.org/pragma.html
+   * #pragma_auto_vacuum: "auto-vacuuming must be turned on before any tables are created", or a
+   * VACUUM changes it), so pruning gives the space back ({@link HistoryStore.prune}).
+   * @throws NoSqliteError (one line) when no SQLite driver loads (see sqlite.ts); Error when the
+   *   folder or file cannot be created or opened, or is not a database (SQLITE_NOTADB), or, with
+   *   `readOnly`, does not exist.
    */
   static open(path: string, options: { readOnly?: boolean } = {}): HistoryStore {
     if (!options.readOnly) {
@@ -205,43 +71,111 @@ export class HistoryStore {
         // another user's file we may still write to: leave its mode alone
       }
     }
-    const db = new Database(path, { readonly: options.readOnly ?? false, fileMustExist: options.readOnly ?? false, timeout: BUSY_TIMEOUT_MS });
+    const db = openDatabase(path, { readOnly: options.readOnly });
+    const store = new HistoryStore(db, path);
     try {
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       if (!options.readOnly) {
-        db.pragma('journal_mode = WAL');
-        db.pragma('synchronous = NORMAL');
-        // A long block rewrites its kept tail (4 MiB) every flush: checkpoint every ~40 MB of WAL
-        // rather than SQLite's default 4 MB, and truncate the WAL back to 64 MiB afterwards.
-        db.pragma('wal_autocheckpoint = 10000');
-        db.pragma('journal_size_limit = 67108864');
+        // 0 none, 1 full, 2 incremental. A database without tables takes the setting at once.
+        const vacuum = store.pragma('auto_vacuum');
+        const fresh = (store.sql('SELECT count(*) AS n FROM sqlite_schema').get() as { n: number }).n === 0;
+        if (vacuum !== INCREMENTAL && fresh) db.exec('PRAGMA auto_vacuum = INCREMENTAL');
+        db.exec('PRAGMA journal_mode = WAL');
+        db.exec('PRAGMA synchronous = NORMAL');
+        store.limitWal(MAX_WAL_PAGES * PAGE_BYTES);
         // A small page cache (SQLite's default is 2 MB): a 4 MiB write held ~10 MiB more at the peak
         // of a 200 MB run; the history's reads scan a few rows and the OS caches the file anyway.
-        db.pragma('cache_size = -512');
+        db.exec('PRAGMA cache_size = -512');
         db.exec(SCHEMA);
+        if (vacuum !== INCREMENTAL && !fresh) store.switchToIncrementalVacuum();
       } else {
-        db.pragma('schema_version'); // reads the header: fails now on a file that is not a database
+        store.pragma('schema_version'); // reads the header: fails now on a file that is not a database
       }
     } catch (err) {
       db.close();
       throw err;
     }
-    return new HistoryStore(db, path);
+    return store;
   }
 
-  private readonly statements = new Map<string, Database.Statement>();
+  /**
+   * How large the WAL grows between checkpoints (bytes, about): SQLite's default is 1,000 pages
+   * (4 MB); a long block rewrites its kept tail (4 MiB) every flush, so by default the history
+   * checkpoints every 10,000 pages (~40 MB) instead. A recorder whose --history-max is smaller
+   * asks for less, down to SQLite's default, so that the WAL stays near the history's size; the
+   * file is truncated back to this size after a checkpoint (`journal_size_limit`), and pruning
+   * empties it (see {@link HistoryStore.prune}).
+   */
+  limitWal(bytes: number): void {
+    const pages = Math.max(MIN_WAL_PAGES, Math.min(MAX_WAL_PAGES, Math.ceil(bytes / PAGE_BYTES)));
+    this.db.exec(`PRAGMA wal_autocheckpoint = ${pages}`);
+    this.db.exec(`PRAGMA journal_size_limit = ${pages * PAGE_BYTES}`);
+  }
+
+  /** The value of a PRAGMA that reads one. */
+  private pragma(name: string): unknown {
+    return Object.values(this.sql(`PRAGMA ${name}`).get() as object)[0];
+  }
+
+  /**
+   * A database made by cmdrun 0.4 or earlier has no auto-vacuum: VACUUM rewrites it with
+   * incremental auto-vacuum (once; it needs the write lock, so while another process writes it
+   * waits the busy timeout, and on failure the next open tries again).
+   */
+  private switchToIncrementalVacuum(): void {
+    try {
+      this.db.exec('PRAGMA auto_vacuum = INCREMENTAL');
+      this.db.exec('VACUUM');
+    } catch {
+      // busy, or no room for the copy VACUUM makes: the history works as before
+    }
+  }
+
+  private readonly statements = new Map<string, SqlStatement>();
 
   /** The prepared statement of `text` (prepared once: a block's writes cost ~20 µs less each). */
-  private sql(text: string): Database.Statement {
+  private sql(text: string): SqlStatement {
     let statement = this.statements.get(text);
     if (!statement) this.statements.set(text, (statement = this.db.prepare(text)));
     return statement;
   }
 
-  /** Runs `fn` in one transaction (a savepoint inside another one), and returns what it returns. */
+  /**
+   * Runs `fn` in one transaction (a savepoint inside another one), and returns what it returns;
+   * when `fn` throws, what it wrote is rolled back and the error thrown on. The outermost is
+   * `BEGIN IMMEDIATE`: it takes the write lock first (waiting up to the busy timeout for another
+   * process's), so it never fails half way for a lock (sqlite.org/lang_transaction.html).
+   */
   atomically<T>(fn: () => T): T {
-    return this.transaction(fn) as T;
+    const savepoint = `t${this.depth}`;
+    this.sql(this.depth ? `SAVEPOINT ${savepoint}` : 'BEGIN IMMEDIATE').run();
+    this.depth++;
+    let result: T;
+    try {
+      result = fn();
+    } catch (err) {
+      this.depth--;
+      try {
+        if (this.depth) this.sql(`ROLLBACK TO ${savepoint}`).run(), this.sql(`RELEASE ${savepoint}`).run();
+        else this.sql('ROLLBACK').run();
+      } catch {
+        // SQLite rolled it back already (a full disk or I/O error ends the transaction)
+      }
+      throw err;
+    }
+    this.depth--;
+    try {
+      this.sql(this.depth ? `RELEASE ${savepoint}` : 'COMMIT').run();
+    } catch (err) {
+      try {
+        if (!this.depth) this.sql('ROLLBACK').run();
+      } catch {
+        // no transaction left to roll back
+      }
+      throw err;
+    }
+    return result;
   }
-
 
   /** Records a run's start; returns its history id. */
   begin(meta: RunMeta): number {
@@ -250,7 +184,19 @@ export class HistoryStore {
         `INSERT INTO runs (run_id, script, code, title, line_start, line_end, user, host, shell, session, started_at)
          VALUES (@runId, @script, @code, @title, @lineStart, @lineEnd, @user, @host, @shell, @session, @startedAt)`,
       )
-      .run({ title: null, lineStart: null, lineEnd: null, ...meta });
+      .run({
+        runId: meta.runId,
+        script: meta.script,
+        code: meta.code,
+        title: meta.title ?? null,
+        lineStart: meta.lineStart ?? null,
+        lineEnd: meta.lineEnd ?? null,
+        user: meta.user,
+        host: meta.host,
+        shell: meta.shell,
+        session: meta.session,
+        startedAt: meta.startedAt,
+      });
     return Number(info.lastInsertRowid);
   }
 
@@ -286,7 +232,7 @@ export class HistoryStore {
   /** Runs matching `query`, newest first. */
   list(query: HistoryQuery = {}): HistorySummary[] {
     const where: string[] = [];
-    const params: unknown[] = [];
+    const params: SqlValue[] = [];
     if (query.script !== undefined) where.push('script = ?'), params.push(query.script);
     if (query.before !== undefined) where.push('started_at < ?'), params.push(query.before);
     if (query.search) {
@@ -351,11 +297,32 @@ export class HistoryStore {
     this.atomically(() => {
       for (const id of ids) output.run(id), run.run(id);
     });
+    if (ids.length && !this.depth) this.giveBack();
+  }
+
+  /**
+   * Gives the pages that deleted runs left free back to the file system: incremental auto-vacuum
+   * moves the last pages into them and truncates the file, then a checkpoint writes that into the
+   * database file and empties the WAL. The checkpoint does not wait: while another process writes
+   * or reads an older state it does what it can, and the next pruning finishes it (a TRUNCATE
+   * checkpoint would otherwise wait out the busy timeout, holding up this process). A database
+   * without auto-vacuum (its switch failed) only has its WAL emptied.
+   */
+  private giveBack(): void {
+    this.db.exec('PRAGMA incremental_vacuum');
+    this.db.exec('PRAGMA busy_timeout = 0');
+    try {
+      this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    } catch {
+      // SQLITE_BUSY: another process checkpoints or writes; the WAL is emptied another time
+    } finally {
+      this.db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
   }
 
   /** Closes the database (the WAL is checkpointed into it). */
   close(): void {
-    if (this.db.open) this.db.close();
+    this.db.close();
   }
 }
 
@@ -386,7 +353,16 @@ export function openHistory(path: string | undefined, warn: (message: string) =>
   try {
     return HistoryStore.open(path);
   } catch (err) {
-    warn(`cmdrun: warning: history is off: cannot open ${path}: ${(err as Error).message}`);
+    warn(historyOffWarning(path, err));
     return undefined;
   }
+}
+
+/**
+ * The one line that says history is off and why: that no SQLite driver loaded, or why `path`
+ * cannot be opened (the first line of the error: the README promises one line).
+ */
+export function historyOffWarning(path: string, err: unknown): string {
+  const why = String((err as Error)?.message ?? err).split('\n')[0];
+  return err instanceof NoSqliteError ? `cmdrun: warning: history is off: ${why}` : `cmdrun: warning: history is off: cannot open ${path}: ${why}`;
 }

@@ -11,6 +11,7 @@ import { basename } from 'node:path';
 import { html, raw } from 'hono/html';
 import { blockLabel, formatDuration, formatTime } from '../runs/format.js';
 import type { Run } from '../runs/run.js';
+import { backtickFence, outputRegions } from '../blocks/outputs.js';
 import { blockLines, type Block } from '../blocks/split.js';
 
 /** xterm.js (headless) and its serialize addon, loaded with the first transcript (~20 ms of loading). */
@@ -39,6 +40,8 @@ export interface TranscriptRun {
 export interface TranscriptEntry {
   block: { index: number; code: string; title?: string; lineStart: number };
   run?: TranscriptRun;
+  /** Where the block is, when not `file:lineStart` (a notebook's `file cell 3`). */
+  where?: string;
   /**
    * Text of the document before the block (a Markdown runbook's prose): written as is to a
    * Markdown transcript and as preformatted text to an HTML one. The shell splitter gives none.
@@ -65,16 +68,18 @@ const MAX_LINES = 10_000;
 /**
  * A Markdown runbook's prose before each of its blocks: the document's lines from after one
  * block's closing fence to before the next block's opening fence (the first block's: from the top).
- * A shell script has none (its blocks have no fence). Text after the last block is not a block's.
+ * A shell script has none (its blocks have no fence). Text after the last block is not a block's,
+ * nor is an output region written under a fence (outputs.ts).
  */
 export function proseBefore(source: string, blocks: readonly Block[]): Array<string | undefined> {
   if (!blocks.some((block) => block.fence)) return blocks.map(() => undefined);
   const lines = source.split(/\r\n|\r|\n/);
+  const regions = outputRegions(source, blocks); // outputs written into the document are no prose
   let next = 1;
   return blocks.map((block) => {
     const { first, last } = blockLines(block);
     const text = lines.slice(next - 1, first - 1).join('\n');
-    next = last + 1;
+    next = (regions.get(block.index)?.last ?? last) + 1;
     return text.trim() ? text : undefined;
   });
 }
@@ -119,6 +124,16 @@ async function render(output: string): Promise<{ html: string; text: string; dro
   return { html: rows.join(''), text: text.join('\n'), dropped };
 }
 
+/**
+ * What a terminal shows of `output`: its text without escape sequences, `\r` progress lines and
+ * cursor redraws resolved, wrapped rows joined, trailing blanks removed; `\n` breaks. Of an output
+ * over 10,000 lines only the last 10,000 are kept (`dropped` says how many went).
+ */
+export async function terminalText(output: string): Promise<{ text: string; dropped: number }> {
+  const { text, dropped } = await render(output);
+  return { text, dropped };
+}
+
 /** "exit 0 · 12 ms · started 2026-12-01 09:20:11", or why there is no exit status. */
 function outcome(run: TranscriptRun | undefined): { text: string; state: string } {
   if (!run) return { text: 'not run', state: 'none' };
@@ -148,12 +163,12 @@ pre.output { background: #f3f4f6; border-left: 3px solid #d0d7de; color: #1f2328
 export async function transcriptHtml(t: Transcript): Promise<string> {
   const name = basename(t.script);
   const sections: unknown[] = [];
-  for (const { block, run, prose } of t.entries) {
+  for (const { block, run, prose, where } of t.entries) {
     const end = outcome(run);
     const out = run?.output ? await render(run.output) : undefined;
     sections.push(html`${prose ? html`<div class="prose">${prose}</div>` : ''}
 <section class="${end.state}">
-<h2>${blockLabel(block) || `block ${block.index + 1}`} <span class="where">${name}:${block.lineStart}</span></h2>
+<h2>${blockLabel(block) || `block ${block.index + 1}`} <span class="where">${where ?? `${name}:${block.lineStart}`}</span></h2>
 <pre class="code">${block.code}</pre>
 <div class="status">${end.text}</div>
 ${out ? html`${out.dropped ? html`<p class="note">… ${out.dropped} earlier lines (all of them: cmdrun history show ${run!.runId})</p>` : ''}<pre class="output">${raw(out.html)}</pre>` : ''}
@@ -177,15 +192,9 @@ ${sections}
   return String(await doc);
 }
 
-/** A fence of `char` longer than any run of it in `text`, and at least 3 (CommonMark 4.5). */
-function fence(text: string, char = '`'): string {
-  const longest = Math.max(0, ...[...text.matchAll(new RegExp(`\\${char}+`, 'g'))].map((m) => m[0].length));
-  return char.repeat(Math.max(3, longest + 1));
-}
-
 /** `text` fenced as a code block of `info`. */
 const fenced = (text: string, info: string) => {
-  const f = fence(text);
+  const f = backtickFence(text);
   return `${f}${info}\n${text}${text.endsWith('\n') || !text ? '' : '\n'}${f}\n`;
 };
 
@@ -193,10 +202,10 @@ const fenced = (text: string, info: string) => {
 export async function transcriptMarkdown(t: Transcript): Promise<string> {
   const name = basename(t.script);
   const parts = [`# ${name}\n\n${t.script} · transcript written ${formatTime(t.createdAt)} by cmdrun ${t.version}\n`];
-  for (const { block, run, prose } of t.entries) {
+  for (const { block, run, prose, where } of t.entries) {
     if (prose) parts.push(prose.endsWith('\n') ? prose : `${prose}\n`);
     const title = blockLabel(block) || `block ${block.index + 1}`;
-    parts.push(`## ${title.replace(/[\\`*_[\]<>#]/g, (c) => `\\${c}`)} (${name}:${block.lineStart})\n`);
+    parts.push(`## ${title.replace(/[\\`*_[\]<>#]/g, (c) => `\\${c}`)} (${where ?? `${name}:${block.lineStart}`})\n`);
     parts.push(fenced(block.code, 'sh'));
     parts.push(`*${outcome(run).text}*\n`);
     if (run?.output) {

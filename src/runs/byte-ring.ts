@@ -21,15 +21,16 @@ export class ByteRing {
   /** Live slots, oldest first. */
   private readonly slots: Slot[] = [];
 
-  /** Stores `text` after the newest slot, growing the buffer when it does not fit. */
-  push(text: string): Slot {
-    const bytes = Buffer.byteLength(text);
+  /** Stores `text` (or bytes) after the newest slot, growing the buffer when it does not fit. */
+  push(text: string | Uint8Array): Slot {
+    const bytes = typeof text === 'string' ? Buffer.byteLength(text) : text.length;
     let at = this.place(bytes);
     if (at < 0) {
       this.resize(Math.max(2 * this.buf.length, this.used() + bytes, 256 * 1024));
       at = this.place(bytes);
     }
-    this.buf.write(text, at, 'utf8');
+    if (typeof text === 'string') this.buf.write(text, at, 'utf8');
+    else this.buf.set(text, at);
     const slot = { at, bytes };
     this.slots.push(slot);
     return slot;

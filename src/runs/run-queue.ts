@@ -28,6 +28,8 @@ export interface RunQueueOptions {
    * undefined to cancel the run (as an interrupt of a queued run does). `signal` aborts on interrupt.
    */
   prepare?: (run: Run, session: ShellSession, signal: AbortSignal) => Promise<string | undefined>;
+  /** Runs (and the background output) keep their output's exact bytes (Run's RunOptions.keepBytes). */
+  keepBytes?: boolean;
 }
 
 /**
@@ -51,8 +53,9 @@ export class RunQueue {
    * run that never ends (GET /api/session/output). It keeps the last 256 KiB and never pauses the
    * shell: the blocks' own readers do that.
    */
-  readonly background = new Run('background', { code: '' }, { headChars: 0, tailChars: 256 * 1024 });
+  readonly background: Run;
   private readonly onRun: ((run: Run) => void) | undefined;
+  private readonly keepBytes: boolean;
   private readonly topLevelReturns: RunQueueOptions['topLevelReturns'];
   private readonly options: RunQueueOptions;
   /** Aborted when the current run is interrupted while it is being prepared (RunQueueOptions.prepare). */
@@ -63,7 +66,9 @@ export class RunQueue {
     this.sessions = sessions instanceof SessionPool ? sessions : SessionPool.of(sessions);
     this.maxRuns = options.maxRuns ?? 200;
     this.outputLimits = options.outputLimits ?? DEFAULT_OUTPUT_LIMITS;
-    this.sessions.onBackground((text) => this.background.output(text));
+    this.keepBytes = options.keepBytes ?? false;
+    this.background = new Run('background', { code: '' }, { headChars: 0, tailChars: 256 * 1024 }, { keepBytes: this.keepBytes });
+    this.sessions.onBackground((text, _session, bytes) => this.background.output(text, bytes));
     this.onRun = options.onRun;
     this.topLevelReturns = options.topLevelReturns;
     this.options = options;
@@ -74,7 +79,7 @@ export class RunQueue {
   submit(request: RunRequest): Run {
     const known = request.runId !== undefined ? this.runs.get(request.runId) : undefined;
     if (known) return known;
-    const run = new Run(request.runId ?? randomUUID(), request, this.outputLimits);
+    const run = new Run(request.runId ?? randomUUID(), request, this.outputLimits, { keepBytes: this.keepBytes });
     run.masker = this.options.secrets?.masker();
     this.runs.set(run.runId, run);
     this.onRun?.(run);
@@ -201,7 +206,7 @@ export class RunQueue {
         lineStart: run.request.lineStart,
         cols: run.request.cols,
         interpreter: run.request.interpreter,
-        onOutput: (text) => run.output(text),
+        onOutput: (text, bytes) => run.output(text, bytes),
         onWaiting: () => run.emit({ event: 'waiting', data: { runId: run.runId } }),
       });
       run.emit({ event: 'end', data: { runId: run.runId, durationMs: Math.round(performance.now() - t0), ...result } });

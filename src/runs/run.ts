@@ -11,8 +11,13 @@ import type { Masker } from './secrets.js';
 export interface QueuedData { runId: string; position: number }
 /** `start {runId, startedAt, on}`: epoch ms; the block runs in the session of target `on` (`local`, `ssh://db1`). */
 export interface StartData { runId: string; startedAt: number; on?: string }
-/** `output {runId, text}`: terminal output, UTF-8, `\n` line ends; chunks are coalesced. */
-export interface OutputData { runId: string; text: string }
+/**
+ * `output {runId, text}`: terminal output, UTF-8 (invalid bytes as U+FFFD), `\n` line ends; chunks
+ * are coalesced. `bytes`, in-process only and only in a run made with {@link RunOptions.keepBytes}
+ * (`cmdrun run`), are the bytes the terminal gave, of which `text` is the decoding; never sent
+ * over SSE, nor written to the history.
+ */
+export interface OutputData { runId: string; text: string; bytes?: Buffer }
 /** `waiting {runId}`: the block waits for terminal input (POST /api/runs/:runId/input). */
 export interface WaitingData { runId: string }
 /** `end {...}`: the block's exit status; `cancelled` when interrupted before it started. */
@@ -113,6 +118,15 @@ export interface OutputLimits {
 
 export const DEFAULT_OUTPUT_LIMITS: OutputLimits = { headChars: 1024 * 1024, tailChars: 4 * 1024 * 1024 };
 
+/** How a {@link Run} keeps its output. */
+export interface RunOptions {
+  /**
+   * Keep the output's exact bytes beside its text (OutputData.bytes), for a reader that writes
+   * them out byte for byte (`cmdrun run`); the kept output's bound counts the text as before.
+   */
+  keepBytes?: boolean;
+}
+
 /** Pausing and resuming the producer (the shell's PTY). */
 export interface FlowControl {
   pause(): void;
@@ -159,6 +173,8 @@ export class Run {
   private headEnd = -1;
   private totalChars = 0;
   private pending = '';
+  /** The bytes of `pending`, when the run keeps bytes. */
+  private pendingBytes: Buffer[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private end: EndData | undefined;
   private startedAt: number | undefined;
@@ -175,6 +191,7 @@ export class Run {
     readonly runId: string,
     readonly request: RunRequest,
     private readonly limits: OutputLimits = DEFAULT_OUTPUT_LIMITS,
+    private readonly options: RunOptions = {},
   ) {}
 
   /** True once the run's `end` (or `error`) event is in the log. */
@@ -197,8 +214,9 @@ export class Run {
     if (init.event !== 'output') this.flushOutput(true);
     const event = { id: ++this.lastId, ...init } as RunEvent;
     if (event.event === 'output' && this.headEnd >= 0) {
-      const { text } = event.data;
-      this.log.push({ id: event.id, event: 'output', slot: this.tail.push(text), chars: text.length });
+      const { text, bytes } = event.data;
+      // With bytes kept, the ring holds them: the chunks end on characters, so they decode to the text.
+      this.log.push({ id: event.id, event: 'output', slot: this.tail.push(bytes ?? text), chars: text.length });
     } else {
       this.log.push(event);
     }
@@ -245,9 +263,20 @@ export class Run {
     }
   }
 
-  /** Buffers terminal output; it goes out as `output` events every {@link OUTPUT_FLUSH_MS}. */
-  output(text: string): void {
-    this.pending += this.masker ? this.masker.push(text) : text;
+  /**
+   * Buffers terminal output; it goes out as `output` events every {@link OUTPUT_FLUSH_MS}. `bytes`
+   * (kept with RunOptions.keepBytes; default: the text's UTF-8) are those `text` was decoded from.
+   * With secrets known (masker), the masked text is kept, and its UTF-8 as the bytes.
+   */
+  output(text: string, bytes?: Buffer): void {
+    if (this.masker?.active) {
+      const masked = this.masker.push(text);
+      this.pending += masked;
+      if (this.options.keepBytes && masked) this.pendingBytes.push(Buffer.from(masked, 'utf8'));
+    } else {
+      this.pending += text;
+      if (this.options.keepBytes) this.pendingBytes.push(bytes ?? Buffer.from(text, 'utf8'));
+    }
     if (this.pending.length >= OUTPUT_FLUSH_CHARS) this.flushOutput();
     else this.flushTimer ??= setTimeout(() => this.flushOutput(), OUTPUT_FLUSH_MS);
   }
@@ -259,11 +288,21 @@ export class Run {
   flushOutput(all = false): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (all && this.masker) this.pending += this.masker.end();
+    const held = all && this.masker ? this.masker.end() : '';
+    if (held) {
+      this.pending += held;
+      if (this.options.keepBytes) this.pendingBytes.push(Buffer.from(held, 'utf8'));
+    }
     if (!this.pending) return;
     const text = this.pending;
     this.pending = '';
-    this.emit({ event: 'output', data: { runId: this.runId, text } });
+    if (!this.options.keepBytes) {
+      this.emit({ event: 'output', data: { runId: this.runId, text } });
+      return;
+    }
+    const bytes = this.pendingBytes.length === 1 ? this.pendingBytes[0] : Buffer.concat(this.pendingBytes);
+    this.pendingBytes = [];
+    this.emit({ event: 'output', data: { runId: this.runId, text, bytes } });
   }
 
   /**
@@ -280,9 +319,11 @@ export class Run {
       if (this.log[mid].id <= afterId) lo = mid + 1;
       else hi = mid;
     }
-    const out = this.log.slice(lo).map((e): RunEvent =>
-      'slot' in e ? { id: e.id, event: 'output', data: { runId: this.runId, text: this.tail.read(e.slot) } } : e,
-    );
+    const out = this.log.slice(lo).map((e): RunEvent => {
+      if (!('slot' in e)) return e;
+      const text = this.tail.read(e.slot);
+      return { id: e.id, event: 'output', data: { runId: this.runId, text, ...(this.options.keepBytes ? { bytes: Buffer.from(this.tail.view(e.slot)) } : {}) } };
+    });
     const gap = this.gap;
     if (gap && afterId < gap.lastId) {
       const at = out.findIndex((e) => e.id > gap.lastId);
@@ -293,7 +334,8 @@ export class Run {
 
   private gapEvent(): RunEvent {
     const { lastId, bytes } = this.gap!;
-    return { id: lastId, event: 'output', data: { runId: this.runId, text: omittedMark(bytes) } };
+    const text = omittedMark(bytes);
+    return { id: lastId, event: 'output', data: { runId: this.runId, text, ...(this.options.keepBytes ? { bytes: Buffer.from(text, 'utf8') } : {}) } };
   }
 
   /** Resolves at the next event (or at once if the run has finished). */

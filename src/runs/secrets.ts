@@ -64,6 +64,11 @@ export class Masker {
 
   constructor(private readonly secrets: Secrets) {}
 
+  /** True once any secret is known (before that, output passes through untouched). */
+  get active(): boolean {
+    return this.secrets.list.length > 0 || this.held !== '';
+  }
+
   /** The part of `held + chunk` that can be shown now, secrets masked. */
   push(chunk: string): string {
     const values = this.secrets.list;

@@ -2,9 +2,10 @@
  * The HTTP API and the page, as one Hono app (routes: shared/notes/api.md). Data flows one way:
  * request -> run queue -> shell -> run events -> SSE response.
  */
+import type { IncomingMessage } from 'node:http';
+import type { HttpBindings } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Splitters } from '../blocks/parser.js';
 import type { HistoryRecorder } from '../history/recorder.js';
@@ -51,22 +52,72 @@ export interface AppDeps {
   inputs?: InputDeps;
 }
 
+/** The most of an over-limit body that is read and dropped before the 413 (bytes)... */
+const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+/** ...and for how long at most (ms): a client that stops sending gets its answer then. */
+const MAX_DRAIN_MS = 30_000;
+
 /**
- * 413 past `limit` bytes; the rest of the body is not read, so the connection is not reused.
- * A body with a Content-Length (and no Transfer-Encoding) is judged by that header alone, as
- * hono's bodyLimit judges it, but without asking for the web Request's body stream: that made
- * @hono/node-server build a web Request and read the body through web streams (~0.14 ms a
- * request), where `c.req.json()` otherwise reads Node's request directly. Other bodies (chunked)
- * go through bodyLimit, which counts them as they are read.
+ * Reads the rest of a request's body, keeping it only while it is at most `keep` bytes, and
+ * dropping the rest: the body (or undefined past `keep`), and whether it was read to its end
+ * (false when it stopped short: past {@link MAX_DRAIN_BYTES} or {@link MAX_DRAIN_MS}, or the
+ * request failed).
+ */
+function readBody(incoming: IncomingMessage, keep: number): Promise<{ body?: Buffer; ended: boolean }> {
+  if (incoming.readableEnded) return Promise.resolve({ body: Buffer.alloc(0), ended: true });
+  if (incoming.destroyed) return Promise.resolve({ ended: false });
+  return new Promise((resolve) => {
+    let bytes = 0;
+    let chunks: Buffer[] | undefined = [];
+    const done = (ended: boolean) => {
+      clearTimeout(timer);
+      incoming.off('data', onData).off('end', onEnd).off('error', onFail).off('close', onFail);
+      if (!ended) incoming.pause();
+      resolve({ body: chunks && Buffer.concat(chunks), ended });
+    };
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > keep) chunks = undefined;
+      else chunks?.push(chunk);
+      if (bytes > MAX_DRAIN_BYTES) done(false);
+    };
+    const onEnd = () => done(true);
+    const onFail = () => done(incoming.readableEnded);
+    const timer = setTimeout(onFail, MAX_DRAIN_MS);
+    incoming.on('data', onData).on('end', onEnd).on('error', onFail).on('close', onFail);
+    incoming.resume();
+  });
+}
+
+/**
+ * 413 past `limit` bytes, with its message, whatever the client does meanwhile. The rest of the
+ * body is read and dropped first (up to 64 MiB, 30 s), and the connection stays open: closed with
+ * body bytes unread, it is reset (TCP RST), and a client that sends the whole body before it reads
+ * (Python's urllib, most scripts) lost the answer to a "broken pipe" or "connection reset". Only a
+ * body past that bound is answered without it, with `Connection: close`.
+ *
+ * A body with a Content-Length (and no Transfer-Encoding) is judged by that header alone, and read
+ * by the route from Node's request (`c.req.json()`; a web Request's body stream cost ~0.14 ms a
+ * request). Other bodies (chunked) are read here, counted as they come, and handed on as the
+ * request's body.
  */
 const tooLarge = (limit: number): MiddlewareHandler => {
-  const onError = (c: Context) => c.json({ error: `request body larger than ${limit} bytes` }, 413, { Connection: 'close' });
-  const counted = bodyLimit({ maxSize: limit, onError });
+  const answer = (c: Context, ended: boolean) =>
+    c.json({ error: `request body larger than ${limit} bytes` }, 413, ended ? {} : { Connection: 'close' });
   return async (c, next) => {
     const { headers } = c.req.raw;
-    if (!headers.has('content-length') || headers.has('transfer-encoding')) return counted(c, next);
-    if (parseInt(headers.get('content-length') || '0', 10) > limit) return onError(c);
-    await next();
+    const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+    if (headers.has('content-length') && !headers.has('transfer-encoding')) {
+      const declared = parseInt(headers.get('content-length') || '0', 10);
+      if (declared <= limit) return next();
+      return answer(c, incoming !== undefined && declared <= MAX_DRAIN_BYTES && (await readBody(incoming, 0)).ended);
+    }
+    if (!incoming) return next();
+    const { body, ended } = await readBody(incoming, limit);
+    if (!body) return answer(c, ended);
+    if (!ended) return c.json({ error: 'the request body ended early' }, 400, { Connection: 'close' });
+    c.req.raw = new Request(c.req.raw.url, { method: c.req.method, headers, body: new Uint8Array(body) });
+    return next();
   };
 };
 

@@ -12,7 +12,12 @@ import type { TranscriptEntry } from '../history/transcript.js';
 import type * as Transcript from '../history/transcript.js';
 import type { RunQueue } from '../runs/run-queue.js';
 import { queryParams } from './validate.js';
+import { notebookText } from '../blocks/ipynb.js';
+import type { NotebookFile } from './notebook-file.js';
 import type { ScriptFile } from './script-file.js';
+
+/** The Content-Type of each transcript format (Jupyter serves .ipynb as application/x-ipynb+json). */
+const CONTENT_TYPES = { html: 'text/html; charset=utf-8', md: 'text/markdown; charset=utf-8', ipynb: 'application/x-ipynb+json; charset=utf-8' } as const;
 
 /** A summary as the API answers it: `thisSession` is true for runs of this cmdrun process. */
 export type ApiHistorySummary = HistorySummary & { thisSession: boolean };
@@ -80,11 +85,24 @@ export function historyRoutes(api: Hono, deps: HistoryRouteDeps): void {
     const { content } = await deps.file.read();
     // Imported on first use, as the splitter is: hono/html and the transcript code wait for an export.
     const transcript = await import('../history/transcript.js');
-    const entries = transcriptEntries(deps, transcript, content, (await deps.split())(content));
-    const text = await transcript.writeTranscript({ script: deps.file.path, entries, createdAt: Date.now(), version: deps.version }, format);
+    const split = await deps.split();
+    const blocks = split(content);
+    const entries = transcriptEntries(deps, transcript, content, blocks);
+    let text: string;
+    if (format === 'ipynb' && 'notebookOf' in deps.file) {
+      // A notebook exports as it saves: its cells, with this session's outputs.
+      text = notebookText((deps.file as NotebookFile).notebookOf(content));
+    } else if (format === 'ipynb') {
+      const { notebookReport } = await import('../history/notebook-report.js');
+      const runs = new Map(entries.flatMap((e) => (e.run ? [[e.block.index, e.run] as const] : [])));
+      // A runbook's blocks are fences (the grammar's module, which says so by name, loads lazily).
+      text = notebookReport({ kind: blocks.some((b) => b.fence) ? 'markdown' : 'shell', source: content, blocks }, runs, split);
+    } else {
+      text = await transcript.writeTranscript({ script: deps.file.path, entries, createdAt: Date.now(), version: deps.version }, format);
+    }
     const name = `${deps.file.path.split('/').pop()!.replace(/\.[^.]*$/, '')}-transcript.${format}`;
     return c.body(text, 200, {
-      'Content-Type': format === 'html' ? 'text/html; charset=utf-8' : 'text/markdown; charset=utf-8',
+      'Content-Type': CONTENT_TYPES[format],
       'Content-Disposition': `attachment; filename="${name.replace(/[^\w.-]/g, '_')}"`,
     });
   });

@@ -59,7 +59,7 @@ export const listQuery = z.strictObject({
 });
 
 /** GET /api/transcript. */
-export const transcriptQuery = z.strictObject({ format: z.enum(['html', 'md']).default('html') });
+export const transcriptQuery = z.strictObject({ format: z.enum(['html', 'md', 'ipynb']).default('html') });
 
 /** The bodies and queries, by name, for jsonBody and queryParams (validate.ts). */
 export const bodies = { run: runBody, file: fileBody, input: inputBody, restart: restartBody, params: paramsBody, confirm: confirmBody };

@@ -18,6 +18,8 @@ import { SessionPool } from '../session/pool.js';
 import type { ShellSession } from '../session/session.js';
 import type { Target } from '../session/target.js';
 import type { FileWatcher } from './file-watch.js';
+import { isNotebookFile } from '../blocks/ipynb.js';
+import type { CellResult } from '../blocks/ipynb-view.js';
 import { ScriptFile } from './script-file.js';
 
 /**
@@ -144,19 +146,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const parameters = async (code: string, secret?: readonly string[]) => (await grammar()).parameters(code, secret);
   const prepare = (run: Run, s: ShellSession, signal: AbortSignal) => prepareRun(run, s, signal, { env, asker, parameters });
   const runs = new RunQueue(sessions, { maxRuns: options.maxRuns, outputLimits, onRun: (run) => history?.track(run), topLevelReturns, secrets: env.secrets, prepare });
-  // A function opens the history once the server listens: loading better-sqlite3 and opening the
+  // A function opens the history once the server listens: loading SQLite and opening the
   // database (~10-15 ms) need not hold up the URL, the browser and health.
   const openHistory = options.history;
   let listening = () => {};
   const historyOpen =
     typeof openHistory === 'function'
       ? new Promise<void>((resolve) => (listening = resolve)).then(async () => {
-          history = recorder(await openHistory().catch((err: Error) => void warn(`cmdrun: warning: history is off: ${err.message}`)));
+          history = recorder(await openHistory().catch((err: Error) => void warn(`cmdrun: warning: history is off: ${err.message.split('\n')[0]}`)));
         })
       : undefined;
   const shutdown = new AbortController();
   setMaxListeners(0, shutdown.signal); // every open event stream listens for it (sse.ts)
-  const file = new ScriptFile(options.file);
+  // A notebook is edited as its Markdown view; a save writes the outputs of this session's runs.
+  // (Its code, @lezer/markdown and the transcript's, loads only then.)
+  const file = isNotebookFile(options.file) ? await notebookFile(options.file, runs) : new ScriptFile(options.file);
   const watcher = new FileWatcher(file);
   let hosts = new Set<string>(); // fixed once the port is known; no request comes before that
   const app = createApp({
@@ -214,4 +218,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       history?.close(); // after the shell: a block it was running ends and is recorded
     },
   };
+}
+
+/**
+ * The opened notebook (NotebookFile). A save gives each code cell what its code last gave in this
+ * session: the newest finished run of that code (not cancelled) and its execution count, its place
+ * among the session's started runs (as Jupyter's `[n]`).
+ */
+async function notebookFile(path: string, runs: RunQueue): Promise<ScriptFile> {
+  const [{ NotebookFile }, { transcriptRun }, { cellRun }] = await Promise.all([import('./notebook-file.js'), import('../history/transcript.js'), import('../history/notebook-report.js')]);
+  const results: CellResult = (code) => {
+    const started = runs.list().filter((run) => run.status !== 'queued' && !transcriptRun(run).cancelled);
+    for (let i = started.length - 1; i >= 0; i--) {
+      const run = transcriptRun(started[i]);
+      if (started[i].request.code === code && run.finished) return { run: cellRun(run), count: i + 1 };
+    }
+    return undefined;
+  };
+  return new NotebookFile(path, results);
 }

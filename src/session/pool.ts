@@ -22,7 +22,7 @@ export interface PoolOptions {
 export class SessionPool {
   private readonly sessions = new Map<string, Promise<ShellSession>>();
   private readonly started: ShellSession[] = [];
-  private background: (text: string, session: ShellSession) => void = () => {};
+  private background: (text: string, session: ShellSession, bytes: Buffer) => void = () => {};
 
   private constructor(
     /** The default session: blocks that name no target run here. */
@@ -31,7 +31,7 @@ export class SessionPool {
   ) {
     this.sessions.set(first.target, Promise.resolve(first));
     this.started.push(first);
-    first.onBackground((text) => this.background(text, first));
+    first.onBackground((text, bytes) => this.background(text, first, bytes));
   }
 
   /** The default session: blocks that name no target run here. */
@@ -66,7 +66,7 @@ export class SessionPool {
       if (!this.options) return Promise.reject(new Error(`this session cannot run blocks on ${key}`));
       session = startSession(target, this.options, '').then((s) => {
         this.started.push(s);
-        s.onBackground((text) => this.background(text, s));
+        s.onBackground((text, bytes) => this.background(text, s, bytes));
         return s;
       });
       session.catch(() => this.sessions.delete(key)); // the next block tries again
@@ -80,8 +80,8 @@ export class SessionPool {
     return [...this.started];
   }
 
-  /** Sets the receiver of output printed while no block runs, in any session. */
-  onBackground(receiver: (text: string, session: ShellSession) => void): void {
+  /** Sets the receiver of output printed while no block runs, in any session (text and bytes: RunOptions.onOutput). */
+  onBackground(receiver: (text: string, session: ShellSession, bytes: Buffer) => void): void {
     this.background = receiver;
   }
 

@@ -47,8 +47,14 @@ export interface BlockResult {
 export interface RunOptions {
   /** 1-based line of the block's first line in the script: messages and $LINENO match the file. */
   lineStart?: number;
-  /** Receives the block's terminal output as it arrives (UTF-8 text, `\n` line ends). */
-  onOutput: (text: string) => void;
+  /**
+   * Receives the block's terminal output as it arrives: `bytes` exactly as the terminal gave them
+   * (for a consumer that passes output on byte for byte: `cmdrun run`), and `text`, their UTF-8
+   * decoding with invalid bytes as U+FFFD (for events, the page, the history). Chunks end on
+   * character boundaries, so each chunk's text is the decoding of its bytes (utf8.ts); `\n` line
+   * ends (the terminal's `onlcr` is off).
+   */
+  onOutput: (text: string, bytes: Buffer) => void;
   /** Called when the block starts waiting for terminal input (once per wait; see waitsForTerminalInput). */
   onWaiting?: () => void;
   /** Terminal width in character cells for this block (COLUMNS); default: unchanged. */

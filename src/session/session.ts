@@ -9,9 +9,10 @@ import { dirname, join } from 'node:path';
 import { BlockFile } from './block-file.js';
 import { uptimeTicks } from './processes.js';
 import { remoteDir, type RemoteOptions } from './remote.js';
-import { ShellProcess, ShellStartError } from './shell-process.js';
+import { ShellProcess, ShellStartError, type OutputReceiver } from './shell-process.js';
 import { relativeName, shellEnv, type BlockResult, type RunOptions, type SessionOptions, type SessionStatus } from './session-types.js';
 import { checkText, layoutPaths, profileFor, type SessionLayout, type ShellProfile } from './shells.js';
+import { claimSessionDir, removeStaleSessionDirs } from './stale-dirs.js';
 import { formatTarget } from './target.js';
 
 export * from './session-types.js';
@@ -23,6 +24,9 @@ const READ_INTERRUPT_MS = 50;
 const WAITING_POLL_MS = 150;
 /** ...once its output has been quiet this long (ms). */
 const WAITING_QUIET_MS = 100;
+
+/** cmdrun's own message to a block's output (text and its UTF-8 bytes). */
+const say = (options: RunOptions, text: string): void => options.onOutput(text, Buffer.from(text, 'utf8'));
 
 /** `code` with the `return`s at `offsets` replaced by a call of `fn` (RunOptions.topLevelReturns). */
 function withTopLevelReturns(code: string, offsets: readonly number[] | undefined, fn: string | undefined): string {
@@ -80,7 +84,9 @@ export class ShellSession {
       const env = shellEnv(options.env ?? process.env);
       return new ShellSession({ shell, cwd: options.cwd, env, cols: options.cols ?? 120, rows: options.rows ?? 30, scriptName, remote: options.remote }, profile, '');
     }
+    removeStaleSessionDirs();
     const dir = await mkdtemp(join(tmpdir(), 'cmdrun-'));
+    claimSessionDir(dir);
     const session = new ShellSession(
       {
         shell,
@@ -141,7 +147,7 @@ export class ShellSession {
    * The shell, started when there is none. `onEarly` gets what the terminal shows before it is
    * ready (ssh's prompts and messages, for a remote one), and input typed meanwhile reaches it.
    */
-  private shellProcess(onEarly?: (text: string) => void): Promise<ShellProcess> {
+  private shellProcess(onEarly?: OutputReceiver): Promise<ShellProcess> {
     if (this.proc && !this.proc.exited) return Promise.resolve(this.proc);
     const { remote } = this.opts;
     this.starting ??= ShellProcess.spawn({
@@ -160,7 +166,7 @@ export class ShellSession {
       (proc) => {
         this.proc = proc;
         this.spawned = undefined;
-        proc.onBackground((text) => this.background(text));
+        proc.onBackground((text, bytes) => this.background(text, bytes));
         this.starting = undefined;
         this.currentCwd = this.firstCwd;
         proc.whenExited().then(() => {
@@ -211,11 +217,11 @@ export class ShellSession {
         if (!remote || !(err instanceof ShellStartError)) throw err;
         // ssh's own message (already shown: it was the block's output) and its status.
         if (this.interrupts > 0) {
-          options.onOutput(`\ncmdrun: interrupted while connecting to ${this.target}\n`);
+          say(options, `\ncmdrun: interrupted while connecting to ${this.target}\n`);
           return { exitCode: 130, cwd: this.currentCwd, interrupted: true, sessionRestarted: false };
         }
         const status = err.status ?? 255;
-        options.onOutput(`\ncmdrun: could not start ${this.opts.shell} on ${this.target}: ${err.status === undefined ? err.message : `ssh exited with status ${status}`}\n`);
+        say(options, `\ncmdrun: could not start ${this.opts.shell} on ${this.target}: ${err.status === undefined ? err.message : `ssh exited with status ${status}`}\n`);
         return { exitCode: status, cwd: this.currentCwd, interrupted: false, sessionRestarted: false };
       }
       const restarted = this.restartPending;
@@ -255,15 +261,15 @@ export class ShellSession {
         else if (options.input) proc.write(options.input); // after the block line: the block reads it
       };
       const step = { file, interpreter: options.interpreter, ...(remote ? { text: padded, noInput: remote.batch } : {}) };
-      const end = await proc.run(step, (text) => {
+      const end = await proc.run(step, (text, bytes) => {
         lastOutput = performance.now();
         reported = false;
-        options.onOutput(text);
+        options.onOutput(text, bytes);
       }, onStart);
       if (end.cwd !== undefined) this.currentCwd = end.cwd;
       if (end.hungUp && remote && !this.closed) {
         const why = this.interrupts >= 2 ? 'closed to stop the block' : proc === this.restarted ? 'closed by a restart' : 'lost';
-        options.onOutput(`\ncmdrun: the connection to ${this.target} was ${why} (ssh exited with status ${end.exitCode}); the next block connects again\n`);
+        say(options, `\ncmdrun: the connection to ${this.target} was ${why} (ssh exited with status ${end.exitCode}); the next block connects again\n`);
       }
       if (end.shellExited && remote) {
         await proc.terminate();
@@ -289,13 +295,13 @@ export class ShellSession {
   }
 
   /** Receives output printed while no block runs, e.g. by a background job; see {@link onBackground}. */
-  private background: (text: string) => void = () => {};
+  private background: OutputReceiver = () => {};
 
   /**
    * Sets the receiver of output printed while no block runs (a background job started by an
    * earlier block, `(sleep 1; echo later) &`). Output printed while a block runs is that block's.
    */
-  onBackground(receiver: (text: string) => void): void {
+  onBackground(receiver: OutputReceiver): void {
     this.background = receiver;
   }
 
@@ -348,31 +354,40 @@ export class ShellSession {
   }
 
   /**
-   * Types Ctrl-C: the terminal sends SIGINT to its foreground process group. Without job control
-   * (bash), two cases need help, checked {@link READ_INTERRUPT_MS} later:
-   * - the shell's own `read` takes its INT trap and reads on (bash(1): SIGNALS): the line it has is
-   *   dropped (^U) and end of input (^D) ends it;
-   * - a command the shell was starting as the signal came never got it (bash blocks SIGINT around
-   *   fork(2), and the child has bash's handlers until it resets them to exec), and the shell,
-   *   whose trap is pending, waits for it: a child of the shell started within a clock tick before
-   *   the Ctrl-C, or after it, and still running gets its SIGINT now.
+   * Types Ctrl-C: the terminal sends SIGINT to its foreground process group. Two cases need help,
+   * checked {@link READ_INTERRUPT_MS} later:
+   * - without job control (bash), the shell's own `read` takes its INT trap and reads on (bash(1):
+   *   SIGNALS): the line it has is dropped (^U) and end of input (^D) ends it;
+   * - a command the shell was starting as the signal came never got it, and the shell waits for it:
+   *   bash blocks SIGINT around fork(2), and the child has bash's handlers until it resets them to
+   *   exec; a job-control shell (zsh, dash) got the signal itself while its new job was not yet the
+   *   terminal's foreground group. So a child of the shell started within a clock tick before the
+   *   Ctrl-C, or after it, and still running gets its SIGINT now. (Local sessions only: a remote
+   *   shell's processes are out of reach.)
    */
   private ctrlC(proc: ShellProcess): void {
-    proc.write('\x03');
-    if (this.profile.jobControl) return;
+    // The window is read before the write: Node may be descheduled after it on a loaded machine.
     const since = uptimeTicks() - 1;
+    const until = since + 1 + Math.ceil(READ_INTERRUPT_MS / 10);
+    proc.write('\x03');
     const block = this.blocks;
-    setTimeout(() => {
+    const signalled = new Set<number>();
+    const check = (first: boolean) => {
       if (this.blocks !== block || !this.running) return;
-      if (proc.shellReadsInput()) proc.write('\x15\x04');
-      for (const pid of proc.children(since)) {
+      if (first && !this.profile.jobControl && proc.shellReadsInput()) proc.write('\x15\x04');
+      for (const pid of proc.children(since, until)) {
+        if (signalled.has(pid)) continue;
+        signalled.add(pid);
         try {
           process.kill(pid, 'SIGINT');
         } catch {
           // It ended meanwhile.
         }
       }
-    }, READ_INTERRUPT_MS);
+    };
+    // Checked again later: on a loaded machine the shell may finish that fork(2) late.
+    setTimeout(() => check(true), READ_INTERRUPT_MS);
+    setTimeout(() => check(false), READ_INTERRUPT_MS * 10);
   }
 
   /** Pauses reading the shell's output (flow control for slow consumers). */

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pty from '@lydell/node-pty';
 import { MarkerScanner, type Marker } from './markers.js';
+import { Utf8Chunker } from './utf8.js';
 import { readsTerminal, readStat, sessionMembers, signalSession, waitsForTerminalInput } from './processes.js';
 import { encodeBlockLines, sshLaunch, type RemoteOptions } from './remote.js';
 import { SESSION_ENV } from './session-types.js';
@@ -56,10 +57,16 @@ export interface SpawnOptions {
   /** Run the shell on another machine over ssh (layout.remote is then true). */
   remote?: RemoteOptions;
   /** Receives what the terminal shows before the shell is ready (a remote: ssh's prompts and messages). */
-  onEarly?: (text: string) => void;
+  onEarly?: OutputReceiver;
   /** Called with the process as soon as it is spawned, before it is ready (to type into ssh's prompts). */
   onSpawned?: (proc: ShellProcess) => void;
 }
+
+/**
+ * Receives terminal output: `bytes` as the terminal gave them, and `text`, their UTF-8 decoding
+ * (invalid bytes as U+FFFD). Chunks end on character boundaries (utf8.ts), so each decodes alone.
+ */
+export type OutputReceiver = (text: string, bytes: Buffer) => void;
 
 interface ActiveBlock {
   id: string;
@@ -68,9 +75,9 @@ interface ActiveBlock {
   onEarly?: () => void;
   /** The run line as the terminal echoes it, dropped from what arrives before the start marker. */
   echo: string;
-  /** Text that arrived after the line was typed and before the start marker. */
+  /** What arrived after the line was typed and before the start marker, as bytes (latin1: one character a byte). */
   early: string;
-  onOutput: (text: string) => void;
+  onOutput: OutputReceiver;
   onStart: () => void;
   resolve: (end: BlockEnd) => void;
 }
@@ -89,7 +96,9 @@ export const newMarkerId = (): string => randomBytes(12).toString('base64url');
  * unread output discarded) when the shell ends.
  */
 export class ShellProcess {
+  /** Finds the markers in the terminal's bytes, read as latin1 (one character a byte). */
   private readonly scanner = new MarkerScanner();
+  private readonly chunker = new Utf8Chunker();
   private active: ActiveBlock | undefined;
   private exitCode: number | undefined;
   private readonly exitWaiters: Array<() => void> = [];
@@ -98,7 +107,7 @@ export class ShellProcess {
   /** A remote shell's block that its input watcher (remote.ts) last saw waiting for input. */
   private remoteWaits: string | undefined;
   /** Receives output printed while no block runs (background jobs); see {@link onBackground}. */
-  private background: (text: string) => void = () => {};
+  private background: OutputReceiver = () => {};
 
   private constructor(
     private readonly term: pty.IPty,
@@ -145,7 +154,8 @@ export class ShellProcess {
     const env: Record<string, string> = remote ? opts.env : { ...opts.env, ...extra };
     let term: pty.IPty;
     try {
-      term = pty.spawn(file, args, { name: 'xterm-256color', cols: opts.cols, rows: opts.rows, cwd: remote ? opts.cwd : (cwd ?? opts.cwd), env });
+      // encoding null: the output as the bytes the terminal gave (Buffers), decoded here (wire()).
+      term = pty.spawn(file, args, { name: 'xterm-256color', cols: opts.cols, rows: opts.rows, cwd: remote ? opts.cwd : (cwd ?? opts.cwd), env, encoding: null });
     } catch (err) {
       throw new ShellStartError(`cannot start ${opts.shell}: ${(err as Error).message}`);
     }
@@ -175,9 +185,9 @@ export class ShellProcess {
         resolve();
         return true;
       };
-      proc.background = (text) => {
+      proc.background = (text, bytes) => {
         early += text;
-        if (!booted) opts.onEarly?.(text);
+        if (!booted) opts.onEarly?.(text, bytes);
       };
       proc.whenExited().then(() => {
         clearTimeout(timer);
@@ -195,15 +205,17 @@ export class ShellProcess {
   private onReady: (id: string, pid: number) => boolean = () => false;
 
   /** Sets the receiver of output printed while no block runs (a background job's). */
-  onBackground(receiver: (text: string) => void): void {
+  onBackground(receiver: OutputReceiver): void {
     this.background = receiver;
   }
 
   private wire(): void {
-    this.term.onData((data) => this.receive(data));
+    // Spawned with encoding null, node-pty hands over Buffers (its typings say string).
+    this.term.onData((data) => this.receive(data as unknown as Buffer));
     this.term.onExit(({ exitCode, signal }) => {
       // node-pty emits exit only after the PTY's socket closed (node-pty#72), so all output is in.
       for (const piece of this.scanner.feed(this.scanner.flush())) this.deliver(piece);
+      this.route(this.chunker.flush());
       this.ended(signal ? 128 + signal : exitCode, true);
     });
   }
@@ -222,8 +234,27 @@ export class ShellProcess {
     for (const waiter of this.exitWaiters.splice(0)) waiter();
   }
 
-  private receive(data: string): void {
-    for (const piece of this.scanner.feed(data)) this.deliver(piece);
+  /**
+   * The terminal's bytes go through the marker scanner as latin1 text (a byte a character: markers
+   * are ASCII), so a marker split across reads is found as before, and the output between markers
+   * comes out as the exact bytes, cut on character boundaries (utf8.ts).
+   */
+  private receive(data: Buffer): void {
+    for (const piece of this.scanner.feed(data.toString('latin1'))) this.deliver(piece);
+  }
+
+  /** Output bytes, to the running block, to its early text before it starts, or to the background. */
+  private route(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    const block = this.active;
+    if (block && !block.started) {
+      block.early += bytes.toString('latin1');
+      block.onEarly?.();
+      return;
+    }
+    const text = bytes.toString('utf8');
+    if (block) block.onOutput(text, bytes);
+    else this.background(text, bytes);
   }
 
   /** Output of a block that has not started: its echoed run line is dropped, the rest is background. */
@@ -232,21 +263,22 @@ export class ShellProcess {
     const rest = at < 0 ? block.early : block.early.slice(0, at) + block.early.slice(at + block.echo.length);
     block.early = '';
     block.echo = '';
-    if (rest) this.background(rest);
+    if (!rest) return;
+    const bytes = Buffer.from(rest, 'latin1');
+    this.background(bytes.toString('utf8'), bytes);
   }
 
   private deliver(piece: { text: string } | { marker: Marker }): void {
-    const block = this.active;
     if ('text' in piece) {
-      if (block?.started) block.onOutput(piece.text);
-      else if (block) {
-        block.early += piece.text;
-        block.onEarly?.();
-      }
-      else this.background(piece.text);
+      this.route(this.chunker.take(Buffer.from(piece.text, 'latin1')));
       return;
     }
-    const { kind, id, rest } = piece.marker;
+    // An unfinished character before a marker is output of its own (decoded: U+FFFD).
+    this.route(this.chunker.flush());
+    const block = this.active;
+    const { kind, id } = piece.marker;
+    // The fields are UTF-8 (a working directory's name).
+    const rest = piece.marker.rest.map((field) => Buffer.from(field, 'latin1').toString('utf8'));
     if (kind === 'r' && this.onReady(id, Number(rest[0]))) return;
     if (kind === 'w' && id === this.leaderId) {
       this.remoteWaits = rest[0] === '1' ? rest[1] : undefined;
@@ -272,7 +304,7 @@ export class ShellProcess {
       }
     }
     // A marker that is not ours for this block is the block's own output.
-    this.deliver({ text: `\x1b]6973;${kind};${[id, ...rest].join(';')}\x07` });
+    this.deliver({ text: `\x1b]6973;${kind};${[id, ...piece.marker.rest].join(';')}\x07` });
   }
 
   /**
@@ -281,7 +313,7 @@ export class ShellProcess {
    * lost with the line).
    * @throws Error when a block is already running or the shell has exited.
    */
-  run(step: RunStep, onOutput: (text: string) => void, onStart: () => void = () => {}): Promise<BlockEnd> {
+  run(step: RunStep, onOutput: OutputReceiver, onStart: () => void = () => {}): Promise<BlockEnd> {
     if (this.active) throw new Error('a block is already running in this shell');
     if (this.exited) throw new Error('the shell has exited');
     const id = newMarkerId();
@@ -292,7 +324,8 @@ export class ShellProcess {
       typed = `__cmdrun_get ${lines.length}${step.interpreter ? ' run' : ''}\n${lines.map((l) => `${l}\n`).join('')}${typed}`;
     }
     return new Promise<BlockEnd>((resolve) => {
-      this.active = { id, started: false, echo: typed, early: '', onOutput, onStart, resolve };
+      // The echo as the terminal's bytes read as latin1, as `early` holds them.
+      this.active = { id, started: false, echo: Buffer.from(typed, 'utf8').toString('latin1'), early: '', onOutput, onStart, resolve };
       if (this.layout.remote) this.typePaced(typed, this.active);
       else this.term.write(typed);
     });
@@ -396,14 +429,14 @@ export class ShellProcess {
   }
 
   /**
-   * The pids of the live processes the shell itself started (its children), started at or after
-   * `sinceTicks` (clock ticks since boot, see uptimeTicks) when given.
+   * The pids of the live processes the shell itself started (its children), started from
+   * `sinceTicks` to `untilTicks` (clock ticks since boot, see uptimeTicks) when given.
    */
-  children(sinceTicks = 0): number[] {
+  children(sinceTicks = 0, untilTicks = Infinity): number[] {
     if (this.layout.remote) return [];
     return sessionMembers(this.sid).filter((pid) => {
       const stat = pid === this.shellPid ? undefined : readStat(pid);
-      return stat?.ppid === this.shellPid && stat.starttime >= sinceTicks;
+      return stat?.ppid === this.shellPid && stat.starttime >= sinceTicks && stat.starttime <= untilTicks;
     });
   }
 

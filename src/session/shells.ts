@@ -9,7 +9,8 @@
  * - the startup file empties the prompts, turns off `onlcr` (the PTY then passes `\n` through,
  *   ~10x the throughput; renderers treat `\n` as a new line) and line editing, turns on `noflsh`
  *   (Ctrl-C would otherwise discard what the shell wrote and cmdrun had not read yet, an end
- *   marker included: termios(3), NOFLSH), installs a hook that
+ *   marker included: termios(3), NOFLSH) and `iutf8` (erase removes a whole UTF-8 character, as
+ *   node-pty sets it when it decodes; it reads bytes here, see ShellProcess), installs a hook that
  *   writes the end marker with `$?` and `$PWD` to /dev/tty, and writes the ready marker (with the
  *   shell's pid) last;
  * - the block line writes the start marker, checks the block's syntax inside the shell (so it sees
@@ -273,6 +274,12 @@ const BASH_PREFIX = '__cmdrun_back; ';
  *   to the block line, whose end hook reports 130; the user's DEBUG trap is put back then.
  * - Aliases expand (`expand_aliases`), as a notebook user expects across blocks; job stop signals
  *   are ignored (no job control to resume a stopped shell).
+ * - The syntax check parses with `extglob` on (`__cmdrun_parse`, as `bash -O extglob` parses: it
+ *   accepts every extglob pattern and rejects nothing bash without it accepts). bash reads a
+ *   script command by command, so a `shopt -s extglob` line holds for the lines after it; the
+ *   check reads the block at once, and with the session's own setting it refused a block that
+ *   turns extglob on and then uses it. A pattern used with extglob off is then bash's own syntax
+ *   error when the block reaches that line, after the lines before it ran, as in `bash script.sh`.
  */
 export const bash: ShellProfile = {
   name: 'bash',
@@ -285,7 +292,7 @@ export const bash: ShellProfile = {
     const { readyId, restore, dir, scriptName, cwd } = ctx;
     return `# cmdrun: generated startup file (BASH_ENV)
 ${restoreLines(restore)}
-stty -onlcr noflsh 2>/dev/null
+stty -onlcr noflsh iutf8 2>/dev/null || stty -onlcr noflsh 2>/dev/null
 \\builtin shopt -s expand_aliases
 \\builtin trap '' TSTP TTIN TTOU
 __cmdrun_id=
@@ -335,7 +342,15 @@ __cmdrun_init() {
   \\builtin unset -f __cmdrun_init
   \\builtin printf '${osc}r;%s;%s\\007' '${readyId}' "$$" >/dev/tty
 }
-${checkFunction('\\builtin ', '\\builtin source', dir, `${layoutPaths(ctx).check}: `, `${scriptName}: `, `\n  [ -z "$__cmdrun_int" ] || \\builtin return 130`)}
+__cmdrun_parse() {
+  if \\builtin shopt -q extglob; then \\builtin source "$1"; \\builtin return; fi
+  \\builtin shopt -s extglob
+  \\builtin source "$1"
+  \\builtin local __cmdrun_s=$?
+  \\builtin shopt -u extglob
+  \\builtin return "$__cmdrun_s"
+}
+${checkFunction('\\builtin ', '__cmdrun_parse', dir, `${layoutPaths(ctx).check}: `, `${scriptName}: `, `\n  [ -z "$__cmdrun_int" ] || \\builtin return 130`)}
 ${blockFunctions('\\builtin ', ctx, `\n  __cmdrun_pwd=$PWD; __cmdrun_o=\${OLDPWD-}; __cmdrun_oset=\${OLDPWD+x}; __cmdrun_in=1\n  \\builtin cd -- ${quote(`${dir}/run`)}`)}
 ${getFunction('\\builtin ', ctx, BASH_PREFIX)}
 __cmdrun_return() {
@@ -364,7 +379,7 @@ export const zsh: ShellProfile = {
 PS1=''; PROMPT=''; RPROMPT=''; RPS1=''; PS2=''; RPS2=''
 unsetopt zle prompt_cr prompt_sp beep
 unset HISTFILE
-stty -onlcr noflsh 2>/dev/null
+stty -onlcr noflsh iutf8 2>/dev/null || stty -onlcr noflsh 2>/dev/null
 ${restoreLines(ctx.restore)}
 ${endHook(
   '\\builtin ',
@@ -398,7 +413,7 @@ export const dash: ShellProfile = {
   env: (_dir, rcPath) => ({ ENV: rcPath }),
   rc: (ctx) => `# cmdrun: generated startup file
 PS2=''
-stty -onlcr noflsh 2>/dev/null
+stty -onlcr noflsh iutf8 2>/dev/null || stty -onlcr noflsh 2>/dev/null
 ${restoreLines(ctx.restore)}
 ${endHook('', `PS1='$(__cmdrun_end "$?")'`)}
 __cmdrun_check() { . "$1"; }

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, test } from 'vitest';
+import { isTranscript } from '../../src/blocks/console.js';
 import { documentKind, type BlockSplitter, type Splitters } from '../../src/blocks/parser.js';
 import { blockLines } from '../../src/blocks/split.js';
 import { nodeSplitters } from '../helpers/grammar.js';
@@ -109,6 +110,11 @@ describe('which fences run (the first word of the info string)', () => {
     ]);
   });
 
+  test("shellscript (VS Code's name, which Runme runs) is a shell fence; sh-session is a transcript", () => {
+    expect(split(md('```shellscript', 'echo vs', '```')).map((b) => [b.code, b.interpreter])).toEqual([['echo vs', undefined]]);
+    expect(split(md('```sh-session', '$ echo hi', 'hi', '```')).map((b) => b.code)).toEqual(['echo hi']);
+  });
+
   test('data and other languages never run: yaml, json, text, diff, no language, indented code', () => {
     const text = ['yaml', 'json', 'text', 'diff', 'go', 'shx', ''].map((lang) => md('```' + lang, 'echo no', '```')).join('\n\n');
     expect(split(text + '\n\n    echo indented\n')).toEqual([]);
@@ -175,6 +181,33 @@ describe('console and shell-session fences: only the command lines run', () => {
     const complete = ['echo a', 'echo "a\nb"', 'cat <<EOF\nx\nEOF', 'echo a \\\n b', 'if true; then :; fi'];
     expect(incomplete.map(splitters.isIncomplete)).toEqual(incomplete.map(() => true));
     expect(complete.map(splitters.isIncomplete)).toEqual(complete.map(() => false));
+  });
+});
+
+describe('shell fences written as transcripts (Runme runbooks): their $ lines run as in a console fence', () => {
+  test('a sh or bash fence whose command lines start with "$ " runs them without the prompt, heredoc lines with them', () => {
+    // As in Runme's CLI testdata (testdata/flags/fmt.txtar).
+    const text = md('```sh {"name":"file"}', '$ cat > somefile << EOF', 'line1', 'line2', 'EOF', '$ cat somefile', '```');
+    expect(split(text)[0]).toMatchObject({ code: 'cat > somefile << EOF\nline1\nline2\nEOF\ncat somefile', lineStart: 2, lineEnd: 6, name: 'file' });
+    for (const lang of ['bash', 'shell', 'shellscript', 'zsh']) expect(split(text.replace('```sh', '```' + lang))[0].code).toBe(split(text)[0].code);
+  });
+
+  test('the other lines are example output: blank in the code, so line numbers stay', () => {
+    const [block] = split(md('```bash', '# Say hello', '$ echo hello', 'hello', '$ whoami', 'me', '```'));
+    expect(block).toMatchObject({ code: 'echo hello\n\nwhoami', lineStart: 3, lineEnd: 5 });
+  });
+
+  test('a fence whose first command line has no prompt runs as written, "$ " lines and all', () => {
+    const heredoc = md('```sh', 'cat <<EOF', '$ not a prompt', 'EOF', '```');
+    expect(split(heredoc)[0].code).toBe('cat <<EOF\n$ not a prompt\nEOF');
+    expect(split(md('```sh', '$HOME/bin/setup', '$ echo x', '```'))[0].code).toBe('$HOME/bin/setup\n$ echo x');
+    // An indented "$ " is no prompt (Runme's test is at the line's start).
+    expect(split(md('```sh', '  $ echo x', '```'))[0].code).toBe('  $ echo x');
+  });
+
+  test('isTranscript: the first line neither blank nor a comment starts with "$ "', () => {
+    expect([['$ ls'], ['', '# list', '$ ls'], ['  # c', '$ ls', 'a b']].map(isTranscript)).toEqual([true, true, true]);
+    expect([['ls'], ['$'], ['$HOME/x'], [' $ ls'], ['echo', '$ ls'], [], ['# only']].map(isTranscript)).toEqual([false, false, false, false, false, false, false]);
   });
 });
 

@@ -147,6 +147,56 @@ describe('cmdrun run on a Markdown runbook', () => {
   });
 });
 
+/** A runbook as Runme's CLI testdata writes them: `$ ` before the commands of sh and bash fences. */
+const RUNME = md(
+  '# Runme',
+  '',
+  '```sh {"name":"file"}',
+  '$ cat > somefile << EOF',
+  'line1',
+  'line2',
+  'EOF',
+  '$ cat somefile',
+  '```',
+  '',
+  '```bash {"name":"set-env"}',
+  '$ export ENV="foo!"',
+  '```',
+  '',
+  'A transcript with its output:',
+  '',
+  '```bash {"name":"print-env"}',
+  '# print it',
+  '$ echo "$ENV"',
+  'foo!',
+  "$ echo \"${#ENV} chars\"",
+  '4 chars',
+  '```',
+  '',
+  '```shellscript {"name":"vscode"}',
+  'echo "from a shellscript fence"',
+  '```',
+);
+
+describe('Runme runbooks', () => {
+  test('$ prompts in sh and bash fences are removed and their output lines do not run; shellscript fences run', () => {
+    const dir = folder({ 'README.md': RUNME });
+    const r = cmdrun(['run', '--quiet', 'README.md'], dir);
+    expect(r).toMatchObject({ status: 0, stdout: 'line1\nline2\nfoo!\n4 chars\nfrom a shellscript fence\n', stderr: '' });
+  });
+
+  test('--block given several times runs each named block once, in document order', () => {
+    const dir = folder({ 'README.md': RUNME });
+    const r = cmdrun(['run', '--block', 'print-env', '--block', 'set-env', '--block', 'vscode', '--block', 'set-env', 'README.md'], dir);
+    expect(r).toMatchObject({ status: 0, stdout: 'foo!\n4 chars\nfrom a shellscript fence\n' });
+    expect(existsSync(join(dir, 'somefile'))).toBe(false);
+    expect(r.stderr).toBe(['── [1/3] set-env (README.md:12)', '── [2/3] print-env (README.md:19)', '── [3/3] vscode (README.md:26)', ''].join('\n'));
+    const missing = cmdrun(['run', '--block', 'set-env', '--block', 'nope', '--block', 'gone', 'README.md'], dir);
+    expect(missing).toMatchObject({ status: 2, stdout: '' });
+    expect(missing.stderr).toBe('cmdrun: no block titled "nope", "gone" (titles: "file", "Runme", "set-env", "print-env", "vscode")\n');
+  });
+});
+
 describe('cmdrun run --list', () => {
   test('a runbook: number, title and lines (opening to closing fence) of each block; nothing runs', () => {
     const dir = folder({ 'RUNBOOK.md': RUNBOOK });

@@ -15,7 +15,7 @@ function onTerminal(file: string) {
   term.onData((data) => (output += data));
   const exited = new Promise<number>((resolve) => term.onExit(({ exitCode }) => resolve(exitCode)));
   const waitFor = async (text: string) => {
-    for (let i = 0; i < 200 && !output.includes(text); i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 1000 && !output.includes(text); i++) await new Promise((r) => setTimeout(r, 15));
     expect(output).toContain(text);
   };
   return { term, exited, waitFor, output: () => output };

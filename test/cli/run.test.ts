@@ -1,18 +1,23 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { BIN } from '../helpers/cli.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/equivalence/', import.meta.url));
 
-/** Runs a command to completion with no stdin; stdout and stderr apart. */
+/** Runs a command to completion with no stdin; stdout and stderr apart, and stdout's bytes. */
 function exec(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env) {
-  const r = spawnSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', env, timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  const r = spawnSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
+  return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString(), bytes: r.stdout };
 }
+
+/** A digest and the size of some bytes: what the byte-for-byte comparisons compare. */
+const digest = (bytes: Buffer) => `${bytes.length} bytes, sha256 ${createHash('sha256').update(bytes).digest('hex')}`;
 
 /** A fresh folder holding a copy of the fixture (scripts write files beside themselves). */
 function copyOf(name: string): { dir: string; file: string } {
@@ -35,7 +40,8 @@ describe('cmdrun run prints the same bytes and exits with the same status as bas
     const expected = exec('bash', ['-c', `bash ${name} 2>&1`], viaBash.dir);
     const viaCmdrun = copyOf(name);
     const actual = cmdrun(['run', '--quiet', name], viaCmdrun.dir);
-    expect(actual.stdout).toBe(expected.stdout);
+    expect(actual.stdout).toBe(expected.stdout); // decoded: a readable difference
+    expect(digest(actual.bytes)).toBe(digest(expected.bytes)); // and byte for byte
     expect(actual.status).toBe(expected.status);
     expect(actual.stderr).toBe('');
     expect(readdirSync(viaCmdrun.dir).sort()).toEqual(readdirSync(viaBash.dir).sort()); // same files left behind
@@ -47,6 +53,27 @@ describe('cmdrun run prints the same bytes and exits with the same status as bas
       .map((n) => exec('bash', [n], copyOf(n).dir).status);
     expect(statuses).toContain(0);
     expect(statuses.some((s) => s !== 0)).toBe(true);
+  });
+});
+
+describe('over ssh, the same bytes as bash prints here', () => {
+  let sshd: Sshd;
+  beforeAll(async () => {
+    sshd = await startSshd();
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+  });
+
+  test.each(['invalid-utf8.sh', 'latin1.sh', 'random-bytes.sh'])('%s', (name) => {
+    const viaBash = copyOf(name);
+    const expected = exec('bash', ['-c', `bash ${name} 2>&1`], viaBash.dir);
+    const viaCmdrun = copyOf(name);
+    const actual = cmdrun(['run', '--quiet', '--no-history', '--on', `ssh://${sshd.host}`, '--cwd', viaCmdrun.dir, name], viaCmdrun.dir, { ...process.env, CMDRUN_SSH_COMMAND: sshd.sshCommand });
+    expect(actual.stderr).toBe('');
+    expect(actual.stdout).toBe(expected.stdout);
+    expect(digest(actual.bytes)).toBe(digest(expected.bytes));
+    expect(actual.status).toBe(expected.status);
   });
 });
 

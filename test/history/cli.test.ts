@@ -1,8 +1,10 @@
 // `cmdrun history` and the history options of `cmdrun run`, as real processes on real databases.
-import { existsSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pty from '@lydell/node-pty';
 import { describe, expect, test } from 'vitest';
+import { HISTORY_DISK_BOUND } from '../../src/history/store.js';
 import { BIN, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -130,5 +132,38 @@ describe('the history options of cmdrun run', () => {
     expect(runs.filter((r) => r.script === a)).toHaveLength(40);
     expect(runs.filter((r) => r.script === b)).toHaveLength(40);
     expect(runs.every((r) => r.exitCode === 0)).toBe(true);
+  });
+});
+
+describe('the database file', () => {
+  test('--history-max 1M: ten runs of 400 KB leave the file (and its WAL) within the README\'s bound, with the newest runs', async () => {
+    const path = join(dir, 'bounded.db');
+    const big = join(dir, 'big.sh');
+    writeFileSync(big, Array.from({ length: 10 }, (_, i) => `# %% out ${i}\nhead -c 409600 /dev/zero | tr '\\0' ${i}\n`).join('\n'));
+    const ran = await runCli(['run', '--quiet', big, '--history', path, '--history-max', '1M']);
+    expect([ran.code, ran.stderr]).toEqual([0, '']);
+    expect(ran.stdout.length).toBe(10 * 409600);
+    const onDisk = statSync(path).size + (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0);
+    expect(onDisk).toBeLessThanOrEqual(HISTORY_DISK_BOUND(1024 * 1024));
+    const kept = jsonLines((await runCli(['history', '--json', '--history', path])).stdout);
+    expect(kept.map((r) => r.title)).toEqual(['out 9', 'out 8']);
+  });
+
+  // Node 22.13+ writes with node:sqlite, Node 20 with better-sqlite3: .ci/run names the other Node
+  // (the machine's for the Node 26 run, Node 26 for the machine's) in CMDRUN_TEST_OTHER_NODE.
+  const other = process.env.CMDRUN_TEST_OTHER_NODE;
+  test.skipIf(!other)('the same database file with either SQLite driver: each Node reads what the other wrote', async () => {
+    const hasSqlite = (node: string) => spawnSync(node, ['-p', "Boolean(process.getBuiltinModule?.('node:sqlite'))"], { encoding: 'utf8' }).stdout.trim();
+    expect([hasSqlite(process.execPath), hasSqlite(other!)].sort()).toEqual(['false', 'true']);
+    const path = join(dir, 'shared-drivers.db');
+    const otherCli = (args: string[]) => spawnSync(other!, [BIN, ...args], { encoding: 'utf8', env: process.env });
+    const first = otherCli(['run', '--quiet', check, '--history', path]);
+    expect([first.status, first.stdout, first.stderr]).toEqual([0, 'healthy\n', '']);
+    expect((await runCli(['run', '--quiet', deploy, '--history', path])).stderr).toBe('');
+    const ours = jsonLines((await runCli(['history', '--json', '--history', path])).stdout);
+    const theirs = jsonLines(otherCli(['history', '--json', '--history', path]).stdout);
+    expect(ours.map((r) => r.title ?? r.code)).toEqual(['Fail', 'Colour', 'Build', 'echo healthy']);
+    expect(theirs).toEqual(ours);
+    expect(otherCli(['history', 'show', ours[1].runId, '--history', path]).stdout).toContain('red alert');
   });
 });

@@ -7,6 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { serveCli, type Served } from '../helpers/cli.js';
 import { outputOf, readEvents } from '../helpers/sse.js';
 import { tempDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
 
 const dir = tempDir('cmdrun-history-server-');
 const db = join(dir, 'state', 'history.db');
@@ -105,17 +106,18 @@ describe('a new server on the same script answers the earlier runs', () => {
     }
   });
 
-  test('a run killed with SIGKILL a quarter second after it started reads back unfinished', async () => {
+  test('a run killed with SIGKILL while running reads back unfinished', async () => {
     const first = await serveCli([script, '--history', db]);
     const res = await post(first, { code: 'echo early; sleep 30', runId: 'killed-early' });
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     let text = '';
     while (!text.includes('event: start')) text += (await reader.read()).value ?? '';
-    await new Promise((r) => setTimeout(r, 250));
-    first.child.kill('SIGKILL');
-    await first.exited;
+    // Another cmdrun on the same database sees the running run once it is written (100 ms after its start).
     const second = await serveCli([script, '--history', db]);
     try {
+      await waitFor(async () => (await call(second, '/api/history/killed-early')).status === 200, 'the running run on disk');
+      first.child.kill('SIGKILL');
+      await first.exited;
       const run = (await (await call(second, '/api/history/killed-early')).json()) as Summary & { output: string };
       expect(run.finished).toBe(false);
       expect(run.exitCode).toBeUndefined();
@@ -125,14 +127,18 @@ describe('a new server on the same script answers the earlier runs', () => {
     }
   });
 
-  test('a finished block is on disk within a second, without anyone reading the history', async () => {
+  test('a finished block is written to disk by itself, with no request to its cmdrun after it ends', async () => {
     const first = await serveCli([script, '--history', db]);
     await readEvents(await post(first, { code: 'echo quick', runId: 'quick-1' }));
-    await new Promise((r) => setTimeout(r, 1000));
-    first.child.kill('SIGKILL');
-    await first.exited;
+    // Another process reads the database until the run's end is there (within 500 ms on a quiet machine).
     const second = await serveCli([script, '--history', db]);
     try {
+      await waitFor(async () => {
+        const res = await call(second, '/api/history/quick-1');
+        return res.status === 200 && ((await res.json()) as Summary).finished;
+      }, 'the finished run on disk');
+      first.child.kill('SIGKILL');
+      await first.exited;
       const run = (await (await call(second, '/api/history/quick-1')).json()) as Summary & { output: string };
       expect(run).toMatchObject({ finished: true, exitCode: 0, output: 'quick\n' });
     } finally {

@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { defaultHistoryPath, historyPath } from '../../src/history/paths.js';
 import { HistoryRecorder } from '../../src/history/recorder.js';
-import { HistoryStore, openHistory, type RunMeta } from '../../src/history/store.js';
+import { SCHEMA } from '../../src/history/rows.js';
+import { openDatabase } from '../../src/history/sqlite.js';
+import { HISTORY_DISK_BOUND, HistoryStore, openHistory, type RunMeta } from '../../src/history/store.js';
 import { RunQueue } from '../../src/runs/run-queue.js';
+import { DEFAULT_OUTPUT_LIMITS } from '../../src/runs/run.js';
 import type { Run } from '../../src/runs/run.js';
 import { ShellSession } from '../../src/session/session.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -62,6 +65,76 @@ describe('where the history lives', () => {
     expect(warnings[0]).toMatch(/^cmdrun: warning: history is off: cannot open .*corrupt\.db: file is not a database$/);
     expect(warnings[1]).toMatch(/history is off: cannot open .*a-file\/cmdrun\/history\.db: ENOTDIR/);
     expect(warnings[2]).toMatch(/history is off: cannot open \/proc\/cmdrun-nope\/history\.db: ENOENT/);
+  });
+});
+
+describe('transactions', () => {
+  test('atomically commits what fn wrote, rolls all of it back when fn throws, and a nested one alone when only it throws', () => {
+    const store = HistoryStore.open(join(tmp(), 'h.db'));
+    const ids = () => store.list({ limit: 100 }).map((r) => r.runId);
+    store.atomically(() => store.begin(meta({ runId: 'kept' })));
+    expect(() =>
+      store.atomically(() => {
+        store.begin(meta({ runId: 'lost' }));
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    store.atomically(() => {
+      store.begin(meta({ runId: 'outer' }));
+      expect(() =>
+        store.atomically(() => {
+          store.begin(meta({ runId: 'inner' }));
+          throw new Error('inner boom');
+        }),
+      ).toThrow('inner boom');
+    });
+    expect(ids().sort()).toEqual(['kept', 'outer']);
+    // No transaction was left open: a second connection (as another process has) can write.
+    const other = HistoryStore.open(store.path);
+    other.begin(meta({ runId: 'other' }));
+    expect(ids().sort()).toEqual(['kept', 'other', 'outer']);
+    other.close();
+    store.close();
+  });
+});
+
+describe('the file on disk', () => {
+  const fill = (store: HistoryStore, script: string, runs: number) => {
+    for (let i = 0; i < runs; i++) {
+      const id = store.begin(meta({ script }));
+      store.writeOutput(id, [{ head: true, text: `${i}`.repeat(100_000) }], [], 100_000, 0);
+    }
+  };
+
+  test('a database made before auto-vacuum (0.4) is switched when opened, once, and then gives pruned space back', () => {
+    const path = join(tmp(), 'old.db');
+    // As 0.4 made it: the same tables, without auto-vacuum.
+    const old = openDatabase(path);
+    old.exec('PRAGMA journal_mode = WAL');
+    old.exec(SCHEMA);
+    const run = old.prepare(`INSERT INTO runs (run_id, script, code, user, host, shell, session, started_at, output_bytes) VALUES (?, '/x/old.sh', 'echo', 'u', 'h', 'bash', 's', ?, 100000)`);
+    const output = old.prepare('INSERT INTO output (run, head, text) VALUES (?, 1, ?)');
+    for (let i = 0; i < 30; i++) output.run(run.run(`old${i}`, i).lastInsertRowid, `${i % 10}`.repeat(100_000));
+    expect(Object.values(old.prepare('PRAGMA auto_vacuum').get() as object)).toEqual([0]);
+    old.close();
+    expect(statSync(path).size).toBeGreaterThan(3_000_000);
+    const store = HistoryStore.open(path);
+    expect(store.size('/x/old.sh')).toBeGreaterThan(3_000_000); // nothing lost by the switch
+    expect(store.prune('/x/old.sh', 500_000)).toBeLessThanOrEqual(500_000);
+    expect(statSync(path).size + statSync(`${path}-wal`).size).toBeLessThan(HISTORY_DISK_BOUND(500_000));
+    store.close();
+    expect(statSync(path).size).toBeLessThan(HISTORY_DISK_BOUND(500_000));
+  });
+
+  test('clearing a script gives its space back', () => {
+    const path = join(tmp(), 'h.db');
+    const store = HistoryStore.open(path);
+    fill(store, '/x/a.sh', 5);
+    fill(store, '/x/big.sh', 30);
+    expect(store.clear('/x/big.sh')).toBe(30);
+    expect(store.list().map((r) => r.script)).toEqual(Array(5).fill('/x/a.sh'));
+    expect(statSync(path).size + statSync(`${path}-wal`).size).toBeLessThan(HISTORY_DISK_BOUND(500_000));
+    store.close();
   });
 });
 
@@ -170,6 +243,22 @@ describe('recording a real session', () => {
     recorder.close();
   });
 
+  test('the file gives pruned runs\' space back: ten runs of 400 KB with a 1 MiB maximum leave the file and its WAL within the README\'s bound', async () => {
+    const path = join(tmp(), 'h.db');
+    const store = HistoryStore.open(path);
+    const max = 1024 * 1024;
+    const { recorder, run } = record(store, DEFAULT_OUTPUT_LIMITS, max);
+    const onDisk = () => statSync(path).size + (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0);
+    const sizes: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      await run(`head -c 409600 /dev/zero | tr '\\0' ${i}`);
+      sizes.push(onDisk());
+    }
+    expect(store.list({ script: '/x/rec.sh', limit: 100 })).toHaveLength(2);
+    for (const size of sizes) expect(size).toBeLessThanOrEqual(HISTORY_DISK_BOUND(max));
+    recorder.close();
+  });
+
   test('a database that fails mid-session is one warning; the runs go on', async () => {
     const path = join(tmp(), 'h.db');
     const store = HistoryStore.open(path);
@@ -185,7 +274,8 @@ describe('recording a real session', () => {
       recorder.flushAll();
     }
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^cmdrun: history: could not write to .*h\.db: The database connection is not open$/);
+    // better-sqlite3 says "The database connection is not open", node:sqlite "database is not open".
+    expect(warnings[0]).toMatch(/^cmdrun: history: could not write to .*h\.db: (The database connection|database) is not open$/);
     expect(existsSync(path)).toBe(true);
   });
 });

@@ -7,6 +7,7 @@ import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { launchBrowser } from '../helpers/browser.js';
 import { runCli, serveCli } from '../helpers/cli.js';
+import { validateNotebook } from '../helpers/nbformat.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const SHOTS = join(process.cwd(), 'test-results', 'screenshots');
@@ -129,7 +130,7 @@ describe('cmdrun run --report', () => {
   test('a report name that is neither .html nor .md is a usage error before anything runs', async () => {
     const res = await runCli(['run', script, '--report', join(dir, 'out.txt'), '--no-history']);
     expect([res.code, res.stdout]).toEqual([2, '']);
-    expect(res.stderr).toMatch(/--report .*out\.txt: the file name must end with \.html or \.md/);
+    expect(res.stderr).toMatch(/--report .*out\.txt: the file name must end with \.html, \.md or \.ipynb/);
   });
 });
 
@@ -149,6 +150,17 @@ test('GET /api/transcript: this session\'s runs, else the history\'s, as a downl
     expect(md).toMatch(/about to fail\n```\n/); // block 4, run in this session
     expect(md).toContain('exit 4');
     expect((await fetch(`${s.origin}/api/transcript`, { headers: auth })).headers.get('content-type')).toBe('text/html; charset=utf-8');
+    // The same runs as a Jupyter notebook (the page's Export), valid for nbformat's validator.
+    const nbRes = await fetch(`${s.origin}/api/transcript?format=ipynb`, { headers: auth });
+    expect(nbRes.headers.get('content-disposition')).toBe('attachment; filename="release-transcript.ipynb"');
+    writeFileSync(join(dir, 'export.ipynb'), await nbRes.text());
+    expect(validateNotebook(join(dir, 'export.ipynb'))).toBe('4 5');
+    const cells = JSON.parse(readFileSync(join(dir, 'export.ipynb'), 'utf8')).cells;
+    expect(cells[0].outputs[0].text.join('')).toContain(attacks[0]);
+    expect(cells[3].outputs).toEqual([
+      { name: 'stdout', output_type: 'stream', text: ['about to fail\n'] },
+      { ename: 'ExitStatus', evalue: 'exit status 4', output_type: 'error', traceback: ['exit status 4'] },
+    ]);
     expect((await fetch(`${s.origin}/api/transcript?format=pdf`, { headers: auth })).status).toBe(400);
     expect((await fetch(`${s.origin}/api/transcript`)).status).toBe(401);
   } finally {

@@ -1,12 +1,13 @@
 // Runs outlive connections: resume, replay, many watchers, bounded history, shutdown.
-import { readFileSync } from 'node:fs';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readStat, sessionMembers } from '../../src/session/processes.js';
+import { ShellSession } from '../../src/session/session.js';
 import { serveCli, type Served } from '../helpers/cli.js';
 import { api, startTestServer } from '../helpers/server.js';
-import { outputOf, readEvents, type SseEvent } from '../helpers/sse.js';
+import { EventStream, outputOf, readEvents, type SseEvent } from '../helpers/sse.js';
 import { createParser } from 'eventsource-parser';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -219,17 +220,41 @@ describe('memory and shutdown (the built CLI)', () => {
     const auth = { authorization: `Bearer ${served.token}` };
     const session = (await (await fetch(`${served.origin}/api/session`, { headers: auth })).json()) as { pid: number };
     const sid = readStat(session.pid)!.session;
-    const stream = fetch(`${served.origin}/api/runs`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ code: "trap '' TERM HUP; sleep 100 & echo started; sleep 100" }),
-    }).then(readEvents);
-    await new Promise((r) => setTimeout(r, 500));
+    const stream = new EventStream(
+      await fetch(`${served.origin}/api/runs`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ code: "trap '' TERM HUP; sleep 100 & echo started; sleep 100" }),
+      }),
+    );
+    await stream.untilOutput('started');
     expect(sessionMembers(sid).length).toBeGreaterThanOrEqual(2);
     served.child.kill('SIGTERM');
-    const events = await stream;
+    const events = await stream.done;
     expect(events.at(-1)!.event).toBe('shutdown');
     expect(await served.exited).toBe(0);
     expect(sessionMembers(sid)).toEqual([]);
+  });
+
+  test('a cmdrun killed with SIGKILL leaves its session folder; the next session to start removes it', async () => {
+    const dir = tempDir('cmdrun-killed-');
+    writeFileSync(join(dir, 's.sh'), '');
+    const served = await serveCli([join(dir, 's.sh')]);
+    const auth = { authorization: `Bearer ${served.token}` };
+    const { pid } = (await (await fetch(`${served.origin}/api/session`, { headers: auth })).json()) as { pid: number };
+    // The shell's startup file (BASH_ENV) lies in its session folder.
+    const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    const rc = env.find((v) => v.startsWith('BASH_ENV='))!.slice('BASH_ENV='.length);
+    const sessionDir = rc.slice(0, rc.indexOf('/', tmpdir().length + 1));
+    expect(sessionDir).toMatch(/\/cmdrun-[A-Za-z0-9]{6}$/);
+    served.child.kill('SIGKILL');
+    await served.exited;
+    expect(existsSync(sessionDir)).toBe(true);
+    const next = await ShellSession.start({ cwd: dir });
+    try {
+      expect(existsSync(sessionDir)).toBe(false);
+    } finally {
+      await next.close();
+    }
   });
 });

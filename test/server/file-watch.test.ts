@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 /** Polls `ready` every 20 ms; fails after `timeoutMs`. */
-async function until(ready: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
+async function until(ready: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!ready()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

@@ -1,9 +1,10 @@
-import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { createParser } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { api, startTestServer } from '../helpers/server.js';
-import { outputOf, readEvents } from '../helpers/sse.js';
+import { EventStream, outputOf, readEvents } from '../helpers/sse.js';
 
 let server: Awaited<ReturnType<typeof startTestServer>>;
 beforeAll(async () => {
@@ -28,8 +29,8 @@ describe('file', () => {
     expect(readdirSync(server.dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
 
     // Another editor changes the file: a save based on the old version is refused and changes nothing.
-    await new Promise((r) => setTimeout(r, 20));
     writeFileSync(server.file, 'echo theirs\n');
+    utimesSync(server.file, new Date(), new Date(mtimeMs + 1000)); // a change the mtime shows, however coarse the file system's clock
     const stale = await api(server, '/api/file', { method: 'PUT', json: { content: 'echo mine\n', baseMtimeMs: mtimeMs } });
     expect(stale.status).toBe(409);
     const conflict = (await stale.json()) as { mtimeMs: number };
@@ -59,13 +60,13 @@ describe('file', () => {
 
 describe('runs', () => {
   test('runs posted at once execute one at a time in the order posted, in one session', async () => {
-    const codes = ['sleep 0.3; n=1; echo first', 'n=$((n+1)); echo "second $n"', 'echo "third $((n+1))"'];
-    const responses = [];
-    for (const code of codes) {
-      responses.push(api(server, '/api/runs', { method: 'POST', json: { code } }));
-      await new Promise((r) => setTimeout(r, 30));
-    }
-    const all = await Promise.all((await Promise.all(responses)).map((r) => readEvents(r)));
+    // The first block waits for a line of input (not echoed), so the others are surely queued behind it.
+    const codes = ['read -rs go; n=1; echo first', 'n=$((n+1)); echo "second $n"', 'echo "third $((n+1))"'];
+    const streams: EventStream[] = [];
+    for (const code of codes) streams.push(new EventStream(await api(server, '/api/runs', { method: 'POST', json: { code } })));
+    const first = await streams[0].until((e) => e.event === 'waiting');
+    expect((await api(server, `/api/runs/${first.data.runId}/input`, { method: 'POST', json: { data: 'go\r' } })).status).toBe(200);
+    const all = (await Promise.all(streams.map((s) => s.done))).map((events) => events.filter((e) => e.event !== 'waiting'));
     expect(all.map(outputOf)).toEqual(['first\n', 'second 2\n', 'third 3\n']);
     expect(all[1][0]).toMatchObject({ event: 'queued', data: { position: 1 } });
     expect(all[2][0]).toMatchObject({ event: 'queued', data: { position: 2 } });
@@ -95,25 +96,24 @@ describe('runs', () => {
   });
 
   test('interrupt stops a running block; interrupting a queued run cancels it', async () => {
-    const running = api(server, '/api/runs', { method: 'POST', json: { code: 'sleep 30', runId: 'int-run' } });
-    await new Promise((r) => setTimeout(r, 100));
-    const queued = api(server, '/api/runs', { method: 'POST', json: { code: 'echo should-not-run', runId: 'int-queued' } });
-    await new Promise((r) => setTimeout(r, 100));
+    const running = new EventStream(await api(server, '/api/runs', { method: 'POST', json: { code: 'echo started; sleep 30', runId: 'int-run' } }));
+    await running.untilOutput('started');
+    const queued = new EventStream(await api(server, '/api/runs', { method: 'POST', json: { code: 'echo should-not-run', runId: 'int-queued' } }));
+    await queued.until((e) => e.event === 'queued');
     expect((await api(server, '/api/runs/int-queued/interrupt', { method: 'POST', json: {} })).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 200));
     expect((await api(server, '/api/runs/int-run/interrupt', { method: 'POST', json: {} })).status).toBe(200);
-    const [runEvents, queuedEvents] = await Promise.all([readEvents(await running), readEvents(await queued)]);
+    const [runEvents, queuedEvents] = await Promise.all([running.done, queued.done]);
     expect(runEvents.at(-1)!.data).toMatchObject({ exitCode: 130, interrupted: true });
     expect(queuedEvents.at(-1)!.data).toMatchObject({ interrupted: true, cancelled: true });
     expect(outputOf(queuedEvents)).toBe('');
   });
 
   test('input reaches a running block', async () => {
-    const pending = api(server, '/api/runs', { method: 'POST', json: { code: 'read -r answer; echo "got $answer"', runId: 'input-1' } });
-    await new Promise((r) => setTimeout(r, 200));
+    const pending = new EventStream(await api(server, '/api/runs', { method: 'POST', json: { code: 'read -r answer; echo "got $answer"', runId: 'input-1' } }));
+    await pending.until((e) => e.event === 'waiting');
     const sent = await api(server, '/api/runs/input-1/input', { method: 'POST', json: { data: 'yes\r' } });
     expect(sent.status).toBe(200);
-    const events = await readEvents(await pending);
+    const events = await pending.done;
     expect(outputOf(events)).toBe('yes\ngot yes\n'); // the terminal echoes typed input
     expect(events.filter((e) => e.event === 'waiting')).toHaveLength(1);
     expect((await api(server, '/api/runs/input-1/input', { method: 'POST', json: { data: 'late' } })).status).toBe(409);
@@ -200,5 +200,67 @@ describe('interpreters and background output', () => {
     });
     replay.abort();
     expect(text).toContain('from the background\n');
+  });
+});
+
+describe('body limits', () => {
+  const tooLarge = JSON.stringify({ error: `request body larger than ${1024 * 1024} bytes` });
+
+  /**
+   * Sends a POST /api/runs of `bytes` (with a Content-Length, or chunked) over a raw socket and
+   * reads nothing until all of it is written, as a client that sends the whole body before it reads
+   * (Python's urllib) does; resolves with the answer's status line and body, or the socket's error.
+   */
+  const post = (bytes: number, chunked = false) =>
+    new Promise<string>((resolve) => {
+      const body = Buffer.from(`{"code":"echo ${'x'.repeat(bytes - 20)}"}`);
+      const head = [
+        'POST /api/runs HTTP/1.1',
+        `Host: 127.0.0.1:${server.port}`,
+        `Authorization: Bearer ${server.token}`,
+        'Content-Type: application/json',
+        chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${body.length}`,
+        'Connection: close',
+        '',
+        '',
+      ].join('\r\n');
+      const socket = connect(server.port, '127.0.0.1');
+      socket.pause();
+      const got: Buffer[] = [];
+      socket.on('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code}`));
+      socket.on('close', () => {
+        const text = Buffer.concat(got).toString();
+        const status = text.slice(0, text.indexOf('\r\n'));
+        resolve(`${status} ${text.slice(text.indexOf('\r\n\r\n') + 4).replace(/^[0-9a-f]+\r\n|\r\n0\r\n\r\n$/g, '')}`);
+      });
+      socket.write(head);
+      socket.write(chunked ? Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')]) : body, () => {
+        socket.on('data', (d: Buffer) => got.push(d));
+        socket.resume();
+      });
+    });
+
+  test('a 10 MB POST /api/runs is answered 413 with its message, 20 times in a row, also to a client that reads only after sending', async () => {
+    const answers = [];
+    for (let i = 0; i < 20; i++) answers.push(await post(10 * 1024 * 1024));
+    expect(answers).toEqual(Array(20).fill(`HTTP/1.1 413 Payload Too Large ${tooLarge}`));
+    // Chunked, counted as it is read.
+    expect(await post(10 * 1024 * 1024, true)).toBe(`HTTP/1.1 413 Payload Too Large ${tooLarge}`);
+    // fetch (undici), which reads the answer while it still sends.
+    for (let i = 0; i < 3; i++) {
+      const res = await api(server, '/api/runs', { method: 'POST', json: { code: `echo ${'x'.repeat(10 * 1024 * 1024)}` } });
+      expect(res.status).toBe(413);
+      expect(await res.text()).toBe(tooLarge);
+    }
+    // And the server goes on serving; a chunked body within the limit is read as the run's.
+    const chunked = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"code":"echo '));
+        controller.enqueue(new TextEncoder().encode('after"}'));
+        controller.close();
+      },
+    });
+    const init = { method: 'POST', body: chunked, duplex: 'half', headers: { 'content-type': 'application/json' } } as RequestInit;
+    expect(outputOf(await readEvents(await api(server, '/api/runs', init)))).toBe('after\n');
   });
 });

@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ShellSession, type BlockResult } from '../../src/session/session.js';
+import { tempDir } from '../helpers/tmp.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 
 type Shell = 'bash' | 'zsh' | 'dash';
@@ -29,8 +30,13 @@ interface Case {
   exitCode?: Expect<number> | Partial<Record<Shell, number>>;
   interrupted?: boolean;
   restarted?: boolean;
-  /** Interrupt after each of these delays (ms from the start of the block). */
-  interruptAt?: number[];
+  /**
+   * Interrupt once the block has printed this text (so the program it starts is running, however
+   * slow the machine), or once it is reported `waiting` for input.
+   */
+  interruptWhen?: string | { waiting: true };
+  /** How many interrupts to send then, one right after the other (default 1). */
+  interrupts?: number;
   /** Text to type each time the block is reported waiting for input, in order. */
   inputs?: string[];
   lineStart?: number;
@@ -38,6 +44,9 @@ interface Case {
   /** Local sessions only: a remote one closes the connection on a second interrupt (state is gone). */
   localOnly?: boolean;
 }
+
+/** The folder the cases write their files in (removed after the file). */
+const T = tempDir('cmdrun-conformance-');
 
 const lines = (n: number) => Array.from({ length: n }, (_, i) => `${i + 1}\n`).join('');
 const nonZero = (code: number) => code !== 0;
@@ -84,13 +93,16 @@ const CASES: Case[] = [
   { name: 'the block after a syntax error runs normally', code: 'echo fine', output: 'fine\n', exitCode: 0, restarted: false },
   { name: '$LINENO is the script line', code: 'echo "$LINENO"', lineStart: 12, output: '12\n', only: ['bash', 'zsh'] },
   // The check runs in the session: it sees options and aliases that earlier blocks set.
-  { name: 'extended globs turned on in one block', code: (s) => (s === 'zsh' ? 'setopt ksh_glob; mkdir -p /tmp/cmdrun-glob/a/b; touch /tmp/cmdrun-glob/x.sh /tmp/cmdrun-glob/y.md /tmp/cmdrun-glob/a/b/z.sh' : 'shopt -s extglob globstar; mkdir -p /tmp/cmdrun-glob/a/b; touch /tmp/cmdrun-glob/x.sh /tmp/cmdrun-glob/y.md /tmp/cmdrun-glob/a/b/z.sh'), only: ['bash', 'zsh'], exitCode: 0 },
-  { name: 'parse in the next block', code: 'cd /tmp/cmdrun-glob && echo @(x|y).* && echo !(*.md|a); cd /usr', only: ['bash', 'zsh'], output: 'x.sh y.md\nx.sh\n', exitCode: 0 },
-  { name: 'globstar from an earlier block', code: 'echo /tmp/cmdrun-glob/**/*.sh', only: ['bash'], output: '/tmp/cmdrun-glob/a/b/z.sh /tmp/cmdrun-glob/x.sh\n' },
+  { name: 'extended globs turned on in one block', code: (s) => (s === 'zsh' ? `setopt ksh_glob; mkdir -p ${T}/glob/a/b; touch ${T}/glob/x.sh ${T}/glob/y.md ${T}/glob/a/b/z.sh` : `shopt -s extglob globstar; mkdir -p ${T}/glob/a/b; touch ${T}/glob/x.sh ${T}/glob/y.md ${T}/glob/a/b/z.sh`), only: ['bash', 'zsh'], exitCode: 0 },
+  { name: 'parse in the next block', code: `cd ${T}/glob && echo @(x|y).* && echo !(*.md|a); cd /usr`, only: ['bash', 'zsh'], output: 'x.sh y.md\nx.sh\n', exitCode: 0 },
+  { name: 'globstar from an earlier block', code: `echo ${T}/glob/**/*.sh`, only: ['bash'], output: `${T}/glob/a/b/z.sh ${T}/glob/x.sh\n` },
   { name: 'an alias that opens a loop, defined in one block', code: "alias forall='for f in 1 2; do'", only: ['bash'], exitCode: 0 },
   { name: 'is parsed with the alias in the next', code: 'forall echo "n$f"; done', only: ['bash'], output: 'n1\nn2\n', exitCode: 0 },
   { name: 'extended globs turned off again', code: 'shopt -u extglob', only: ['bash'], exitCode: 0 },
-  { name: 'a syntax error after extglob was turned off: the script\'s line, nothing runs', code: 'echo should-not-run\necho @(x|y)', lineStart: 20, only: ['bash'], output: "conformance.sh: line 21: syntax error near unexpected token `('\nconformance.sh: line 21: `echo @(x|y)'\n", exitCode: 2 },
+  // The check parses as bash -O extglob (a later line may follow a `shopt -s extglob`): as in
+  // `bash script.sh`, the lines before the pattern run, and bash's syntax error stops it there.
+  { name: 'a pattern after extglob was turned off: bash\'s syntax error at the script\'s line, after the lines before it', code: 'echo runs-first\necho @(x|y)\necho never', lineStart: 20, only: ['bash'], output: "runs-first\nconformance.sh: line 21: syntax error near unexpected token `('\nconformance.sh: line 21: `echo @(x|y)'\n", exitCode: 2 },
+  { name: 'a real syntax error with extglob off: the script\'s line, nothing runs', code: 'echo should-not-run\nif then fi', lineStart: 20, only: ['bash'], output: "conformance.sh: line 21: syntax error near unexpected token `then'\nconformance.sh: line 21: `if then fi'\n", exitCode: 2 },
   // The user's environment.
   { name: 'PS1 and PS2 set by a block', code: "PS1='my prompt $ '; PS2='> '; echo set", output: 'set\n' },
   { name: 'the block after a PS1 change ends with its status', code: 'echo next; (exit 5)', output: 'next\n', exitCode: 5 },
@@ -110,12 +122,12 @@ const CASES: Case[] = [
   { name: 'a DEBUG trap', code: "trap ':' DEBUG; echo debug", only: ['bash'], output: 'debug\n' },
   { name: 'an ERR trap', code: "trap 'echo caught' ERR; false", only: ['bash', 'zsh'], output: 'caught\n', exitCode: 1 },
   { name: 'traps removed', code: (s) => (s === 'dash' ? 'trap - EXIT' : 'trap - EXIT ERR; trap - DEBUG 2>/dev/null; true'), exitCode: 0 },
-  { name: 'exec > file 2>&1 hides output but the block ends', code: 'exec 3>&1 4>&2 >/tmp/cmdrun-conformance.out 2>&1; echo hidden; (exit 3)', output: '', exitCode: 3 },
-  { name: 'output restored after exec', code: 'exec 1>&3 2>&4 3>&- 4>&-; cat /tmp/cmdrun-conformance.out; rm -f /tmp/cmdrun-conformance.out', output: 'hidden\n' },
+  { name: 'exec > file 2>&1 hides output but the block ends', code: `exec 3>&1 4>&2 >${T}/conformance.out 2>&1; echo hidden; (exit 3)`, output: '', exitCode: 3 },
+  { name: 'output restored after exec', code: `exec 1>&3 2>&4 3>&- 4>&-; cat ${T}/conformance.out; rm -f ${T}/conformance.out`, output: 'hidden\n' },
   {
     name: 'a virtualenv/conda-like activate script',
     code: (s) =>
-      `cat > /tmp/cmdrun-activate.sh <<'EOF'\nVIRTUAL_ENV=/tmp/venv; export VIRTUAL_ENV\n_OLD_PS1="$PS1"; PS1="(venv) $PS1"\n${s === 'bash' ? 'PROMPT_COMMAND="__conda_hook;${PROMPT_COMMAND:-}"; __conda_hook() { :; }\n' : ''}deactivate() { unset VIRTUAL_ENV; PS1="$_OLD_PS1"; }\nEOF\n. /tmp/cmdrun-activate.sh; echo "$VIRTUAL_ENV"`,
+      `cat > ${T}/activate.sh <<'EOF'\nVIRTUAL_ENV=/tmp/venv; export VIRTUAL_ENV\n_OLD_PS1="$PS1"; PS1="(venv) $PS1"\n${s === 'bash' ? 'PROMPT_COMMAND="__conda_hook;${PROMPT_COMMAND:-}"; __conda_hook() { :; }\n' : ''}deactivate() { unset VIRTUAL_ENV; PS1="$_OLD_PS1"; }\nEOF\n. ${T}/activate.sh; echo "$VIRTUAL_ENV"`,
     output: '/tmp/venv\n',
   },
   { name: 'blocks after activate', code: 'deactivate; echo "${VIRTUAL_ENV:-none}"; (exit 7)', output: 'none\n', exitCode: 7 },
@@ -130,13 +142,13 @@ const CASES: Case[] = [
   { name: 'python input()', code: 'python3 -c "print(input().upper())"', inputs: ['shout\r'], output: 'shout\nSHOUT\n' },
   { name: 'a password is not echoed', code: 'stty -echo; read -r pw; stty echo; echo "got ${#pw} chars"', inputs: ['secret\r'], output: (o) => !o.includes('secret') && o.endsWith('got 6 chars\n') },
   // Interrupt.
-  { name: 'interrupt sleep', code: 'echo start; sleep 30; echo not-reached', interruptAt: [400], interrupted: true, exitCode: 130, output: (o) => o.startsWith('start\n') && !o.includes('not-reached') },
+  { name: 'interrupt sleep', code: "echo start; sh -c 'echo running; exec sleep 30'; echo not-reached", interruptWhen: 'running', interrupted: true, exitCode: 130, output: (o) => o.startsWith('start\n') && !o.includes('not-reached') },
   { name: 'state survives an interrupt', code: 'echo "$plain"', output: '1\n', restarted: false },
-  { name: 'interrupt a pure shell loop', code: 'while :; do :; done', interruptAt: [400], interrupted: true, exitCode: 130 },
-  { name: 'interrupt a pipeline', code: 'yes | grep y > /dev/null', interruptAt: [400], interrupted: true, exitCode: 130 },
-  { name: 'interrupt cat waiting on input', code: 'cat', interruptAt: [400], interrupted: true, exitCode: 130 },
-  { name: 'interrupt a python loop', code: 'python3 -c "while True: pass"', interruptAt: [600], interrupted: true, exitCode: 130 },
-  { name: 'a second interrupt kills a job that ignores SIGINT', code: "(trap '' INT; exec sleep 30)", interruptAt: [300, 700], interrupted: true, exitCode: (c) => c === 137 || c === 130, restarted: false, localOnly: true },
+  { name: 'interrupt a pure shell loop', code: 'echo ready; while :; do :; done', interruptWhen: 'ready', interrupted: true, exitCode: 130 },
+  { name: 'interrupt a pipeline', code: "yes | sh -c 'echo ready; exec grep y > /dev/null'", interruptWhen: 'ready', interrupted: true, exitCode: 130 },
+  { name: 'interrupt cat waiting on input', code: 'cat', interruptWhen: { waiting: true }, interrupted: true, exitCode: 130 },
+  { name: 'interrupt a python loop', code: 'python3 -c "print(\'ready\', flush=True)\nwhile True: pass"', interruptWhen: 'ready', interrupted: true, exitCode: 130 },
+  { name: 'a second interrupt kills a job that ignores SIGINT', code: "(trap '' INT; echo ready; exec sleep 30)", interruptWhen: 'ready', interrupts: 2, interrupted: true, exitCode: (c) => c === 137 || c === 130, restarted: false, localOnly: true },
   { name: 'the session still works after escalation', code: 'echo "$plain"', output: '1\n', localOnly: true },
   // Blocks that end the shell.
   { name: 'exit 7', code: 'exit 7', exitCode: 7, restarted: true },
@@ -178,21 +190,25 @@ for (const [shell, via] of SHELLS.flatMap((s) => [[s, 'local'], [s, 'ssh']] as c
       test(c.name, async () => {
         let output = '';
         const inputs = [...(c.inputs ?? [])];
-        const timers = (c.interruptAt ?? []).map((ms) => setTimeout(() => session.interrupt(), ms));
-        let result: BlockResult;
-        try {
-          result = await session.run(typeof c.code === 'function' ? c.code(shell) : c.code, {
-            lineStart: c.lineStart,
-            cols: c.cols,
-            onOutput: (text) => (output += text),
-            onWaiting: () => {
-              const next = inputs.shift();
-              if (next !== undefined) session.input(next);
-            },
-          });
-        } finally {
-          timers.forEach(clearTimeout);
-        }
+        let interrupted = false;
+        const interrupt = () => {
+          if (interrupted) return;
+          interrupted = true;
+          for (let i = 0; i < (c.interrupts ?? 1); i++) session.interrupt();
+        };
+        const result: BlockResult = await session.run(typeof c.code === 'function' ? c.code(shell) : c.code, {
+          lineStart: c.lineStart,
+          cols: c.cols,
+          onOutput: (text) => {
+            output += text;
+            if (typeof c.interruptWhen === 'string' && output.includes(c.interruptWhen)) interrupt();
+          },
+          onWaiting: () => {
+            if (typeof c.interruptWhen === 'object') interrupt();
+            const next = inputs.shift();
+            if (next !== undefined) session.input(next);
+          },
+        });
         if (typeof c.output === 'string') expect(output).toBe(c.output);
         else if (c.output instanceof RegExp) expect(output).toMatch(c.output);
         else if (c.output) expect(c.output(output, shell), `output was ${JSON.stringify(output.slice(0, 300))}`).toBe(true);

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { readStat, sessionMembers } from '../../src/session/processes.js';
 import { ShellSession } from '../../src/session/session.js';
-import { run, startBash } from '../helpers/session.js';
+import { run, startBash, startRun } from '../helpers/session.js';
+import { waitFor } from '../helpers/wait.js';
 
 let session: ShellSession;
 beforeAll(async () => {
@@ -61,6 +62,24 @@ describe('exit statuses', () => {
   });
 });
 
+describe('output bytes', () => {
+  test('a block\'s output comes as the exact bytes, and as text with invalid bytes as U+FFFD; a character split across reads or a marker stays whole', async () => {
+    const chunks: Array<{ text: string; bytes: Buffer }> = [];
+    const code = String.raw`printf '\200\201\377 abc\n'; printf '\xe2\x82'; sleep 0.05; printf '\xac\n'; python3 -c 'import sys; sys.stdout.buffer.write("é".encode() * 150000 + b"\xc3")'; printf '\xf0\x9f'`;
+    const r = await session.run(code, { onOutput: (text, bytes) => chunks.push({ text, bytes: Buffer.from(bytes) }) });
+    expect(r.exitCode).toBe(0);
+    const bytes = Buffer.concat(chunks.map((c) => c.bytes));
+    const expected = Buffer.concat([Buffer.from([0x80, 0x81, 0xff]), Buffer.from(' abc\n€\n'), Buffer.from('é'.repeat(150000)), Buffer.from([0xc3, 0xf0, 0x9f])]);
+    expect(bytes.equals(expected)).toBe(true);
+    // Each chunk's text is its bytes decoded: no character is cut between two chunks.
+    for (const chunk of chunks) expect(chunk.text).toBe(chunk.bytes.toString('utf8'));
+    expect(chunks.map((c) => c.text).join('')).toBe(`\uFFFD\uFFFD\uFFFD abc\n€\n${'é'.repeat(150000)}\uFFFD\uFFFD`);
+    // The unfinished character at the block's end went out before its end marker, with this block.
+    const next = await run(session, String.raw`printf '\x98\x80\n'`);
+    expect(next.output).toBe('\uFFFD\uFFFD\n');
+  });
+});
+
 describe('markers cannot be spoofed', () => {
   test('printed marker-like text with another id does not end the block and is output', async () => {
     const fake = '\\033]6973;e;AAAAAAAAAAAAAAAA;0;/fake\\007';
@@ -99,6 +118,25 @@ describe('syntax errors', () => {
     const r = await run(session, 'echo "open');
     expect(r.exitCode).toBe(2);
     expect(r.output).toMatch(/unexpected EOF/);
+  });
+
+  test('a block that turns on extglob and uses it in a later line passes the check and runs, as bash runs a script; extglob stays as the block left it', async () => {
+    const code = 'shopt -u extglob\nshopt -s extglob\ncase ab in @(ab|cd)) echo "extglob pattern";; esac\n[[ x == !(y) ]] && echo negated';
+    const r = await run(session, code, 10);
+    expect(r).toMatchObject({ exitCode: 0, output: 'extglob pattern\nnegated\n' });
+    expect((await run(session, 'shopt -q extglob && echo on')).output).toBe('on\n');
+    // The check turns it on for itself only: a session with it off keeps it off.
+    await run(session, 'shopt -u extglob');
+    expect((await run(session, 'shopt -q extglob || echo off')).output).toBe('off\n');
+  });
+
+  test('with the check parsing as bash -O extglob, other syntax errors keep bash\'s message and line, and a pattern used with extglob off fails at its line as in bash', async () => {
+    const bad = await run(session, 'shopt -s extglob\necho should-not-run\nif then fi\n', 20);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.output).toBe("test.sh: line 22: syntax error near unexpected token `then'\ntest.sh: line 22: `if then fi'\n");
+    const off = await run(session, 'shopt -u extglob\necho before\necho @(a|b)\necho never', 30);
+    expect(off.exitCode).toBe(2);
+    expect(off.output).toBe("before\ntest.sh: line 32: syntax error near unexpected token `('\ntest.sh: line 32: `echo @(a|b)'\n");
   });
 });
 
@@ -140,10 +178,10 @@ describe('blocks that end the shell', () => {
 describe('interrupt', () => {
   test('interrupt stops a running command with 130 and the session keeps its state', async () => {
     await run(session, 'keep=yes');
-    const pending = run(session, 'echo started; sleep 30; echo not-reached');
-    await new Promise((r) => setTimeout(r, 300));
+    const block = startRun(session, 'echo started; sleep 30; echo not-reached');
+    await block.untilOutput('started');
     expect(session.interrupt()).toBe(true);
-    const r = await pending;
+    const r = await block.result;
     expect(r).toMatchObject({ exitCode: 130, interrupted: true, sessionRestarted: false });
     expect(r.output).toContain('started');
     expect(r.output).not.toContain('not-reached');
@@ -194,13 +232,33 @@ describe('interrupt', () => {
     }
   });
 
+  for (const shell of ['zsh', 'dash'] as const) {
+    test(`${shell}: an interrupt as a command starts (the shell got it, not the new job) still ends the block`, async () => {
+      const own = await ShellSession.start({ shell, cwd: tmpdir(), scriptName: 'test.sh' });
+      try {
+        for (let i = 0; i < 20; i++) {
+          // Ctrl-C the moment the block prints: the shell is forking `sleep` or about to.
+          const block = startRun(own, 'echo started; sleep 30; echo not-reached');
+          await block.untilOutput('started');
+          own.interrupt();
+          const r = await block.result;
+          expect(r, `attempt ${i}`).toMatchObject({ exitCode: 130, interrupted: true, sessionRestarted: false });
+          expect(r.output).not.toContain('not-reached');
+        }
+      } finally {
+        await own.close();
+      }
+    });
+  }
+
   test('interrupt ends a pure shell loop, a function and the shell\'s own read, and keeps the state', async () => {
     await run(session, 'kept=1; spin() { while :; do :; done; echo not-after-loop; }');
-    for (const code of ['spin; echo not-reached', 'read -r line; echo not-reached', 'sleep 30\necho not-reached']) {
-      const pending = run(session, code);
-      await new Promise((r) => setTimeout(r, 300));
+    for (const code of ['echo ready; spin; echo not-reached', 'read -r line; echo not-reached', 'echo ready; sleep 30\necho not-reached']) {
+      const block = startRun(session, code);
+      if (code.startsWith('read')) await block.untilWaiting();
+      else await block.untilOutput('ready');
       session.interrupt();
-      const r = await pending;
+      const r = await block.result;
       expect(r, code).toMatchObject({ exitCode: 130, interrupted: true, sessionRestarted: false });
       expect(r.output).not.toContain('not-');
     }
@@ -215,8 +273,7 @@ describe('background output', () => {
       let background = '';
       own.onBackground((text) => (background += text));
       expect((await run(own, '(sleep 0.2; echo later; printf "no newline") &')).output).toBe('');
-      await new Promise((r) => setTimeout(r, 600));
-      expect(background).toBe('later\nno newline');
+      await waitFor(() => background === 'later\nno newline', `the background output (got ${JSON.stringify(background)})`);
       expect((await run(own, 'echo next')).output).toBe('next\n');
       expect(background).toBe('later\nno newline'); // and the echoed block line never shows
     } finally {
@@ -226,10 +283,10 @@ describe('background output', () => {
 });
 
 test('input reaches a block that reads from the terminal', async () => {
-  const pending = run(session, 'read -r name; echo "hello $name"');
-  await new Promise((r) => setTimeout(r, 200));
+  const block = startRun(session, 'read -r name; echo "hello $name"');
+  await block.untilWaiting();
   expect(session.input('world\r')).toBe(true);
-  expect((await pending).output).toBe('world\nhello world\n'); // echoed as a terminal does
+  expect((await block.result).output).toBe('world\nhello world\n'); // echoed as a terminal does
 });
 
 test('the environment has TERM, PAGER=cat and the user\'s PATH and HOME', async () => {
