@@ -142,6 +142,11 @@ describe('secrets', () => {
     expect(readFileSync(md, 'utf8')).not.toContain(secret);
     const runs = (await runCli(['history', '--json', '--history', db])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { runId: string });
     expect(runs.length).toBeGreaterThan(0);
+    // Outputs written into a runbook (--write-outputs) are masked too.
+    const doc = write('doc.md', '# Leak\n\n```sh\necho "tok=$API_TOKEN"\n```\n');
+    expect((await runCli(['run', doc, '--no-history', '--write-outputs', '--env-file', envFile])).code).toBe(0);
+    expect(readFileSync(doc, 'utf8')).toContain('tok=***');
+    expect(readFileSync(doc, 'utf8')).not.toContain(secret);
     for (const { runId } of runs) {
       const shown = await runCli(['history', 'show', runId, '--history', db]);
       expect(shown.stdout).toContain('***');
