@@ -47,11 +47,11 @@ export function listJson(blocks: readonly Block[], splitters: Pick<Splitters, 'p
 
 /**
  * With no terminal to ask: the parameters of `blocks` that would have no value, one line each
- * (`block 2 (deploy.sh:5): CLUSTER (Enter the cluster name): give it with --env CLUSTER=...`).
+ * (`block 2 (deploy.sh:5) needs CLUSTER (Enter the cluster name): give it with --env CLUSTER=...`).
  * A name has a value when `known` has it (the environment, `--env`, an env file), or an earlier
  * block's parameter has a default; `never` blocks run as written. A secret counts as missing too.
  */
-export function missingValues(blocks: readonly Block[], splitters: Pick<Splitters, 'parameters'>, known: ReadonlySet<string>, file: string): string[] {
+export function missingValues(blocks: readonly Block[], splitters: Pick<Splitters, 'parameters'>, known: ReadonlySet<string>, place: (block: Block) => string): string[] {
   const have = new Set(known);
   const lines: string[] = [];
   blocks.forEach((block) => {
@@ -61,7 +61,7 @@ export function missingValues(blocks: readonly Block[], splitters: Pick<Splitter
         have.add(p.name);
         continue;
       }
-      lines.push(`block ${block.index + 1} (${file}:${blockLines(block).first}) needs ${p.name}${p.message ? ` (${p.message})` : ''}: give it with --env ${p.name}=...`);
+      lines.push(`block ${block.index + 1} (${place(block)}) needs ${p.name}${p.message ? ` (${p.message})` : ''}: give it with --env ${p.name}=...`);
       have.add(p.name);
     }
   });

@@ -172,10 +172,11 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
   if (!interactive) {
     // No one to ask: every value and every yes must be there before the first block runs.
     const known = new Set([...Object.keys(process.env).filter((k) => process.env[k]), ...Object.keys(env.exported())]);
-    const problems = missingValues(blocks, splitters, known, basename(path));
+    const place = (block: Block) => blockPlace(doc, basename(path), block, blockLines(block).first);
+    const problems = missingValues(blocks, splitters, known, place);
     if (!flags.yes) {
       for (const block of blocks.filter((b) => inputFields(b).confirm !== undefined)) {
-        problems.push(`block ${block.index + 1} (${basename(path)}:${blockLines(block).first}) asks to be confirmed (${JSON.stringify(inputFields(block).confirm)}): run with --yes`);
+        problems.push(`block ${block.index + 1} (${place(block)}) asks to be confirmed (${JSON.stringify(inputFields(block).confirm)}): run with --yes`);
       }
     }
     if (problems.length) throw new UsageError(problems.join('\ncmdrun: '));
