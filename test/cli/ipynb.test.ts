@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { BIN } from '../helpers/cli.js';
 import { validateNotebook } from '../helpers/nbformat.js';
-import { BASH_NOTEBOOK, jupyterJson } from '../helpers/notebooks.js';
+import { BASH_NOTEBOOK, executedBashNotebook, jupyterJson } from '../helpers/notebooks.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const cmdrun = (args: string[], cwd: string) => {
@@ -34,16 +34,7 @@ describe('cmdrun run notebook.ipynb', () => {
     expect(validateNotebook(join(dir, 'out.ipynb'))).toBe('4 5');
     const out = readJson(join(dir, 'out.ipynb'));
     // Only the run cells' outputs and counts changed.
-    const expected = structuredClone(BASH_NOTEBOOK) as typeof BASH_NOTEBOOK & { cells: Array<Record<string, unknown>> };
-    Object.assign(expected.cells[1], { execution_count: 1, outputs: [] });
-    Object.assign(expected.cells[2], { execution_count: 2, outputs: [{ name: 'stdout', output_type: 'stream', text: ['hello from work\n', '\x1b[32mgreen\x1b[0m\n'] }] });
-    Object.assign(expected.cells[4], {
-      execution_count: 3,
-      outputs: [
-        { name: 'stdout', output_type: 'stream', text: ['work exists\n'] },
-        { ename: 'ExitStatus', evalue: 'exit status 4', output_type: 'error', traceback: ['exit status 4'] },
-      ],
-    });
+    const expected = executedBashNotebook();
     expect(out).toEqual(expected);
     // The notebook itself is untouched.
     expect(readFileSync(join(dir, 'deploy.ipynb'), 'utf8')).toBe(jupyterJson(BASH_NOTEBOOK));

@@ -7,7 +7,7 @@ import { expect, test } from 'vitest';
 import { runCli, serveCli } from '../helpers/cli.js';
 import { useNotebook } from '../helpers/browser.js';
 import { validateNotebook } from '../helpers/nbformat.js';
-import { BASH_NOTEBOOK, jupyterJson } from '../helpers/notebooks.js';
+import { executedBashNotebook, BASH_NOTEBOOK, jupyterJson } from '../helpers/notebooks.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const dir = tempDir('cmdrun-e2e-ipynb-');
@@ -71,17 +71,8 @@ test("Run all, an edit and a save: a valid notebook with this session's outputs,
   await saved();
   expect(validateNotebook(path)).toBe('4 5');
   const out = readNotebook();
-  const expected = structuredClone(BASH_NOTEBOOK) as typeof BASH_NOTEBOOK & { cells: Array<Record<string, unknown>> };
+  const expected = executedBashNotebook();
   expected.cells[0].source = ['# Deploy\n', '\n', 'Set things up: ![diagram](attachment:diagram.png) Edited on the page.'];
-  Object.assign(expected.cells[1], { execution_count: 1, outputs: [] });
-  Object.assign(expected.cells[2], { execution_count: 2, outputs: [{ name: 'stdout', output_type: 'stream', text: ['hello from work\n', '\x1b[32mgreen\x1b[0m\n'] }] });
-  Object.assign(expected.cells[4], {
-    execution_count: 3,
-    outputs: [
-      { name: 'stdout', output_type: 'stream', text: ['work exists\n'] },
-      { ename: 'ExitStatus', evalue: 'exit status 4', output_type: 'error', traceback: ['exit status 4'] },
-    ],
-  });
   expect(out).toEqual(expected);
   // Export › Jupyter notebook gives the notebook as it saves.
   const exported = await fetch(`${nb.served.origin}/api/transcript?format=ipynb`, { headers: { authorization: `Bearer ${nb.served.token}` } });

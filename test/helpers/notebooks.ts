@@ -49,3 +49,18 @@ export const BASH_NOTEBOOK = {
 /** JSON as Jupyter writes it (json.dump(indent=1, sort_keys=True) and a final newline). */
 export const jupyterJson = (value: unknown) => `${JSON.stringify(value, null, 1)}\n`;
 
+
+/** {@link BASH_NOTEBOOK} as `cmdrun run` executes it: the run cells' counts and outputs filled in. */
+export function executedBashNotebook(): typeof BASH_NOTEBOOK & { cells: Array<Record<string, unknown>> } {
+  const expected = structuredClone(BASH_NOTEBOOK) as typeof BASH_NOTEBOOK & { cells: Array<Record<string, unknown>> };
+  Object.assign(expected.cells[1], { execution_count: 1, outputs: [] });
+  Object.assign(expected.cells[2], { execution_count: 2, outputs: [{ name: 'stdout', output_type: 'stream', text: ['hello from work\n', '\x1b[32mgreen\x1b[0m\n'] }] });
+  Object.assign(expected.cells[4], {
+    execution_count: 3,
+    outputs: [
+      { name: 'stdout', output_type: 'stream', text: ['work exists\n'] },
+      { ename: 'ExitStatus', evalue: 'exit status 4', output_type: 'error', traceback: ['exit status 4'] },
+    ],
+  });
+  return expected;
+}
