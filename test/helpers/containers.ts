@@ -17,6 +17,9 @@ import { dirname, join } from 'node:path';
 import { tempDir } from './tmp.js';
 import { waitFor } from './wait.js';
 
+/** What a test container's first process runs, again and again. */
+const FIRST_SLEEP = 'sleep 86399';
+
 /** podman's options for every container the tests run. */
 export const RUN_OPTIONS = ['--runtime', 'runc', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096', '--network', 'none'];
 
@@ -77,7 +80,7 @@ export interface ContainerLab {
    * (at `socket` when given: a second service there; else in {@link dir}).
    */
   dockerEnv(socket?: string): Promise<NodeJS.ProcessEnv>;
-  /** The processes in `container`, but the probe itself and zombies. */
+  /** The processes in `container`, but the probe itself, zombies, and the container's own first process and its sleep. */
   processes(container: string): Promise<FarProcess[]>;
   /** The names in the container's /tmp that start with `cmdrun-`. */
   tmpEntries(container: string): Promise<string[]>;
@@ -120,7 +123,7 @@ export async function startContainerLab(): Promise<ContainerLab> {
     async run(name = `cmdrun-test-${id}-${randomBytes(4).toString('hex')}`) {
       containers.add(name);
       // A first process that reaps what is left to it (exec's orphans) and stops at once on SIGTERM.
-      await podman('run', '-d', '--name', name, ...RUN_OPTIONS, image, 'sh', '-c', "trap 'exit 0' TERM; while :; do sleep 3600 & wait; done");
+      await podman('run', '-d', '--name', name, ...RUN_OPTIONS, image, 'sh', '-c', `trap 'exit 0' TERM; while :; do ${FIRST_SLEEP} & wait; done`);
       return name;
     },
     async dockerEnv(socket = join(dir, 'podman.sock')) {
@@ -144,7 +147,7 @@ export async function startContainerLab(): Promise<ContainerLab> {
           const [pid, state, ...args] = line.split(' ');
           return { pid: Number(pid), state, args: args.join(' ').trim() };
         })
-        .filter((p) => p.state !== 'Z' && !p.args.startsWith('tr '));
+        .filter((p) => p.state !== 'Z' && !p.args.startsWith('tr ') && p.pid !== 1 && p.args !== FIRST_SLEEP);
     },
     async tmpEntries(container) {
       const out = await podman('exec', container, 'sh', '-c', 'cd /tmp && for f in cmdrun-*; do [ -e "$f" ] && echo "$f"; done; :');

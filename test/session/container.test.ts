@@ -45,7 +45,7 @@ const start = (container: string, { engine = 'podman', user, shell = 'bash', env
 async function untilClean(container: string): Promise<void> {
   await waitFor(async () => {
     const [procs, dirs] = await Promise.all([lab.processes(container), lab.tmpEntries(container)]);
-    return procs.every((p) => p.pid === 1) && dirs.length === 0;
+    return procs.length === 0 && dirs.length === 0;
   }, `nothing of cmdrun's left in ${container}`, { timeoutMs: 60_000, intervalMs: 200 });
 }
 
@@ -92,8 +92,8 @@ describe.skipIf(!canRunContainers())('a container session', () => {
         // Typed input with the detach keys reaches the block too.
         const block = startRun(session, 'read -r line; printf "%s" "$line" | od -An -c | tr -s " "');
         await block.untilWaiting();
-        session.input('a\x10\x11b\r');
-        expect((await block.result).output).toMatch(/a \\020 \\021 b\s*$/);
+        session.input('a\x10\x11b\r'); // ^Q is the terminal's own (ixon), as in any terminal
+        expect((await block.result).output).toMatch(/ a (\\)?020 b\n$/); // od -c: busybox writes 020, coreutils \020
       } finally {
         await session.close();
       }
