@@ -134,9 +134,11 @@ export function bootstrap(layout: SessionLayout, { bootId, leaderId, rcName, rc 
 /**
  * The input watcher of a remote session (POSIX sh, Linux /proc, proc(5)): started in the background
  * by the bootstrap, in the terminal's session, ignoring Ctrl-C and the hang-up. Every 200 ms:
- * - when the session leader is gone (a connection lost or closed, an sshd killed: the hang-up
- *   ended it, or something killed it), it SIGKILLs every other process of the terminal's session,
- *   removes the session's folder and ends: nothing of the session stays on that machine;
+ * - when the session leader is gone (something killed it) or the terminal is (a connection lost
+ *   or closed, an sshd stopped or killed: /dev/tty no longer opens once it is hung up), it
+ *   SIGKILLs every other process of the terminal's session (a block's program that ignores the
+ *   hang-up, and the shell waiting for it, included), removes the session's folder and ends:
+ *   nothing of the session stays on that machine;
  * - it walks the shell's process tree (/proc/PID/task/PID/children) and looks for a process of
  *   the terminal's foreground process group blocked in read(2) on the terminal (/proc/PID/syscall,
  *   its fd's link), as waitsForTerminalInput does here, or in poll(2) on one descriptor with its
@@ -156,7 +158,7 @@ while :; do
   sleep 0.2 2>/dev/null || sleep 1
   st=; read -r st </proc/$sid/stat 2>/dev/null
   set -- \${st##*) }
-  if [ -z "$st" ] || [ "$1" = Z ]; then
+  if [ -z "$st" ] || [ "$1" = Z ] || ! { true >/dev/tty; } 2>/dev/null; then # not ":", a special built-in: its redirection error would end sh
     for f in /proc/[0-9]*; do
       p=\${f#/proc/}; [ "$p" = "$me" ] && continue
       read -r st <$f/stat 2>/dev/null || continue
