@@ -53,7 +53,7 @@ export interface SpawnOptions {
   layout: SessionLayout;
   /** How long to wait for the startup file's ready marker, in ms (default 10 s; remote 120 s). */
   readyTimeoutMs?: number;
-  /** Run the shell on another machine over ssh (layout.remote is then true). */
+  /** Run the shell on another machine over ssh or in a container (layout.remote is then true). */
   remote?: RemoteOptions;
   /** Receives what the terminal shows before the shell is ready (a remote: ssh's prompts and messages). */
   onEarly?: OutputReceiver;
