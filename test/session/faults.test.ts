@@ -15,7 +15,12 @@ import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
-const remoteDirs = () => readdirSync('/tmp').filter((name) => name.startsWith('cmdrun-remote-'));
+/**
+ * A block that prints its session's folder name: the shell's parent is the session leader's
+ * subshell, whose command line names the folder (other tests on this machine make folders too).
+ */
+const PRINT_DIR = "tr '\\0' ' ' </proc/$PPID/cmdline | grep -o 'cmdrun-remote-[A-Za-z0-9_-]*' | head -1";
+const dirIn = (output: string): string => /cmdrun-remote-[A-Za-z0-9_-]{16}/.exec(output)?.[0] ?? '';
 
 /** Command lines of this machine's live processes (not zombies) that contain `text`. */
 function processesWith(text: string): string[] {
@@ -61,12 +66,10 @@ describe('a remote session whose connection goes', () => {
     ['the connection drops: every process under sshd is SIGKILLed at once, the session leader included', (s) => s.dropConnections()],
   ];
   test.each(cases)('%s: the block ends, and no process or folder of the session remains there', async (_name, fault) => {
-    const before = remoteDirs();
     const session = await ShellSession.start({ shell: 'bash', cwd: '', scriptName: 'x.sh', remote: { target: { kind: 'ssh', host: sshd.host }, sshCommand: sshd.sshCommand } });
     try {
-      await run(session, 'true');
-      const dirs = remoteDirs().filter((d) => !before.includes(d));
-      expect(dirs).toHaveLength(1);
+      const dirs = [dirIn((await run(session, PRINT_DIR)).output)];
+      expect(existsSync(`/tmp/${dirs[0]}`)).toBe(true);
       const sleep = uniqueSleep();
       // A block whose program ignores the hang-up: only the session's own clean-up ends it.
       const block = startRun(session, `echo started; trap '' HUP; ${sleep}`);
@@ -78,7 +81,7 @@ describe('a remote session whose connection goes', () => {
     } finally {
       await session.close();
     }
-  }, 90_000);
+  }, 240_000);
 });
 
 describe.skipIf(!canRunContainers())('cmdrun stopped while remote and container sessions are open', () => {
@@ -93,8 +96,8 @@ describe.skipIf(!canRunContainers())('cmdrun stopped while remote and container 
     await sshd?.stop();
   }, 120_000);
 
-  /** Posts a run and resolves once its output holds `text` (the stream stays open). */
-  async function startBlock(served: Served, code: string, on: string, text: string): Promise<void> {
+  /** Posts a run and resolves with what it sent once its output holds `text` (the stream stays open). */
+  async function startBlock(served: Served, code: string, on: string, text: string): Promise<string> {
     const res = await fetch(`${served.origin}/api/runs`, {
       method: 'POST',
       headers: { authorization: `Bearer ${served.token}`, 'content-type': 'application/json' },
@@ -110,22 +113,22 @@ describe.skipIf(!canRunContainers())('cmdrun stopped while remote and container 
       seen += decoder.decode(value, { stream: true });
     }
     reader.cancel().catch(() => {});
+    return seen;
   }
 
   test.each(['SIGTERM', 'SIGKILL'] as const)('%s: no process or folder of cmdrun\'s remains in the container or over ssh', async (signal) => {
     const dir = tempDir('cmdrun-faults-');
     writeFileSync(join(dir, 'x.sh'), 'echo local\n');
     const container = await lab.run();
-    const before = remoteDirs();
     const served = await serveCli([join(dir, 'x.sh'), '--no-history', '--ssh-command', sshd.sshCommand]);
     try {
       const sshSleep = uniqueSleep();
       const containerSleep = uniqueSleep();
       // Busy in the container, idle over ssh, and a background job in each.
-      await startBlock(served, `(${sshSleep} &); echo ssh-ready`, `ssh://${sshd.host}`, 'ssh-ready');
+      const sshSent = await startBlock(served, `(${sshSleep} &); ${PRINT_DIR}; echo ssh-ready`, `ssh://${sshd.host}`, 'ssh-ready');
       await startBlock(served, `(${containerSleep} &); echo started; ${containerSleep}`, `podman://${container}`, 'started');
-      const dirs = remoteDirs().filter((d) => !before.includes(d));
-      expect(dirs).toHaveLength(1);
+      const dirs = [dirIn(sshSent)];
+      expect(existsSync(`/tmp/${dirs[0]}`)).toBe(true);
       await waitFor(async () => (await lab.processes(container)).filter((p) => p.args === containerSleep).length === 2, 'both sleeps in the container');
       expect(await lab.tmpEntries(container)).toHaveLength(1);
 
@@ -136,5 +139,5 @@ describe.skipIf(!canRunContainers())('cmdrun stopped while remote and container 
     } finally {
       if (served.child.exitCode === null && served.child.signalCode === null) served.child.kill('SIGKILL');
     }
-  }, 120_000);
+  }, 300_000);
 });
