@@ -171,13 +171,13 @@ export class OutputView {
     this.setStatus('running', 'running…');
     this.dom.dataset.count = String(count);
     this.executionCount = count;
-    const remote = on?.startsWith('ssh://') ?? false;
+    const remote = on !== undefined && on !== 'local'; // over ssh or in a container
     if (on && (remote || !this.target.hidden)) this.setTarget(on);
     this.input.open(send, interrupt, remote);
     this.host.resized();
   }
 
-  /** Shows where the run runs (`on local`, `on ssh://db1`) in the header; undefined hides it. */
+  /** Shows where the run runs (`on local`, `on ssh://db1`, `on docker://web`) in the header; undefined hides it. */
   setTarget(on: string | undefined): void {
     this.target.hidden = on === undefined;
     this.target.textContent = on === undefined ? '' : `on ${on}`;

@@ -23,6 +23,8 @@ export interface ServeFlags extends HistoryFlags, EnvFlags {
   /** Where blocks run by default; with a remote target, `cwd` is a directory there. */
   on?: Target;
   sshCommand?: string;
+  dockerCommand?: string;
+  podmanCommand?: string;
   token?: string;
   maxRuns: number;
   maxRunOutput: number;
@@ -58,6 +60,8 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
       on: flags.on,
       remoteCwd,
       sshCommand: flags.sshCommand,
+      dockerCommand: flags.dockerCommand,
+      podmanCommand: flags.podmanCommand,
       token: flags.token,
       maxRuns: flags.maxRuns,
       maxRunOutput: flags.maxRunOutput,
