@@ -107,8 +107,9 @@ export class RunFollower {
           break;
         case 'end':
           finished = true;
-          run.view.ended(event.data);
-          this.on.ended?.(run, event.data, startedAt);
+          // A fleet run's own end has no cwd (FleetEndData): web/fleet-panel.ts draws fleet runs.
+          run.view.ended(event.data as EndData);
+          this.on.ended?.(run, event.data as EndData, startedAt);
           break;
         case 'error':
           finished = true;
