@@ -105,4 +105,77 @@ describe('a fleet run', () => {
     expect(end.interrupted).toBe(true);
     expect(end.exitCode).toBe(130); // web08's: the first failing host in fleet order
   }, 120_000);
+
+  test('--forks 3: never more than three hosts connecting or running at once', async () => {
+    const on = fleet.targets.slice(10, 19).join(',');
+    const events = await post({ code: 'sleep 0.3; echo done', on, forks: 3 });
+    let now = 0;
+    let most = 0;
+    for (const e of events.filter((x) => x.data.target !== undefined && (x.event === 'start' || x.event === 'end'))) {
+      now += e.event === 'start' ? 1 : -1;
+      most = Math.max(most, now);
+    }
+    expect(most).toBe(3);
+    expect(events.filter((e) => e.event === 'end' && e.data.target).map((e) => e.data.exitCode)).toEqual(Array(9).fill(0));
+  }, 120_000);
+
+  test('input goes to the host it names; a fleet run needs the target', async () => {
+    const on = 'ssh://web11,ssh://web12';
+    const stream = await postStream({ code: 'read -r line; echo "got $line"', on });
+    await stream.until((e) => e.event === 'waiting' && e.data.target === 'ssh://web12');
+    const runId = stream.events[0].data.runId as string;
+    const without = await api(server, `/api/runs/${runId}/input`, { method: 'POST', json: { data: 'x\r' } });
+    expect(without.status).toBe(400);
+    expect(((await without.json()) as { error: string }).error).toMatch(/^target: /);
+    const unknown = await api(server, `/api/runs/${runId}/input`, { method: 'POST', json: { data: 'x\r', target: 'ssh://web99' } });
+    expect(unknown.status).toBe(400);
+    for (const target of ['ssh://web12', 'ssh://web11']) {
+      await stream.until((e) => e.event === 'waiting' && e.data.target === target);
+      const sent = await api(server, `/api/runs/${runId}/input`, { method: 'POST', json: { data: `for ${target}\r`, target } });
+      expect(await sent.json()).toEqual({ runId, delivered: true });
+    }
+    const events = await stream.done;
+    expect(hostOutput(events, 'ssh://web11')).toContain('got for ssh://web11');
+    expect(hostOutput(events, 'ssh://web12')).toContain('got for ssh://web12');
+  }, 120_000);
+});
+
+describe('@GROUP', () => {
+  test('from an INI inventory with a range (through ansible-inventory): inventory order, hosts named twice run once', async () => {
+    const events = await post({ code: 'echo "$SSH_CONNECTION" | cut -d" " -f4', on: '@pair,@web' });
+    const targets = events[0].data.targets as string[];
+    expect(events[0].data.label).toBe('21 hosts');
+    expect(targets.slice(0, 3)).toEqual(['ssh://web02', 'ssh://web01', 'ssh://web03']);
+    expect(targets).toHaveLength(21);
+    expect(hostOutput(events, 'ssh://web02')).toBe(`${fleet.ports.web02}\n`);
+    expect(runEnd(events).exitCode).toBe(255); // web21 refuses the key
+    const pair = await post({ code: 'true', on: '@pair2' });
+    expect(pair[0].data).toMatchObject({ label: '@pair2: 2 hosts', targets: ['ssh://web02', 'ssh://web01'] });
+  }, 120_000);
+
+  test('an unknown group is a 400 that lists the groups; a malformed fleet too', async () => {
+    const res = await api(server, '/api/runs', { method: 'POST', json: { code: 'true', on: '@nope' } });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: 'no group "nope" in the inventory (its groups: all, pair, pair2, web)' });
+    const bad = await api(server, '/api/runs', { method: 'POST', json: { code: 'true', on: 'ssh://a,,ssh://b' } });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toContain('a fleet has no empty item');
+  });
+
+  test('from a YAML inventory with ansible_host, ansible_port and ansible_user, on a server of its own', async () => {
+    const yaml = fleet.yamlInventory(
+      ['all:', '  children:', '    db:', '      hosts:', ...['alpha', 'beta'].flatMap((name, i) => [`        ${name}:`, '          ansible_host: 127.0.0.1', `          ansible_port: ${fleet.ports[fleet.names[i + 4]]}`, `          ansible_user: ${fleet.user}`]), ''].join('\n'),
+    );
+    const dir = tempDir('cmdrun-fleet-yaml-');
+    writeFileSync(join(dir, 'script.sh'), 'echo hi\n');
+    const other = await startServer({ file: join(dir, 'script.sh'), port: 0, cwd: dir, webRoot: WEB_ROOT, version: 'test', sshCommand: fleet.sshCommand, inventory: { inventory: yaml } });
+    try {
+      const events = await readEvents(await api(other, '/api/runs', { method: 'POST', json: { code: 'echo "$(whoami) $(echo "$SSH_CONNECTION" | cut -d" " -f4)"', on: '@db' } }));
+      expect(events[0].data).toMatchObject({ label: '@db: 2 hosts', targets: ['ssh://alpha', 'ssh://beta'] });
+      expect(hostOutput(events, 'ssh://alpha')).toBe(`${fleet.user} ${fleet.ports.web05}\n`);
+      expect(hostOutput(events, 'ssh://beta')).toBe(`${fleet.user} ${fleet.ports.web06}\n`);
+    } finally {
+      await other.close();
+    }
+  }, 120_000);
 });
