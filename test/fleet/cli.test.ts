@@ -93,8 +93,11 @@ describe('cmdrun run, a fleet block', () => {
     expect(stdout).toContain(`web01 | ${port('web01')}\n`);
     const history = await runCli(['history', path, '--history', join(dir, 'history.db'), '--on', 'ssh://web02'], { NO_COLOR: '1' });
     expect(history.stdout.split('\n')[0]).toMatch(/^TIME +SCRIPT +BLOCK +TARGET +EXIT +DURATION +RUN ID$/);
-    expect(history.stdout.trim().split('\n').slice(1)).toEqual([expect.stringMatching(/ default\.sh +echo .* +ssh:\/\/web02 +0 /)]);
+    expect(history.stdout.trim().split('\n').slice(1)).toEqual([expect.stringMatching(/\/default\.sh +echo .* +ssh:\/\/web02 +0 /)]);
     const all = await runCli(['history', path, '--history', join(dir, 'history.db'), '--on', '@two'], { NO_COLOR: '1' });
     expect(all.stdout.trim().split('\n')).toHaveLength(3);
+    const runId = all.stdout.trim().split('\n')[1].split(/ +/).at(-1)!;
+    const shown = await runCli(['history', 'show', runId, '--history', join(dir, 'history.db')], { NO_COLOR: '1' });
+    expect(shown.stdout).toMatch(new RegExp(`^# run ${runId}\n# .*default\\.sh:1\n# on @two: 2 hosts\necho .*\n# ssh://web01: exit 0 after \\d+ ms; cwd /home/\\S+\n${port('web01')}\n# ssh://web02: exit 0 after \\d+ ms; cwd /\\S+\n${port('web02')}\n$`));
   }, 120_000);
 });
