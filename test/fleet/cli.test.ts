@@ -1,7 +1,7 @@
 // `cmdrun run` with fleet blocks (issue 19) against real sshd hosts (test/helpers/fleet.ts): prefixed
 // lines, --group, the summary table, the exit status, --json's targets, @GROUP errors (exit 2
 // before anything runs), and the history's target column.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -52,9 +52,9 @@ describe('cmdrun run, a fleet block', () => {
     }
     // Every host's line is whole: no line holds two hosts' text.
     expect(lines.filter((l) => /^web0\d \| /.test(l)).every((l) => /^web0\d \| (line \d of \d+|still \d+)$/.test(l))).toBe(true);
-    expect(stdout).toMatch(/HOST +EXIT +DURATION +LAST LINE\nweb01 +0 +\d+ ms\s*\nweb02 +0 +\d+ ms\s*\n2 hosts: 2 ok\n/);
+    expect(stdout).toMatch(/HOST +EXIT +DURATION +LAST LINE\nweb01 +0 +[\d.]+ m?s\s*\nweb02 +0 +[\d.]+ m?s\s*\n2 hosts: 2 ok\n/);
     expect(stderr).toContain('── [2/2] again (lines.sh:5) on ssh://web02,ssh://web01: 2 hosts');
-    expect(stdout).toMatch(new RegExp(`HOST +EXIT +DURATION +LAST LINE\\nweb02 +0 +\\d+ ms\\s*\\nweb01 +4 +\\d+ ms +still ${port('web01')}\\n2 hosts: 1 ok, 1 failed\\n`));
+    expect(stdout).toMatch(new RegExp(`HOST +EXIT +DURATION +LAST LINE\\nweb02 +0 +[\\d.]+ m?s\\s*\\nweb01 +4 +[\\d.]+ m?s +still ${port('web01')}\\n2 hosts: 1 ok, 1 failed\\n`));
   }, 120_000);
 
   test('--group prints each distinct output once under its hosts (dshbak -c ranges), failures first; an unreachable host fails alone', async () => {
@@ -99,5 +99,21 @@ describe('cmdrun run, a fleet block', () => {
     const runId = all.stdout.trim().split('\n')[1].split(/ +/).at(-1)!;
     const shown = await runCli(['history', 'show', runId, '--history', join(dir, 'history.db')], { NO_COLOR: '1' });
     expect(shown.stdout).toMatch(new RegExp(`^# run ${runId}\n# .*default\\.sh:1\n# on @two: 2 hosts\necho .*\n# ssh://web01: exit 0 after \\d+ ms; cwd /home/\\S+\n${port('web01')}\n# ssh://web02: exit 0 after \\d+ ms; cwd /\\S+\n${port('web02')}\n$`));
+  }, 120_000);
+
+  test('a secret given with --env reaches every host and is masked in each host\'s stream, also printed a character at a time; transcripts group outputs', async () => {
+    const path = script('secret.sh', '# %% on="@two"\n[ "$API_TOKEN" = s3cr3tvalue ] && echo has-it\nfor c in s 3 c r 3 t v a l u e; do printf %s "$c"; sleep 0.02; done; echo\n');
+    const report = join(dir, 'report.md');
+    const { code, stdout } = await run([path, '--env', 'API_TOKEN=s3cr3tvalue', '--no-color', '--quiet', '--report', report]);
+    expect(code).toBe(0);
+    expect(stdout).not.toContain('s3cr3t');
+    for (const name of ['web01', 'web02']) {
+      expect(stdout.split('\n').filter((l) => l.startsWith(`${name} | `))).toEqual([`${name} | has-it`, `${name} | ***`]);
+    }
+    const md = readFileSync(report, 'utf8');
+    expect(md).toContain('*exit 0 · ');
+    expect(md).toContain('on @two: 2 hosts');
+    expect(md).toMatch(/\| host \| exit \| duration \| last line \|\n\| --- \| --- \| --- \| --- \|\n\| web01 \| ok \| [\d.]+ m?s \|  \|\n\| web02 \| ok \|/);
+    expect(md).toContain('```text\nweb[01-02] (2 hosts): ok\nhas-it\n***\n```');
   }, 120_000);
 });
