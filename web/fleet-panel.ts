@@ -9,7 +9,7 @@ import { groupOutputs } from '../src/runs/group-outputs.js';
 import { FleetHosts, type FleetHost, type HostEnd } from './fleet-hosts.js';
 import { rememberFleet } from './fleet-labels.js';
 import { HostStrip } from './host-strip.js';
-import type { OutputView } from './output-view.js';
+import { button, type OutputView } from './output-view.js';
 
 /** The `fleet` event's data: `on` as written, the label to show, the hosts in fleet order. */
 export interface FleetInfo {
@@ -27,12 +27,8 @@ export interface FleetActions {
 /** How often the grouped view is redrawn while hosts print or end (ms). */
 const GROUPS_MS = 300;
 
-function button(label: string, title: string, testid: string): HTMLButtonElement {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.className = 'output-action';
-  b.textContent = label;
-  b.title = title;
+function fleetButton(label: string, title: string, testid: string): HTMLButtonElement {
+  const b = button(label, title);
   b.dataset.testid = testid;
   return b;
 }
@@ -78,10 +74,10 @@ export class FleetPanel {
     });
     const bar = document.createElement('div');
     bar.className = 'fleet-bar';
-    this.groupButton = button('Group identical', 'Show each distinct output once, under the hosts that printed it', 'group-identical');
+    this.groupButton = fleetButton('Group identical', 'Show each distinct output once, under the hosts that printed it', 'group-identical');
     this.groupButton.setAttribute('aria-pressed', 'false');
     this.groupButton.onclick = () => this.setGrouped(!this.grouped);
-    this.rerunButton = button('Re-run failed', 'Run this block again on the hosts that failed, were interrupted or could not be reached', 'rerun-failed');
+    this.rerunButton = fleetButton('Re-run failed', 'Run this block again on the hosts that failed, were interrupted or could not be reached', 'rerun-failed');
     this.rerunButton.hidden = true;
     this.rerunButton.onclick = () => this.actions.rerunFailed();
     bar.append(this.strip.count, this.groupButton, this.rerunButton);

@@ -38,7 +38,8 @@ export interface OutputHost {
   inputClosed(): void;
 }
 
-function button(label: string, title: string): HTMLButtonElement {
+/** A small button of an output panel's header. */
+export function button(label: string, title: string): HTMLButtonElement {
   const b = document.createElement('button');
   b.type = 'button';
   b.className = 'output-action';

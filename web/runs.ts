@@ -127,9 +127,10 @@ export class RunFollower {
           break;
         case 'end':
           finished = true;
-          run.view.ended(event.data);
-          run.fleet?.ended('hosts' in event.data ? event.data.hosts : undefined);
-          this.on.ended?.(run, event.data, startedAt);
+          // A fleet run's own end (FleetEndData) has its hosts and no cwd: the fleet panel settles them.
+          run.view.ended({ sessionRestarted: false, ...event.data });
+          if ('hosts' in event.data) run.fleet?.ended(event.data.hosts);
+          this.on.ended?.(run, event.data as EndData, startedAt);
           break;
         case 'error':
           finished = true;

@@ -6,16 +6,22 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { parseTarget, TargetError, type Target } from '../session/target.js';
+import { isFleet, parseFleet } from '../session/fleet-spec.js';
 
 /** A usage error: printed as one line, exit status 2. */
 export class UsageError extends Error {}
 
 /**
- * commander parser for `--on`: a target (target.ts), `local` or `ssh://[user@]host[:port]`.
+ * commander parser for `--on`: a target (target.ts), `local` or `ssh://[user@]host[:port]`, or a
+ * fleet as written (fleet-spec.ts: `ssh://a,ssh://b`, `@web`), kept as its text.
  * @throws InvalidArgumentError (exit status 2) with parseTarget's reason for anything else.
  */
-export function parseTargetOption(value: string): Target {
+export function parseTargetOption(value: string): Target | string {
   try {
+    if (isFleet(value)) {
+      parseFleet(value);
+      return value;
+    }
     return parseTarget(value);
   } catch (err) {
     throw new InvalidArgumentError(err instanceof TargetError ? `${err.reason} (expected ssh://[user@]host[:port] or local)` : (err as Error).message);
@@ -87,8 +93,8 @@ export function checkScript(path: string, mayNotExist: boolean): void {
  * `on="local"`) starts in the script's folder.
  * @throws UsageError when the local directory is not one.
  */
-export function sessionDirs(path: string, flags: { cwd?: string; on?: Target }): { cwd: string; remoteCwd?: string } {
-  const remote = flags.on?.kind === 'ssh';
+export function sessionDirs(path: string, flags: { cwd?: string; on?: Target | string }): { cwd: string; remoteCwd?: string } {
+  const remote = typeof flags.on === 'object' && flags.on.kind === 'ssh';
   const cwd = resolve(remote ? dirname(path) : (flags.cwd ?? dirname(path)));
   checkDir(cwd);
   return remote ? { cwd, remoteCwd: flags.cwd ?? '' } : { cwd };

@@ -14,11 +14,13 @@ declare const __CMDRUN_VERSION__: string | undefined;
 const VERSION = typeof __CMDRUN_VERSION__ === 'string' ? __CMDRUN_VERSION__ : '0.0.0-dev';
 
 const shellOption = () => new Option('--shell <shell>', `shell to run blocks in (${SUPPORTED_SHELLS.join(', ')})`).default('bash');
-/** `--on` and `--ssh-command`, for both commands (README: "Remote machines"). */
+/** `--on`, `--ssh-command`, `--inventory` and `--forks`, for both commands (README: "Remote machines", "Fleets"). */
 const remoteOptions = (command: Command) =>
   command
-    .option('--on <target>', 'where blocks run: local (default) or ssh://[user@]host[:port], through your ssh', parseTargetOption)
-    .addOption(new Option('--ssh-command <cmd>', 'the command that runs ssh, read by sh (e.g. "ssh -F ./ssh_config")').env('CMDRUN_SSH_COMMAND'));
+    .option('--on <target>', 'where blocks run: local (default), ssh://[user@]host[:port] through your ssh, or a fleet: targets joined by commas, @GROUP of an Ansible inventory', parseTargetOption)
+    .addOption(new Option('--ssh-command <cmd>', 'the command that runs ssh, read by sh (e.g. "ssh -F ./ssh_config")').env('CMDRUN_SSH_COMMAND'))
+    .option('--inventory <file>', 'the Ansible inventory @GROUP targets come from, read by ansible-inventory (default: what Ansible reads, e.g. ANSIBLE_INVENTORY)')
+    .option('--forks <n>', 'hosts of a fleet block connecting or running at once', parsePositive, 20);
 
 /** Builds the commander program. */
 export function program(): Command {

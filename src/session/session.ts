@@ -222,7 +222,7 @@ export class ShellSession {
         }
         const status = err.status ?? 255;
         say(options, `\ncmdrun: could not start ${this.opts.shell} on ${this.target}: ${err.status === undefined ? err.message : `ssh exited with status ${status}`}\n`);
-        return { exitCode: status, cwd: this.currentCwd, interrupted: false, sessionRestarted: false };
+        return { exitCode: status, cwd: this.currentCwd, interrupted: false, sessionRestarted: false, unreachable: true };
       }
       const restarted = this.restartPending;
       this.restartPending = false;
