@@ -120,13 +120,11 @@ export class FleetPanel {
     if (target === this.shown?.target) this.view.markWaiting(true);
   }
 
-  /** A host ended. Until the user chose one, the first failing host is shown. */
+  /** A host ended. */
   hostEnded(data: HostEnd & { target: string }): void {
     const h = this.hosts.ended(data.target, data);
     this.strip.update(h);
     if (h === this.shown) this.view.markWaiting(false);
-    const failed = (x: FleetHost) => x.state === 'failed' || x.state === 'unreachable' || x.state === 'interrupted';
-    if (!this.userChose && failed(h) && !failed(this.shown)) this.choose(h.target);
     if (this.grouped) this.scheduleGroups();
   }
 
@@ -134,6 +132,9 @@ export class FleetPanel {
   ended(hosts?: readonly (HostEnd & { target: string })[]): void {
     this.hosts.runEnded(hosts);
     for (const h of this.hosts.hosts) this.strip.update(h);
+    // Until the user chose a host, the first failing one in fleet order (whose exit status is the run's) is shown.
+    const failed = this.hosts.failedTargets()[0];
+    if (!this.userChose && failed !== undefined) this.choose(failed);
     this.strip.dispose();
     this.rerunButton.hidden = this.hosts.failedTargets().length === 0;
     if (this.grouped) this.scheduleGroups();

@@ -4,7 +4,6 @@
  * `runId` that failed, were interrupted or could not be reached; its panel takes the old one's place.
  */
 import type { Api } from './api.js';
-import { newRunId } from './page-util.js';
 import type { PageRun } from './runs.js';
 
 /** What a re-run needs of the page. */
@@ -12,22 +11,27 @@ export interface RerunDeps {
   api: Api;
   /** A new panel for run `runId` in the place of `old`'s panel (under its block, or apart). */
   panelInPlaceOf(old: PageRun, runId: string): PageRun;
-  /** Queues the request after the page's other posts and follows the run once `post` resolves true. */
-  enqueue(run: PageRun, post: () => Promise<boolean>): void;
+  /**
+   * Runs `post` after the page's other posts (the server queues runs in the order asked) and
+   * follows the run it resolves with.
+   */
+  enqueue(post: () => Promise<PageRun | undefined>): void;
+  /** Says something in the status bar. */
+  say(message: string): void;
 }
 
-/** Re-runs the failed hosts of `old`; a refusal (say, no host failed) shows in the new panel. */
-export function rerunFailed(deps: RerunDeps, old: PageRun): PageRun {
-  const run = deps.panelInPlaceOf(old, newRunId());
-  deps.enqueue(run, async () => {
+/**
+ * Re-runs the failed hosts of `old`. The server chooses the new run's id, so its panel is made once
+ * the server answered; a refusal (say, no host failed) is said in the status bar.
+ */
+export function rerunFailed(deps: RerunDeps, old: PageRun): void {
+  deps.enqueue(async () => {
     try {
-      // The client's runId makes a retried request attach to the same run, as POST /api/runs does.
-      await deps.api.json('POST', `/api/runs/${encodeURIComponent(old.runId)}/rerun-failed`, { runId: run.runId, cols: run.view.cols });
-      return true;
+      const { runId } = await deps.api.json<{ runId: string }>('POST', `/api/runs/${encodeURIComponent(old.runId)}/rerun-failed`, { cols: old.view.cols });
+      return deps.panelInPlaceOf(old, runId);
     } catch (err) {
-      run.view.failed((err as Error).message);
-      return false;
+      deps.say(`Re-run failed: ${(err as Error).message}`);
+      return undefined;
     }
   });
-  return run;
 }

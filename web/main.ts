@@ -21,7 +21,7 @@ import { FileSync, type ConflictChoice } from './file-sync.js';
 import { OtherRuns, historyLabel, loadHistory, openHistoryMenu, restoreRuns, showHistoryRun, type Placement } from './history.js';
 import { documentLanguage, selectionRun } from './markdown.js';
 import { RUN_ACTIONS, blockAt, blockHolding, blockOutput, blocksField, blocksFor, notebook, openRunMenu, outputPosition, runAllBlocks, showOutput, type RunScope } from './notebook.js';
-import { fleetName, isFleetText } from './fleet-labels.js';
+import { fleetName, isFleet } from './fleet-labels.js';
 import { fleetOf } from './fleet-panel.js';
 import { rerunFailed, type RerunDeps } from './fleet-rerun.js';
 import { DEFAULT_COLS, OutputView, loadTerminal } from './output-view.js';
@@ -170,7 +170,7 @@ async function startPage(): Promise<void> {
       run.view.failed(onError);
       return run;
     }
-    if (meta.on !== undefined) run.view.setTarget(isFleetText(meta.on) ? fleetName(meta.on) : formatTarget(parseTarget(meta.on)));
+    if (meta.on !== undefined) run.view.setTarget(isFleet(meta.on) ? fleetName(meta.on) : formatTarget(parseTarget(meta.on)));
     const body = { code, runId: run.runId, lineStart: at.lineStart, lineEnd: at.lineEnd, cols: run.view.cols, batch, ...meta };
     // A network error is retried with the same runId: the server never runs it twice.
     const post = async (attempt: number): Promise<boolean> => {
@@ -200,11 +200,12 @@ async function startPage(): Promise<void> {
       const block = pos === undefined ? undefined : blockHolding(view.state.field(field), view.state.doc.lineAt(pos).number);
       return block ? blockPanel(runId, old.view.code, block) : showAt(runId, old.view.code, undefined);
     },
-    enqueue(run, post) {
+    enqueue(post) {
       const posted = posting.then(post);
       posting = posted;
-      follower.add(run, posted);
+      void posted.then((run) => run && follower.add(run, Promise.resolve(true)));
     },
+    say: (message) => setText('message', message),
   };
 
   /** A panel for run `runId` of `code` under `block`: stale when the block's code is no longer the run's. */

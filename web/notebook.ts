@@ -7,7 +7,7 @@ import { RangeSet, RangeSetBuilder, StateEffect, StateField, type EditorState, t
 import { Decoration, EditorView, GutterMarker, ViewPlugin, WidgetType, gutter, type DecorationSet } from '@codemirror/view';
 import { blockLines, type Block } from '../src/blocks/split.js';
 import type { BlockSplitter } from '../src/blocks/parser.js';
-import { fleetName, isFleetText } from './fleet-labels.js';
+import { fleetName, isFleet } from './fleet-labels.js';
 import type { OutputView } from './output-view.js';
 
 /** The blocks of the current document, from the splitter. */
@@ -234,7 +234,7 @@ class RunMarker extends GutterMarker {
     // Where it runs, when the block names a target: "Run block 2 (Check) on ssh://db1"; a fleet
     // by its label ("on @web: 12 hosts"), asked again each time the tooltip shows (runs teach it).
     const on = this.block.on;
-    const where = () => (on === undefined ? '' : ` on ${isFleetText(on) ? fleetName(on) : on}`);
+    const where = () => (on === undefined ? '' : ` on ${isFleet(on) ? fleetName(on) : on}`);
     const name = `block ${this.block.index + 1}${what ? ` (${what})` : ''}`;
     const run = document.createElement('button');
     run.type = 'button';
