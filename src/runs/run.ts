@@ -194,6 +194,9 @@ interface TailOutput {
 /** The text that stands for `bytes` of output dropped between a run's head and tail. */
 export const omittedMark = (bytes: number): string => `\r\n\x1b[2m[… ${bytes} bytes of output omitted …]\x1b[0m\r\n`;
 
+/** True for a run's last event: its `end` (not a fleet host's, which has a `target`) or `error`. */
+export const isLastEvent = (event: RunEvent): boolean => event.event === 'error' || (event.event === 'end' && !('target' in event.data && event.data.target !== undefined));
+
 /** Told every event of a run as it is appended (the history records runs this way). */
 export type RunObserver = (event: RunEvent) => void;
 
@@ -277,7 +280,7 @@ export class Run {
       this.status = 'running';
       this.startedAt = event.data.startedAt;
     }
-    if (event.event === 'end' || event.event === 'error') {
+    if (isLastEvent(event)) {
       this.status = 'done';
       if (event.event === 'end') this.end = event.data;
       this.tail.compact();
@@ -411,7 +414,7 @@ export class Run {
           if (signal?.aborted) return;
           yield event;
           this.delivered(consumer, event);
-          if (event.event === 'end' || event.event === 'error') return;
+          if (isLastEvent(event)) return;
         }
         if (signal?.aborted) return;
         // Events may have come while the last ones were handed over: the loop reads them next.
