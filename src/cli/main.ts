@@ -64,7 +64,8 @@ export function program(): Command {
     .option('--write-outputs', "write each block's output into the runbook under its fence (a notebook: into its cells)", false)
     .option('--write-outputs-lines <n>', 'lines of one output kept in the document: its first and last ones', parsePositive, 200)
     .option('--clear-outputs', 'remove the outputs written into the runbook (or notebook) and run nothing', false)
-    .option('--yes', 'run blocks marked confirm= without asking');
+    .option('--yes', 'run blocks marked confirm= without asking')
+    .option('--group', "a fleet block's output grouped when it ends (each distinct output once, under its hosts) instead of prefixed lines", false);
   historyOptions(remoteOptions(envOptions(run))).action(async (file, flags, command: Command) =>
     (await import('./run.js')).runCommand(file, { ...flags, shellGiven: command.getOptionValueSource('shell') === 'cli' }, VERSION),
   );

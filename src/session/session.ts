@@ -260,7 +260,8 @@ export class ShellSession {
         if (this.interrupts > 0) this.ctrlC(proc); // asked for while the shell took the line
         else if (options.input) proc.write(options.input); // after the block line: the block reads it
       };
-      const step = { file, interpreter: options.interpreter, ...(remote ? { text: padded, noInput: remote.batch } : {}) };
+      // A block given input (a hidden one reading values) reads the terminal even in batch mode.
+      const step = { file, interpreter: options.interpreter, ...(remote ? { text: padded, noInput: remote.batch && !options.input } : {}) };
       const end = await proc.run(step, (text, bytes) => {
         lastOutput = performance.now();
         reported = false;

@@ -178,4 +178,18 @@ describe('@GROUP', () => {
       await other.close();
     }
   }, 120_000);
+
+  test('a confirm= block and its parameters are asked once for all hosts; every host gets the values', async () => {
+    const stream = await postStream({ code: 'export WHO=Who are you\necho "hi $WHO from $(echo "$SSH_CONNECTION" | cut -d" " -f4)"', on: 'ssh://web13,ssh://web14', promptEnv: 'auto', confirm: 'Greet them?' });
+    const runId = (await stream.until((e) => e.event === 'confirm')).data.runId as string;
+    expect(stream.events.map((e) => e.event)).toEqual(['fleet', 'confirm']);
+    await api(server, `/api/runs/${runId}/confirm`, { method: 'POST', json: { yes: true } });
+    const params = await stream.until((e) => e.event === 'params');
+    expect(params.data.params).toEqual([{ name: 'WHO', message: 'Who are you', secret: false }]);
+    await api(server, `/api/runs/${runId}/params`, { method: 'POST', json: { values: { WHO: 'Ada' } } });
+    const events = await stream.done;
+    expect(events.filter((e) => e.event === 'params' || e.event === 'confirm')).toHaveLength(2);
+    expect(hostOutput(events, 'ssh://web13')).toBe(`hi Ada from ${fleet.ports.web13}\n`);
+    expect(hostOutput(events, 'ssh://web14')).toBe(`hi Ada from ${fleet.ports.web14}\n`);
+  }, 120_000);
 });
