@@ -128,7 +128,7 @@ export async function fleetSection({ dir, script, withServer, row, f, results, h
   const on = (hosts) => hosts.map((h) => `ssh://${h}`).join(',');
   const args = [...history, '--ssh-command', fx.sshCommand];
   const out = (results.fleet = {});
-  const big = fx.hosts.slice(0, 50);
+  const big = fx.names.slice(0, 50);
   try {
     const cold = await repeat(COLD_RUNS, 0, () => withServer(script, async (server) => [(await runFleet(server, on(big), 'true', 50)).ms, await coldSsh(fx, big)], args));
     const [coldOurs, coldSshMs] = [0, 1].map((i) => summary(cold.map((p) => p[i])).median);
@@ -144,7 +144,7 @@ export async function fleetSection({ dir, script, withServer, row, f, results, h
       row('fleet: server RSS per connected host session (MiB)', f(perHost, 2), `${f(before.rssMB, 0)} -> ${f(after.rssMB, 0)} MiB with 50`, '', '< 1 MiB', perHost < 1);
       out.rssMiB = { before, after, hosts: big.length, perHost };
       for (const n of FLEET_SIZES) {
-        const hosts = fx.hosts.slice(0, n);
+        const hosts = fx.names.slice(0, n);
         const cm = await controlMasters(fx, hosts, join(dir, `cm-${n}`));
         try {
           const warm = await repeat(FLEET_RUNS, 2, async () => [(await runFleet(server, on(hosts), 'true', n)).ms, await cm.run()]);
