@@ -49,8 +49,11 @@ async function withServer(file, fn, args = HISTORY) {
 /** Rows of the table; `pass` is undefined for figures without a target. */
 const rows = [];
 const results = {};
-const row = (metric, value, baseline = '', comparison = '', target = '', pass = undefined) =>
+const row = (metric, value, baseline = '', comparison = '', target = '', pass = undefined) => {
   rows.push({ metric, value, baseline, comparison, target, pass });
+  // As measured, too: a long section (fleet) stopped midway still leaves its figures.
+  process.stderr.write(`  ${metric}: ${value}${baseline ? ` | ${baseline}` : ''}${comparison ? ` | ${comparison}` : ''}\n`);
+};
 const f = (n, digits = 1) => (n === undefined ? '–' : n.toFixed(digits));
 
 /** 1. POST a block to its `end` event, beside the bare PTY shell's round trip for the same command. */
