@@ -72,11 +72,6 @@ export class FleetExecution {
     this.free = Math.max(1, deps.forks);
   }
 
-  /** The hosts' targets in fleet order. */
-  get targets(): string[] {
-    return this.hosts.map((h) => h.host.target);
-  }
-
   /**
    * Runs the block on every host and emits the events, the run's own `end` last.
    * @returns the run's own end.

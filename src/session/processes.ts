@@ -75,6 +75,22 @@ export function signalSession(sid: number, signal: NodeJS.Signals): number {
   return count;
 }
 
+/**
+ * True when process `pid` takes SIGINT's default action (terminate): neither ignored nor caught,
+ * as the SigIgn and SigCgt masks of /proc/PID/status say (proc(5); SIGINT is signal 2, bit 1).
+ * Such a process still running after a Ctrl-C never got it. False when the process is gone.
+ */
+export function sigintIsDefault(pid: number): boolean {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return false;
+  }
+  const mask = (name: string) => BigInt('0x' + (new RegExp(`^${name}:\\s*([0-9a-f]+)`, 'm').exec(status)?.[1] ?? '0'));
+  return ((mask('SigIgn') | mask('SigCgt')) & 2n) === 0n;
+}
+
 /** The `read` system call's number (x86_64: 0; arm64 and the generic table: 63). */
 const READ_SYSCALL = process.arch === 'x64' ? 0 : 63;
 

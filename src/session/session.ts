@@ -362,21 +362,24 @@ export class ShellSession {
    * - a command the shell was starting as the signal came never got it, and the shell waits for it:
    *   bash blocks SIGINT around fork(2), and the child has bash's handlers until it resets them to
    *   exec; a job-control shell (zsh, dash) got the signal itself while its new job was not yet the
-   *   terminal's foreground group. So a child of the shell started within a clock tick before the
-   *   Ctrl-C, or after it, and still running gets its SIGINT now. (Local sessions only: a remote
-   *   shell's processes are out of reach.)
+   *   terminal's foreground group (on a loaded machine that job may have been forked well before).
+   *   So the foreground group's processes that take SIGINT's default action and still run, and the
+   *   shell's children started since the Ctrl-C, get their SIGINT now (see
+   *   ShellProcess.missedInterrupt): what a terminal would have sent them had the shell been quick.
+   *   A program that catches SIGINT and was running at the Ctrl-C never gets a second one (a second
+   *   Ctrl-C means "force" to many). (Local sessions only: a remote shell's processes are out of
+   *   reach.)
    */
   private ctrlC(proc: ShellProcess): void {
-    // The window is read before the write: Node may be descheduled after it on a loaded machine.
+    // The window opens before the write: Node may be descheduled after it on a loaded machine.
     const since = uptimeTicks() - 1;
-    const until = since + 1 + Math.ceil(READ_INTERRUPT_MS / 10);
     proc.write('\x03');
     const block = this.blocks;
     const signalled = new Set<number>();
     const check = (first: boolean) => {
       if (this.blocks !== block || !this.running) return;
       if (first && !this.profile.jobControl && proc.shellReadsInput()) proc.write('\x15\x04');
-      for (const pid of proc.children(since, until)) {
+      for (const pid of proc.missedInterrupt(since)) {
         if (signalled.has(pid)) continue;
         signalled.add(pid);
         try {
@@ -389,6 +392,7 @@ export class ShellSession {
     // Checked again later: on a loaded machine the shell may finish that fork(2) late.
     setTimeout(() => check(true), READ_INTERRUPT_MS);
     setTimeout(() => check(false), READ_INTERRUPT_MS * 10);
+    setTimeout(() => check(false), READ_INTERRUPT_MS * 40);
   }
 
   /** Pauses reading the shell's output (flow control for slow consumers). */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pty from '@lydell/node-pty';
 import { MarkerScanner, type Marker } from './markers.js';
 import { Utf8Chunker } from './utf8.js';
-import { readsTerminal, readStat, sessionMembers, signalSession, waitsForTerminalInput } from './processes.js';
+import { readsTerminal, readStat, sessionMembers, signalSession, sigintIsDefault, waitsForTerminalInput } from './processes.js';
 import { encodeBlockLines, sshLaunch, type RemoteOptions } from './remote.js';
 import { SESSION_ENV } from './session-types.js';
 import type { RunStep, SessionLayout, ShellProfile } from './shells.js';
@@ -429,14 +429,22 @@ export class ShellProcess {
   }
 
   /**
-   * The pids of the live processes the shell itself started (its children), started from
-   * `sinceTicks` to `untilTicks` (clock ticks since boot, see uptimeTicks) when given.
+   * The live processes of the terminal's foreground process group that a Ctrl-C typed at
+   * `sinceTicks` (clock ticks since boot, see uptimeTicks) missed: those that take SIGINT's default
+   * action yet still run (whenever they started: a job that became the foreground group only after
+   * the Ctrl-C, or a child that exec'd after swallowing it with the shell's handler), and the
+   * shell's own children started since then that catch it (the fork the shell was making as the
+   * signal came). Never the shell itself, nor a background job of a job-control shell (its own
+   * process group). Local shells only: [] for a remote one.
    */
-  children(sinceTicks = 0, untilTicks = Infinity): number[] {
+  missedInterrupt(sinceTicks: number): number[] {
     if (this.layout.remote) return [];
+    const fg = this.foregroundGroup();
     return sessionMembers(this.sid).filter((pid) => {
-      const stat = pid === this.shellPid ? undefined : readStat(pid);
-      return stat?.ppid === this.shellPid && stat.starttime >= sinceTicks && stat.starttime <= untilTicks;
+      if (pid === this.sid || pid === this.shellPid) return false;
+      const stat = readStat(pid);
+      if (!stat || stat.pgrp !== fg) return false;
+      return sigintIsDefault(pid) || (stat.ppid === this.shellPid && stat.starttime >= sinceTicks);
     });
   }
 

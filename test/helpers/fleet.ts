@@ -39,7 +39,10 @@ export interface Fleet {
   ports: Record<string, number>;
   /** The ssh_config: aliases for every host, and for any other name the servers' key and user. */
   config: string;
-  /** `ssh -F '<config>'`, for --ssh-command. */
+  /**
+   * `ssh -F '<config>' -o ConnectTimeout=120`, for --ssh-command: on a loaded 2-core machine twenty
+   * logins at once can take longer than cmdrun's own 20 s (ssh takes the first value it is given).
+   */
   sshCommand: string;
   /** The user the hosts log in as, and its home there. */
   user: string;
@@ -153,7 +156,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     targets: names.map((n) => `ssh://${n}`),
     ports,
     config,
-    sshCommand: `ssh -F '${config}'`,
+    sshCommand: `ssh -F '${config}' -o ConnectTimeout=120`,
     user,
     home,
     dir,

@@ -232,6 +232,27 @@ describe('interrupt', () => {
     }
   });
 
+  test('a program that catches Ctrl-C gets it once: the catch-up never sends it a second one', async () => {
+    // It counts SIGINTs, then waits 2.5 s of its own (past every catch-up check) and says how many came.
+    const code = [
+      "python3 -c 'import signal, time",
+      'n = 0',
+      'def h(*a):',
+      '    global n; n += 1',
+      'signal.signal(signal.SIGINT, h)',
+      'print("ready", flush=True)',
+      'while n == 0: time.sleep(0.01)',
+      'time.sleep(2.5)',
+      "print(\"caught\", n)'",
+    ].join('\n');
+    const block = startRun(session, code);
+    await block.untilOutput('ready');
+    session.interrupt();
+    const r = await block.result;
+    expect(r.output).toContain('caught 1\n');
+    expect(r.interrupted).toBe(true);
+  });
+
   for (const shell of ['zsh', 'dash'] as const) {
     test(`${shell}: an interrupt as a command starts (the shell got it, not the new job) still ends the block`, async () => {
       const own = await ShellSession.start({ shell, cwd: tmpdir(), scriptName: 'test.sh' });
