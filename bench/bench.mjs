@@ -2,7 +2,7 @@
 // Prints a table (figure, baseline, target, pass/miss) and writes bench/results.json.
 //
 //   npm run bench                      build dist/, then every section (~1 min)
-//   node bench/bench.mjs [section...]  only these: startup latency runall throughput history secrets remote page fleet
+//   node bench/bench.mjs [section...]  only these: startup latency runall throughput history secrets remote container page fleet
 //   BENCH_NODE_ARGS='--cpu-prof' node bench/bench.mjs throughput   node flags for the servers
 //
 // Units: ms for times, MB = 10^6 bytes for throughput, MiB = 2^20 bytes for memory.
@@ -10,11 +10,11 @@ import { cpus, release, tmpdir } from 'node:os';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { barePtyShell, bareSshShell, timeBash, timeNodeStart } from './lib/baseline.mjs';
+import { barePodmanShell, barePtyShell, bareSshShell, timeBash, timeNodeStart } from './lib/baseline.mjs';
 import { memory, readRun, runBlock, shellPid, startCmdrun, timeCmdrunRun } from './lib/cmdrun.mjs';
 import { measurePage } from './lib/page.mjs';
 import { fleetSection } from './lib/fleet.mjs';
-import { loadSshdFixture } from './lib/sshd.mjs';
+import { loadContainerFixture, loadSshdFixture } from './lib/sshd.mjs';
 import { repeat, summary } from './lib/stats.mjs';
 
 const LATENCY_RUNS = 300; // measured runs per command, after LATENCY_WARMUP
@@ -49,8 +49,11 @@ async function withServer(file, fn, args = HISTORY) {
 /** Rows of the table; `pass` is undefined for figures without a target. */
 const rows = [];
 const results = {};
-const row = (metric, value, baseline = '', comparison = '', target = '', pass = undefined) =>
+const row = (metric, value, baseline = '', comparison = '', target = '', pass = undefined) => {
   rows.push({ metric, value, baseline, comparison, target, pass });
+  // As measured, too: a long section (fleet) stopped midway still leaves its figures.
+  process.stderr.write(`  ${metric}: ${value}${baseline ? ` | ${baseline}` : ''}${comparison ? ` | ${comparison}` : ''}\n`);
+};
 const f = (n, digits = 1) => (n === undefined ? '–' : n.toFixed(digits));
 
 /** 1. POST a block to its `end` event, beside the bare PTY shell's round trip for the same command. */
@@ -257,6 +260,55 @@ async function remote() {
   }
 }
 
+/**
+ * 9. A session on podman://<a container of the tests' image> (issue 20): `true` blocks after the
+ * first (which starts the exec), and 50 MB of output, beside a bare `podman exec -it -- C bash` in a
+ * PTY driven line by line, started once too. Interleaved, as the other rows are.
+ */
+async function container() {
+  const { canRunContainers, startContainerLab } = await loadContainerFixture(dir);
+  if (!canRunContainers()) {
+    console.log('container: skipped, podman, runc, busybox or bash is missing');
+    return;
+  }
+  const lab = await startContainerLab();
+  let bare;
+  try {
+    const name = await lab.run();
+    bare = await barePodmanShell(name);
+    await withServer(script, async (server) => {
+      await runBlock(server, 'true'); // starts the exec
+      const pairs = await repeat(LATENCY_RUNS, LATENCY_WARMUP, async () => [await bare.run('true'), await runBlock(server, 'true')]);
+      const base = summary(pairs.map(([b]) => b.ms));
+      const ours = summary(pairs.map(([, r]) => r.ms));
+      for (const q of ['median', 'p95']) {
+        row(`container block \`true\`, ${q} (ms)`, f(ours[q], 2), `${f(base[q], 2)} bare podman exec -it bash`, `+${f(ours[q] - base[q], 2)} ms, ${f(ours[q] / base[q], 1)}x`);
+      }
+      const [ptyRuns, runs] = [[], []];
+      for (let i = 0; i < BIG_OUTPUT_RUNS; i++) {
+        ptyRuns.push(await bare.run(REMOTE_OUTPUT));
+        runs.push(await runBlock(server, REMOTE_OUTPUT));
+      }
+      const ptyMs = summary(ptyRuns.map((r) => r.ms)).median;
+      const ms = summary(runs.map((r) => r.ms)).median;
+      const bytes = 50_000_000;
+      const mbps = (t) => bytes / 1e3 / t;
+      const delivered = Math.min(...runs.map((r) => r.bytes));
+      const bareDelivered = Math.min(...ptyRuns.map((r) => r.bytes));
+      row('container 50 MB output (MB/s)', f(mbps(ms), 0), `${f(mbps(ptyMs), 0)} bare podman exec -it`, `${f(ptyMs / ms, 2)} of bare`, 'every byte', delivered === bytes);
+      if (delivered !== bytes || bareDelivered !== bytes) row('  container 50 MB: bytes delivered', `${delivered}`, `${bareDelivered}`, `of ${bytes}`);
+      results.container = {
+        target: 'podman://<busybox + bash image, runc>',
+        latencyTrueMs: { cmdrun: ours, barePodmanExec: base, runs: LATENCY_RUNS },
+        output: { block: REMOTE_OUTPUT, runs: BIG_OUTPUT_RUNS, bytes, deliveredBytes: delivered, bareDeliveredBytes: bareDelivered, cmdrunMs: ms, barePodmanExecMs: ptyMs },
+      };
+    }, [...HISTORY, '--on', `podman://${name}`]);
+  } finally {
+    bare?.close();
+    await lab.stop();
+  }
+}
+
 /** 4. From launching the CLI to the first successful GET /api/health, beside `node -e 0`. */
 async function startup() {
   // With --port 0 the port is known once the URL line is printed, so health is asked right after it.
@@ -303,7 +355,7 @@ async function page() {
 /** 10. Fleets (issue 19): bench/lib/fleet.mjs. */
 const fleet = () => fleetSection({ dir, script, withServer, row, f, results, history: HISTORY });
 
-const sections = { startup, latency, runall: runAll, throughput, history, secrets, remote, page, fleet };
+const sections = { startup, latency, runall: runAll, throughput, history, secrets, remote, container, page, fleet };
 const chosen = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(sections);
 const started = performance.now();
 try {

@@ -158,7 +158,7 @@ export class OutputView {
    * (the start event's): a remote one is shown in the header, as is any target the block named.
    * `remote`: the input line cannot tell when the block waits (a fleet says for its hosts).
    */
-  started(count: number, send: (data: string) => void, interrupt: () => void, on?: string, remote = on?.startsWith('ssh://') ?? false): void {
+  started(count: number, send: (data: string) => void, interrupt: () => void, on?: string, remote = on !== undefined && on !== 'local'): void {
     this.setStatus('running', 'running…');
     this.dom.dataset.count = String(count);
     this.executionCount = count;
@@ -167,7 +167,7 @@ export class OutputView {
     this.host.resized();
   }
 
-  /** Shows where the run runs (`on local`, `on ssh://db1`) in the header; undefined hides it. */
+  /** Shows where the run runs (`on local`, `on ssh://db1`, `on docker://web`) in the header; undefined hides it. */
   setTarget(on: string | undefined): void {
     this.target.hidden = on === undefined;
     this.target.textContent = on === undefined ? '' : `on ${on}`;

@@ -8,7 +8,7 @@ import type { Api } from './api.js';
 
 /** A session as GET /api/sessions answers it. */
 export interface SessionInfo {
-  /** The canonical target: `local`, `ssh://host[:port]`. */
+  /** The canonical target: `local`, `ssh://host[:port]`, `docker://[user@]container`, `podman://[user@]container`. */
   on: string;
   /** True for the notebook's default session (blocks with no `on` run there). */
   default: boolean;
@@ -18,7 +18,7 @@ export interface SessionInfo {
   status: 'starting' | 'idle' | 'busy' | 'dead';
 }
 
-/** The value of the restart dialog's "All sessions" choice (never a target: targets are `local` or `ssh://…`). */
+/** The value of the restart dialog's "All sessions" choice (never a target: targets are `local` or `SCHEME://…`). */
 const ALL = '*';
 
 export class Sessions {

@@ -56,6 +56,11 @@ export function bareSshShell(sshCommand, host) {
   return barePtyShell({ file: 'sh', args: ['-c', `exec ${sshCommand} "$@"`, 'ssh', '-tt', '-e', 'none', '--', host, `bash ${BASH.join(' ')} --noediting -i`] });
 }
 
+/** A bare `podman exec -it -- CONTAINER bash -i` in a PTY, driven as barePtyShell is: the container rows' baseline. */
+export function barePodmanShell(container) {
+  return barePtyShell({ file: 'podman', args: ['exec', '-i', '-t', '--', container, 'bash', ...BASH, '--noediting', '-i'] });
+}
+
 /** Runs `bash ARGS` with stdout into a pipe that is read and discarded; resolves with its ms from spawn to exit. */
 export function timeBash(args) {
   return new Promise((resolve, reject) => {

@@ -14,11 +14,13 @@ declare const __CMDRUN_VERSION__: string | undefined;
 const VERSION = typeof __CMDRUN_VERSION__ === 'string' ? __CMDRUN_VERSION__ : '0.0.0-dev';
 
 const shellOption = () => new Option('--shell <shell>', `shell to run blocks in (${SUPPORTED_SHELLS.join(', ')})`).default('bash');
-/** `--on`, `--ssh-command`, `--inventory` and `--forks`, for both commands (README: "Remote machines", "Fleets"). */
+/** `--on`, `--ssh-command`, `--docker-command`, `--podman-command`, `--inventory` and `--forks`, for both commands (README: "Targets", "Fleets"). */
 const remoteOptions = (command: Command) =>
   command
-    .option('--on <target>', 'where blocks run: local (default), ssh://[user@]host[:port] through your ssh, or a fleet: targets joined by commas, @GROUP of an Ansible inventory', parseTargetOption)
+    .option('--on <target>', 'where blocks run: local (default), ssh://[user@]host[:port] through your ssh, docker://[user@]container or podman://[user@]container through the engine\'s exec, or a fleet: targets joined by commas, @GROUP of an Ansible inventory', parseTargetOption)
     .addOption(new Option('--ssh-command <cmd>', 'the command that runs ssh, read by sh (e.g. "ssh -F ./ssh_config")').env('CMDRUN_SSH_COMMAND'))
+    .addOption(new Option('--docker-command <cmd>', 'the command that runs docker, read by sh (e.g. "docker --context prod")').env('CMDRUN_DOCKER_COMMAND'))
+    .addOption(new Option('--podman-command <cmd>', 'the command that runs podman, read by sh (e.g. "podman --remote")').env('CMDRUN_PODMAN_COMMAND'))
     .option('--inventory <file>', 'the Ansible inventory @GROUP targets come from, read by ansible-inventory (default: what Ansible reads, e.g. ANSIBLE_INVENTORY)')
     .option('--forks <n>', 'hosts of a fleet block connecting or running at once', parsePositive, 20);
 
@@ -33,7 +35,7 @@ export function program(): Command {
     .option('--host <addr>', 'address to bind', '127.0.0.1')
     .option('--no-browser', 'do not open a browser; print the URL only')
     .addOption(shellOption())
-    .option('--cwd <dir>', "working directory of the shell (default: the script's folder; with --on ssh://..., a remote directory, default the remote home)")
+    .option('--cwd <dir>', "working directory of the shell (default: the script's folder; with --on ssh://... or a container, a directory there, default the user's home there)")
     .option('--token <token>', 'API token (default: 32 random bytes)')
     .option('--max-runs <n>', 'finished runs kept for replay and page reloads', parsePositive, 200)
     .option('--max-run-output <size>', 'output kept per run: its first fifth and last four fifths (e.g. 5M)', parseBytes, 5 * 1024 * 1024);
@@ -49,7 +51,7 @@ export function program(): Command {
     .description('run every block in order in one shell, printing output to stdout; exit with the first failing status')
     .argument('<file>', 'the script, Markdown runbook or bash Jupyter notebook (.ipynb) to run')
     .addOption(shellOption())
-    .option('--cwd <dir>', "working directory of the shell (default: the script's folder; with --on ssh://..., a remote directory, default the remote home)")
+    .option('--cwd <dir>', "working directory of the shell (default: the script's folder; with --on ssh://... or a container, a directory there, default the user's home there)")
     .option('--from <n>', 'first block to run (1-based)', parsePositive)
     .option('--to <n>', 'last block to run (1-based)', parsePositive)
     // Repeatable, not variadic: `--block a FILE` keeps FILE as the file.

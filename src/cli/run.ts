@@ -53,6 +53,8 @@ export interface RunFlags extends HistoryFlags, EnvFlags {
   forks?: number;
   /** `--group`: a fleet block's outputs grouped when it ends, instead of prefixed lines. */
   group?: boolean;
+  dockerCommand?: string;
+  podmanCommand?: string;
   from?: number;
   to?: number;
   /** --block, each time it is given: the titles of the blocks to run. */
@@ -200,6 +202,8 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
       session: { shell, cwd, scriptName: file, cols: process.stdout.columns, env: { ...process.env, ...env.exported() } },
       remoteCwd,
       sshCommand: flags.sshCommand,
+      dockerCommand: flags.dockerCommand,
+      podmanCommand: flags.podmanCommand,
       batch: !process.stdin.isTTY, // no one to answer ssh's prompts, nor a block's reads
     });
   } catch (err) {

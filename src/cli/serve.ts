@@ -41,6 +41,8 @@ export interface ServeFlags extends HistoryFlags, EnvFlags {
   inventory?: string;
   /** `--forks`: hosts of a fleet block connecting or running at once. */
   forks?: number;
+  dockerCommand?: string;
+  podmanCommand?: string;
   token?: string;
   maxRuns: number;
   maxRunOutput: number;
@@ -81,6 +83,8 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
       forks: flags.forks,
       remoteCwd,
       sshCommand: flags.sshCommand,
+      dockerCommand: flags.dockerCommand,
+      podmanCommand: flags.podmanCommand,
       token: flags.token,
       maxRuns: flags.maxRuns,
       maxRunOutput: flags.maxRunOutput,

@@ -49,6 +49,10 @@ export interface ServerOptions {
   remoteCwd?: string;
   /** The command that runs ssh (`--ssh-command`, CMDRUN_SSH_COMMAND). */
   sshCommand?: string;
+  /** The command that runs docker (`--docker-command`, CMDRUN_DOCKER_COMMAND). */
+  dockerCommand?: string;
+  /** The command that runs podman (`--podman-command`, CMDRUN_PODMAN_COMMAND). */
+  podmanCommand?: string;
   /** Bearer token; default: 32 random bytes, base64url. */
   token?: string;
   /** Folder of the built page. */
@@ -116,6 +120,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     session: { shell: options.shell, cwd: options.cwd, scriptName: options.scriptName ?? basename(options.file), env: { ...process.env, ...env.exported() } },
     remoteCwd: options.remoteCwd,
     sshCommand: options.sshCommand,
+    dockerCommand: options.dockerCommand,
+    podmanCommand: options.podmanCommand,
   });
   starting.catch(() => {}); // handled below: a shell that cannot start is no unhandled rejection meanwhile
   let wanted: number;

@@ -1,6 +1,6 @@
 /**
  * The sessions of a notebook, one per target (target.ts): the default one (`--on`, else this
- * machine) and one for each other target a block names (`on="ssh://db1"`), started on first use.
+ * machine) and one for each other target a block names (`on="ssh://db1"`, `on="docker://web"`), started on first use.
  * Each keeps its own state; runs still execute one at a time (RunQueue).
  */
 import { ShellSession, type SessionOptions } from './session.js';
@@ -14,6 +14,10 @@ export interface PoolOptions {
   remoteCwd?: string;
   /** The command that runs ssh (`--ssh-command`, CMDRUN_SSH_COMMAND); default `ssh`. */
   sshCommand?: string;
+  /** The command that runs docker (`--docker-command`, CMDRUN_DOCKER_COMMAND); default `docker`. */
+  dockerCommand?: string;
+  /** The command that runs podman (`--podman-command`, CMDRUN_PODMAN_COMMAND); default `podman`. */
+  podmanCommand?: string;
   /** No terminal answers ssh's prompts: ssh runs with BatchMode=yes (remote.ts). */
   batch?: boolean;
 }
@@ -98,12 +102,13 @@ export class SessionPool {
   }
 }
 
-/** Starts a session on `target`: this machine in the local cwd, or over ssh in `remoteCwd`. */
+/** Starts a session on `target`: this machine in the local cwd, or over ssh or in a container in `remoteCwd`. */
 function startSession(target: Target, options: PoolOptions, remoteCwd: string): Promise<ShellSession> {
   if (target.kind === 'local') return ShellSession.start(options.session);
+  const { sshCommand, dockerCommand, podmanCommand, batch } = options;
   return ShellSession.start({
     ...options.session,
     cwd: remoteCwd,
-    remote: { target, sshCommand: options.sshCommand, batch: options.batch },
+    remote: { target, sshCommand, dockerCommand, podmanCommand, batch },
   });
 }

@@ -1,29 +1,40 @@
 /**
- * A session's shell on another machine, through the system's OpenSSH client (ssh(1)): the PTY
- * runs `ssh -tt -e none ... -- HOST BOOTSTRAP`, so the user's `~/.ssh/config` aliases, agent, keys,
- * ProxyJump and ControlMaster apply as in their terminal. The remote side needs only the shell and
- * a POSIX userland (`sh`, `mkdir`, `ln`, `rm`, `sleep`).
+ * What every session on another machine shares, whatever carries it (ssh.ts: OpenSSH; container.ts:
+ * `docker exec` / `podman exec`): the PTY runs a command that starts `sh -c BOOTSTRAP` on the far
+ * side with a terminal there, and blocks are typed into that terminal. The far side needs only the
+ * shell and a POSIX userland (`sh`, `mkdir`, `ln`, `rm`, `sleep`, `grep`; busybox is enough).
  *
  * What goes over the connection:
- * - the bootstrap, as ssh's remote command (no terminal involved): it makes the session's folder
- *   (mode 700, a fresh random name under /tmp), writes the startup file into it, links the tty
- *   and starts the session leader and the shell, as the local session does (shells.ts);
+ * - the bootstrap, as the far side's command (no terminal involved): it removes session folders
+ *   left by sessions that are gone, makes the session's folder (mode 700, a fresh random name
+ *   under /tmp), writes the startup file into it, links the tty and starts the session leader
+ *   and the shell, as the local session does (shells.ts);
  * - for every block, typed on the terminal: `__cmdrun_get N`, then N lines that encode the block
- *   ({@link encodeBlockLines}), then the block line. A block is never typed raw: the remote
+ *   ({@link encodeBlockLines}), then the block line. A block is never typed raw: the far
  *   terminal's line discipline would act on ^C, ^D, ^U... and cut lines past 4 KB.
+ *
+ * Nothing is left behind there: the session leader removes the folder when the shell ends; the
+ * input watcher ({@link WATCHER}) ends the session's processes and removes the folder when the
+ * leader is gone (a connection lost, an sshd killed); a container session's keeper (container.ts)
+ * does the same from this machine when cmdrun lets go of it or dies; and the next bootstrap removes
+ * folders whose processes are all gone (a container stopped mid-block, a machine rebooted).
  */
 import { randomBytes } from 'node:crypto';
-import { sshDestinationArgs, type SshTarget } from './target.js';
+import type { ContainerTarget, SshTarget } from './target.js';
 import { layoutPaths, quote, type Launch, type SessionLayout } from './shells.js';
 
-/** How to reach another machine. */
+/** How to reach another machine or a container. */
 export interface RemoteOptions {
-  target: SshTarget;
+  target: SshTarget | ContainerTarget;
   /**
    * The command that runs ssh, as a shell reads it (`ssh -F ./ssh_config`): `--ssh-command` or
    * CMDRUN_SSH_COMMAND, as GIT_SSH_COMMAND is for git. Default `ssh`.
    */
   sshCommand?: string;
+  /** The command that runs docker, read by a shell: `--docker-command` or CMDRUN_DOCKER_COMMAND. Default `docker`. */
+  dockerCommand?: string;
+  /** The command that runs podman, read by a shell: `--podman-command` or CMDRUN_PODMAN_COMMAND. Default `podman`. */
+  podmanCommand?: string;
   /**
    * No terminal can answer (`cmdrun run` without a TTY): ssh runs with `BatchMode=yes` and fails
    * with its message instead of waiting at its own prompts (host key, password, passphrase), and
@@ -32,30 +43,53 @@ export interface RemoteOptions {
   batch?: boolean;
 }
 
-/**
- * ssh(1) options cmdrun adds: `-tt` (a remote terminal although ssh's stdin is cmdrun's PTY), `-e
- * none` (no escape character: a line starting `~.` is the block's), and keep-alives that notice a
- * lost connection within ~30 s (ServerAliveInterval 10 s, 2 missed answers).
- */
-const SSH_OPTIONS = ['-tt', '-e', 'none', '-o', 'ServerAliveInterval=10', '-o', 'ServerAliveCountMax=2', '-o', 'ConnectTimeout=20'];
+/** The program that carries a remote session, as messages name it: `ssh`, `docker` or `podman`. */
+export const carrier = (remote: RemoteOptions): string => (remote.target.kind === 'ssh' ? 'ssh' : remote.target.engine);
+
+/** Where the far side's session folders are: /tmp/cmdrun-remote-<16 random base64url characters>. */
+const REMOTE_PREFIX = '/tmp/cmdrun-remote-';
 
 /** A new folder name for a remote session: /tmp/cmdrun-remote-<16 random base64url characters>. */
-export const remoteDir = (): string => `/tmp/cmdrun-remote-${randomBytes(12).toString('base64url')}`;
+export const remoteDir = (): string => `${REMOTE_PREFIX}${randomBytes(12).toString('base64url')}`;
 
 /**
- * The PTY's program for a remote shell: `sh -c 'exec SSH_COMMAND "$@"'` with ssh's arguments, so
- * `--ssh-command` is read by a shell as git reads GIT_SSH_COMMAND; the destination comes after
- * `--` (target.ts), the bootstrap last.
- * @param shellLaunch the profile's launch (leader and shell) with paths on the remote machine.
- * @param env variables the remote shell needs (BASH_ENV, PAGER, ...), exported by the bootstrap.
+ * A grep(1) pattern that matches a session folder's name in a process's command line but not
+ * itself (`cmdrun-remot[e]-ID`): a process that searches with it never finds itself.
  */
-export function sshLaunch(remote: RemoteOptions, layout: SessionLayout, files: BootFiles, shellLaunch: Launch, env: Record<string, string>): Launch {
-  const args = [...SSH_OPTIONS, ...(remote.batch ? ['-o', 'BatchMode=yes'] : []), ...sshDestinationArgs(remote.target)];
-  return {
-    file: 'sh',
-    args: ['-c', `exec ${remote.sshCommand?.trim() || 'ssh'} "$@"`, 'ssh', ...args, bootstrap(layout, files, shellLaunch, env)],
-  };
-}
+export const dirPattern = (dir: string): string => dir.replace('cmdrun-remote-', 'cmdrun-remot[e]-');
+
+/**
+ * Ends the far side's processes of a session and removes its folder (POSIX sh, Linux /proc):
+ * `sh -c SESSION_CLEANUP sh PATTERN`, PATTERN being {@link dirPattern} of the folder. The
+ * processes whose command line names the folder (the session leader, the watcher, a bootstrap)
+ * give the sessions to end: every process of those is SIGKILLed. Nothing of it names the folder
+ * itself, so it never finds itself.
+ */
+export const SESSION_CLEANUP = `pat=$1 dir=\${1%%\[*}e\${1#*\]} sids=
+for f in $(grep -l -e "$pat" /proc/[0-9]*/cmdline 2>/dev/null); do
+  p=\${f#/proc/}; p=\${p%/cmdline}
+  read -r st </proc/$p/stat 2>/dev/null || continue
+  set -- \${st##*) }; sids="$sids $4 "
+done
+if [ -n "$sids" ]; then
+  for f in /proc/[0-9]*; do
+    p=\${f#/proc/}; [ "$p" = "$$" ] && continue
+    read -r st <$f/stat 2>/dev/null || continue
+    set -- \${st##*) }
+    case $sids in *" $4 "*) kill -9 "$p" 2>/dev/null;; esac
+  done
+fi
+case $dir in ${REMOTE_PREFIX}?*) rm -rf -- "$dir";; esac`;
+
+/**
+ * Part of the bootstrap: removes the session folders of this user whose sessions are gone (no
+ * process names the folder in its command line: a container stopped or a machine rebooted with
+ * a session open). A session being made names its folder before making it, so it is never taken.
+ */
+const SWEEP = `for d in ${REMOTE_PREFIX}*; do
+  [ -d "$d" ] && [ -O "$d" ] || continue
+  grep -q -e "\${d%%-remote-*}-remot[e]-\${d#*-remote-}" /proc/[0-9]*/cmdline 2>/dev/null || rm -rf -- "$d"
+done`;
 
 /** What the bootstrap writes: the startup file, and the id of its first marker. */
 export interface BootFiles {
@@ -68,16 +102,20 @@ export interface BootFiles {
 }
 
 /**
- * The remote command: one `sh -c` word, so the remote login shell only has to read a quoted word.
+ * The far side's command: one `sh -c` word, so a remote login shell only has to read a quoted word.
  * `mkdir` of a fresh name is atomic and fails on an existing one (no link can be planted there).
+ * The first line writes the `r` marker: the carrier has connected, and its prompts are over.
+ * @param launch the profile's launch (leader and shell) with paths on the far side.
+ * @param env variables the far shell needs (BASH_ENV, PAGER, ...), exported by the bootstrap.
  */
-function bootstrap(layout: SessionLayout, { bootId, leaderId, rcName, rc }: BootFiles, launch: Launch, env: Record<string, string>): string {
+export function bootstrap(layout: SessionLayout, { bootId, leaderId, rcName, rc }: BootFiles, launch: Launch, env: Record<string, string>): string {
   const { dir } = layout;
   const paths = layoutPaths(layout);
   const parent = (path: string) => path.slice(0, path.lastIndexOf('/'));
   const cwd = launch.cwd ?? layout.cwd;
   const script = [
     `printf '\\033]6973;r;%s;0\\007' ${quote(bootId)}`,
+    SWEEP,
     'umask 077',
     `mkdir ${quote(dir)} || exit 125`,
     `mkdir -p ${quote(parent(paths.block))} ${quote(parent(paths.check))} ${quote(parent(paths.tty))} || exit 125`,
@@ -95,23 +133,42 @@ function bootstrap(layout: SessionLayout, { bootId, leaderId, rcName, rc }: Boot
 
 /**
  * The input watcher of a remote session (POSIX sh, Linux /proc, proc(5)): started in the background
- * by the bootstrap, in the terminal's session (so the hang-up ends it) and ignoring Ctrl-C. Every
- * 200 ms it walks the shell's process tree (/proc/PID/task/PID/children) and looks for a process of
- * the terminal's foreground process group blocked in read(2) on the terminal (/proc/PID/syscall, its
- * fd's link), as waitsForTerminalInput does here, and writes a `w` marker, `w;ID;1|0;BLOCK` (the
- * running block's id, from the file `block` that `__cmdrun_pre` writes): while a block waits, every
- * time (typed input makes cmdrun forget the last one until the next), else when it changes. With no
- * /proc, no children files or an unknown architecture it ends at once: then no block is reported
- * waiting, and the page offers input to every running remote block.
+ * by the bootstrap, in the terminal's session, ignoring Ctrl-C and the hang-up. Every 200 ms:
+ * - when the session leader is gone (something killed it) or the terminal is (a connection lost
+ *   or closed, an sshd stopped or killed: /dev/tty no longer opens once it is hung up), it
+ *   SIGKILLs every other process of the terminal's session (a block's program that ignores the
+ *   hang-up, and the shell waiting for it, included), removes the session's folder and ends:
+ *   nothing of the session stays on that machine;
+ * - it walks the shell's process tree (/proc/PID/task/PID/children) and looks for a process of
+ *   the terminal's foreground process group blocked in read(2) on the terminal (/proc/PID/syscall,
+ *   its fd's link), as waitsForTerminalInput does here, or in poll(2) on one descriptor with its
+ *   stdin the terminal (busybox ash's `read`), and writes a `w` marker, `w;ID;1|0;BLOCK`
+ *   (the running block's id, from the file `block` that `__cmdrun_pre` writes): while a block
+ *   waits, every time (typed input makes cmdrun forget the last one until the next), else when it
+ *   changes. With no children files or an unknown architecture it reports nothing: then no block
+ *   is reported waiting, and the page offers input to every running remote block.
+ * With no /proc at all it ends at once.
  */
-const WATCHER = `trap '' INT
-case $(uname -m) in x86_64|amd64) nr=0;; aarch64|arm64) nr=63;; *) exit 0;; esac
+const WATCHER = `trap '' INT HUP
 sid=$1 dir=$2 id=$3 tty=$4 me=$$ last=
-[ -r /proc/$sid/task/$sid/children ] || exit 0
+case $(uname -m) in x86_64|amd64) nr=0 pn=7;; aarch64|arm64) nr=63 pn=73;; *) nr= pn=;; esac
+[ -r /proc/$sid/stat ] || exit 0
+[ -r /proc/$sid/task/$sid/children ] || nr=
 while :; do
   sleep 0.2 2>/dev/null || sleep 1
-  read -r st </proc/$sid/stat 2>/dev/null || exit 0
-  set -- \${st##*) }; fg=$6
+  st=; read -r st </proc/$sid/stat 2>/dev/null
+  set -- \${st##*) }
+  if [ -z "$st" ] || [ "$1" = Z ] || ! { true >/dev/tty; } 2>/dev/null; then # not ":", a special built-in: its redirection error would end sh
+    for f in /proc/[0-9]*; do
+      p=\${f#/proc/}; [ "$p" = "$me" ] && continue
+      read -r st <$f/stat 2>/dev/null || continue
+      set -- \${st##*) }; [ "$4" = "$sid" ] && kill -9 "$p" 2>/dev/null
+    done
+    rm -rf -- "$dir"
+    exit 0
+  fi
+  [ -n "$nr" ] || continue
+  fg=$6
   w=0 todo=$sid
   while [ $w = 0 ]; do
     set -- $todo
@@ -121,13 +178,14 @@ while :; do
     kids=; read -r kids </proc/$p/task/$p/children 2>/dev/null; todo="$todo $kids" # no newline: read fails, kids is set
     read -r st </proc/$p/stat 2>/dev/null || continue
     set -- \${st##*) }; [ "$3" = "$fg" ] || continue
-    read -r n a rest </proc/$p/syscall 2>/dev/null || continue
-    [ "$n" = "$nr" ] && [ "$(readlink /proc/$p/fd/$((a)))" = "$tty" ] && w=1
+    read -r n a b rest </proc/$p/syscall 2>/dev/null || continue
+    if [ "$n" = "$nr" ]; then [ "$(readlink /proc/$p/fd/$((a)))" = "$tty" ] && w=1
+    elif [ "$n" = "$pn" ] && [ "$((b))" = 1 ]; then [ "$(readlink /proc/$p/fd/0)" = "$tty" ] && w=1; fi
   done
   b=; read -r b <"$dir/block" 2>/dev/null
   [ "$w;$b" = "$last" ] && [ $w = 0 ] && continue
   last="$w;$b"
-  printf '\\033]6973;w;%s;%s;%s\\007' "$id" "$w" "$b" >/dev/tty
+  printf '\\033]6973;w;%s;%s;%s\\007' "$id" "$w" "$b" >/dev/tty 2>/dev/null
 done`;
 
 /** The longest encoded line (characters): well under the terminal's 4095-byte line. */

@@ -24,9 +24,10 @@ export interface SessionOptions {
    */
   scriptName?: string;
   /**
-   * Run the shell on another machine over ssh (remote.ts). `cwd` is then a directory there ('' =
-   * the remote user's home), and the shell starts with the first block, so that ssh's prompts and
-   * messages are that block's output (and its input answers them).
+   * Run the shell on another machine over ssh or in a container (remote.ts). `cwd` is then a
+   * directory there ('' = the user's home there), and the shell starts with the first block, so
+   * that ssh's (or the engine's) prompts and messages are that block's output (and its input
+   * answers them).
    */
   remote?: RemoteOptions;
 }

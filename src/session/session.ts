@@ -2,17 +2,16 @@
  * The persistent shell session: one shell whose state (cwd, variables, functions, aliases) carries
  * over from block to block, as a Jupyter kernel does. A shell that dies is replaced by a fresh one.
  */
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { BlockFile } from './block-file.js';
+import { containerState, type ContainerOptions } from './container.js';
+import { makeSessionDir } from './local.js';
 import { uptimeTicks } from './processes.js';
-import { remoteDir, type RemoteOptions } from './remote.js';
+import { carrier, remoteDir, type RemoteOptions } from './remote.js';
 import { ShellProcess, ShellStartError, type OutputReceiver } from './shell-process.js';
 import { relativeName, shellEnv, type BlockResult, type RunOptions, type SessionOptions, type SessionStatus } from './session-types.js';
 import { checkText, layoutPaths, profileFor, type SessionLayout, type ShellProfile } from './shells.js';
-import { claimSessionDir, removeStaleSessionDirs } from './stale-dirs.js';
 import { formatTarget } from './target.js';
 
 export * from './session-types.js';
@@ -80,35 +79,13 @@ export class ShellSession {
     const shell = options.shell ?? 'bash';
     const profile = profileFor(shell);
     const scriptName = (options.scriptName || 'block.sh').replace(/^-/, './-'); // never an option, nor a login shell's `-bash`
-    if (options.remote) {
-      const env = shellEnv(options.env ?? process.env);
-      return new ShellSession({ shell, cwd: options.cwd, env, cols: options.cols ?? 120, rows: options.rows ?? 30, scriptName, remote: options.remote }, profile, '');
-    }
-    removeStaleSessionDirs();
-    const dir = await mkdtemp(join(tmpdir(), 'cmdrun-'));
-    claimSessionDir(dir);
-    const session = new ShellSession(
-      {
-        shell,
-        cwd: options.cwd,
-        env: shellEnv(options.env ?? process.env),
-        cols: options.cols ?? 120,
-        rows: options.rows ?? 30,
-        scriptName,
-      },
-      profile,
-      dir,
-    );
-    try {
-      const paths = layoutPaths(session.layout);
-      for (const path of Object.values(paths)) await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-      await symlink('/dev/tty', paths.tty);
-      await session.shellProcess();
-    } catch (err) {
-      await rm(dir, { recursive: true, force: true });
-      throw err;
-    }
-    return session;
+    const opts = { shell, cwd: options.cwd, env: shellEnv(options.env ?? process.env), cols: options.cols ?? 120, rows: options.rows ?? 30, scriptName };
+    if (options.remote) return new ShellSession({ ...opts, remote: options.remote }, profile, '');
+    return makeSessionDir(relativeName(scriptName), async (dir) => {
+      const made = new ShellSession(opts, profile, dir);
+      await made.shellProcess();
+      return made;
+    });
   }
 
   /** The shell as given (`bash`). */
@@ -116,7 +93,7 @@ export class ShellSession {
     return this.opts.shell;
   }
 
-  /** Where the shell runs, as a target (`local`, `ssh://db1`; target.ts). */
+  /** Where the shell runs, as a target (`local`, `ssh://db1`, `docker://web`; target.ts). */
   get target(): string {
     return formatTarget(this.opts.remote?.target ?? { kind: 'local' });
   }
@@ -215,13 +192,15 @@ export class ShellSession {
         proc = await this.shellProcess(remote && options.onOutput);
       } catch (err) {
         if (!remote || !(err instanceof ShellStartError)) throw err;
-        // ssh's own message (already shown: it was the block's output) and its status.
+        // The carrier's own message (already shown: it was the block's output) and its status.
+        this.restartPending = true; // the next block tries again, in a new shell
         if (this.interrupts > 0) {
           say(options, `\ncmdrun: interrupted while connecting to ${this.target}\n`);
           return { exitCode: 130, cwd: this.currentCwd, interrupted: true, sessionRestarted: false };
         }
         const status = err.status ?? 255;
-        say(options, `\ncmdrun: could not start ${this.opts.shell} on ${this.target}: ${err.status === undefined ? err.message : `ssh exited with status ${status}`}\n`);
+        const how = err.status === undefined ? err.message : status === 127 && remote.target.kind === 'container' ? `${carrier(remote)} exited with status 127 (is ${carrier(remote)} installed? --${carrier(remote)}-command names it)` : `${carrier(remote)} exited with status ${status}`;
+        say(options, `\ncmdrun: could not start ${this.opts.shell} on ${this.target}: ${how}\n`);
         return { exitCode: status, cwd: this.currentCwd, interrupted: false, sessionRestarted: false, unreachable: true };
       }
       const restarted = this.restartPending;
@@ -268,10 +247,7 @@ export class ShellSession {
         options.onOutput(text, bytes);
       }, onStart);
       if (end.cwd !== undefined) this.currentCwd = end.cwd;
-      if (end.hungUp && remote && !this.closed) {
-        const why = this.interrupts >= 2 ? 'closed to stop the block' : proc === this.restarted ? 'closed by a restart' : 'lost';
-        say(options, `\ncmdrun: the connection to ${this.target} was ${why} (ssh exited with status ${end.exitCode}); the next block connects again\n`);
-      }
+      if (end.hungUp && remote && !this.closed) say(options, await this.lostMessage(proc, end.exitCode));
       if (end.shellExited && remote) {
         await proc.terminate();
         // The next block connects again; after a lost connection it is the one that says so.
@@ -293,6 +269,27 @@ export class ShellSession {
       this.inputSent = () => {};
       this.running = false;
     }
+  }
+
+  /**
+   * cmdrun's line after a remote shell's terminal closed during a block: closed by cmdrun (a second
+   * interrupt, a restart), or lost: for a container, what its engine says of it (stopped, removed),
+   * else the connection. `status` is the carrier's exit status.
+   */
+  private async lostMessage(proc: ShellProcess, status: number): Promise<string> {
+    const remote = this.opts.remote!;
+    const name = carrier(remote);
+    const why = this.interrupts >= 2 ? 'closed to stop the block' : proc === this.restarted ? 'closed by a restart' : undefined;
+    if (remote.target.kind === 'ssh' || why) {
+      const again = remote.target.kind === 'ssh' ? 'the next block connects again' : 'the next block starts a new shell in it';
+      const what = remote.target.kind === 'ssh' ? `the connection to ${this.target}` : `the shell in ${this.target}`;
+      return `\ncmdrun: ${what} was ${why ?? 'lost'} (${name} exited with status ${status}); ${again}\n`;
+    }
+    const { container } = remote.target;
+    const state = await containerState(remote as ContainerOptions, this.opts.env);
+    if (state === undefined) return `\ncmdrun: the container ${container} is gone (removed, or ${name} cannot reach it: ${name} exited with status ${status}); the next block tries again\n`;
+    if (state !== 'running') return `\ncmdrun: the container ${container} stopped (${state}); the next block starts a new shell in it\n`;
+    return `\ncmdrun: the shell in ${this.target} was lost (${name} exited with status ${status}); the next block starts a new shell in it\n`;
   }
 
   /** Receives output printed while no block runs, e.g. by a background job; see {@link onBackground}. */

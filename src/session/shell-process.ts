@@ -3,15 +3,14 @@
  * The session (session.ts) owns one of these at a time and replaces it when it dies.
  */
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import pty from '@lydell/node-pty';
 import { MarkerScanner, type Marker } from './markers.js';
 import { Utf8Chunker } from './utf8.js';
 import { readsTerminal, readStat, sessionMembers, signalSession, sigintIsDefault, waitsForTerminalInput } from './processes.js';
-import { encodeBlockLines, sshLaunch, type RemoteOptions } from './remote.js';
-import { SESSION_ENV } from './session-types.js';
+import type { Keeper } from './container.js';
+import { carrier, encodeBlockLines, type RemoteOptions } from './remote.js';
 import type { RunStep, SessionLayout, ShellProfile } from './shells.js';
+import { launchShell } from './transport.js';
 
 /** How a block ended, as seen from this process. */
 export interface BlockEnd {
@@ -54,7 +53,7 @@ export interface SpawnOptions {
   layout: SessionLayout;
   /** How long to wait for the startup file's ready marker, in ms (default 10 s; remote 120 s). */
   readyTimeoutMs?: number;
-  /** Run the shell on another machine over ssh (layout.remote is then true). */
+  /** Run the shell on another machine over ssh or in a container (layout.remote is then true). */
   remote?: RemoteOptions;
   /** Receives what the terminal shows before the shell is ready (a remote: ssh's prompts and messages). */
   onEarly?: OutputReceiver;
@@ -115,6 +114,8 @@ export class ShellProcess {
     private readonly leaderId: string,
     /** Where this shell's files are (a remote shell gets a fresh folder on every start). */
     readonly layout: SessionLayout,
+    /** A container shell's keeper (container.ts), released once the PTY's program has ended. */
+    private readonly keeper?: Keeper,
   ) {
     this.wire();
   }
@@ -141,25 +142,16 @@ export class ShellProcess {
   static async spawn(opts: SpawnOptions): Promise<ShellProcess> {
     const readyId = newMarkerId();
     const { layout, remote } = opts;
-    const rcPath = join(layout.dir, opts.profile.rcName);
-    const extra = opts.profile.env(layout.dir, rcPath);
-    // A remote shell's environment is the remote machine's: nothing of it to restore from here.
-    const restore = Object.fromEntries(Object.keys(extra).map((key) => [key, remote ? undefined : opts.env[key]]));
-    const rc = opts.profile.rc({ readyId, restore, ...layout });
-    if (!remote) writeFileSync(rcPath, rc, { mode: 0o600 });
-    const shellLaunch = opts.profile.launch(opts.shell, rcPath, readyId, layout);
-    const { file, args, cwd } = remote
-      ? sshLaunch(remote, layout, { bootId: `${readyId}-boot`, leaderId: readyId, rcName: opts.profile.rcName, rc }, shellLaunch, { ...extra, ...SESSION_ENV })
-      : shellLaunch;
-    const env: Record<string, string> = remote ? opts.env : { ...opts.env, ...extra };
+    const { file, args, cwd, env, keeper } = launchShell({ ...opts, readyId });
     let term: pty.IPty;
     try {
       // encoding null: the output as the bytes the terminal gave (Buffers), decoded here (wire()).
-      term = pty.spawn(file, args, { name: 'xterm-256color', cols: opts.cols, rows: opts.rows, cwd: remote ? opts.cwd : (cwd ?? opts.cwd), env, encoding: null });
+      term = pty.spawn(file, args, { name: 'xterm-256color', cols: opts.cols, rows: opts.rows, cwd, env, encoding: null });
     } catch (err) {
+      keeper?.release();
       throw new ShellStartError(`cannot start ${opts.shell}: ${(err as Error).message}`);
     }
-    const proc = new ShellProcess(term, opts.profile, readyId, layout);
+    const proc = new ShellProcess(term, opts.profile, readyId, layout, keeper);
     opts.onSpawned?.(proc);
     // A remote shell's init line waits for the bootstrap's marker: typed earlier, it would be echoed
     // by the local terminal before ssh makes it raw, or read by ssh's own prompts.
@@ -192,7 +184,7 @@ export class ShellProcess {
       proc.whenExited().then(() => {
         clearTimeout(timer);
         proc.kill('SIGKILL');
-        const what = remote ? `ssh exited before ${opts.shell} was ready` : `${opts.shell} exited before it was ready`;
+        const what = remote ? `${carrier(remote)} exited before ${opts.shell} was ready` : `${opts.shell} exited before it was ready`;
         reject(new ShellStartError(`${what} (status ${proc.exitCode}): ${early.slice(-500)}`, proc.exitCode));
       });
     });
@@ -216,6 +208,7 @@ export class ShellProcess {
       // node-pty emits exit only after the PTY's socket closed (node-pty#72), so all output is in.
       for (const piece of this.scanner.feed(this.scanner.flush())) this.deliver(piece);
       this.route(this.chunker.flush());
+      this.keeper?.release();
       this.ended(signal ? 128 + signal : exitCode, true);
     });
   }

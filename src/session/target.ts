@@ -1,5 +1,7 @@
 /**
- * Where a block runs: this machine (`local`) or another one over SSH (`ssh://[user@]host[:port]`).
+ * Where a block runs: this machine (`local`), another one over SSH (`ssh://[user@]host[:port]`), or
+ * a running container through its engine's CLI (`docker://[user@]container`,
+ * `podman://[user@]container`).
  *
  * The syntax is ssh(1)'s destination URI, "ssh://[user@]hostname[:port]", read as an RFC 3986
  * authority (section 3.2: userinfo "@" host ":" port, an IPv6 literal in brackets) and narrowed
@@ -7,7 +9,10 @@
  * so `%20` stays refused instead of becoming a space), no password, path, query or fragment, and
  * neither a user nor a host that starts with `-` (ssh would take it for an option). The arguments
  * made from a target end ssh's options with `--` as well (sshDestinationArgs), so a target is
- * never handed to ssh as an option.
+ * never handed to ssh as an option. A container target is narrowed the same way: its name (or id)
+ * is what the engines accept ("[a-zA-Z0-9][a-zA-Z0-9_.-]*"), its user letters, digits, `.`, `_`
+ * and `-` not starting with `-`, and the engine's arguments end its options with `--` before the
+ * container (containerArgs).
  *
  * No I/O and no imports: the page can use it as the server does.
  */
@@ -24,16 +29,27 @@ export interface SshVia {
 }
 
 /**
- * Where a block runs: this machine, or `host` over SSH (as `user`, on `port`, when given); `via`
- * (not part of the target's text) for an inventory host.
+ * Where a block runs: this machine, `host` over SSH (as `user`, on `port`, when given; `via`, not
+ * part of the target's text, for an inventory host), or the running container `container` of the
+ * engine `engine` (as `user`, when given: `exec -u USER`).
  */
-export type Target = { kind: 'local' } | { kind: 'ssh'; user?: string; host: string; port?: number; via?: SshVia };
-
+export type Target =
+  | { kind: 'local' }
+  | { kind: 'ssh'; user?: string; host: string; port?: number; via?: SshVia }
+  | { kind: 'container'; engine: ContainerEngine; user?: string; container: string };
 /** A target on another machine. */
 export type SshTarget = Extract<Target, { kind: 'ssh' }>;
 
+/** A target in a running container. */
+export type ContainerTarget = Extract<Target, { kind: 'container' }>;
+
+/** The container engines whose CLI cmdrun drives (their URL scheme is the name). */
+export const CONTAINER_ENGINES = ['docker', 'podman'] as const;
+export type ContainerEngine = (typeof CONTAINER_ENGINES)[number];
+
 /** The accepted forms, as error messages show them. */
-const EXPECTED = 'expected ssh://[user@]host[:port] or local';
+export const EXPECTED_TARGETS = 'ssh://[user@]host[:port], docker://[user@]container, podman://[user@]container or local';
+const EXPECTED = `expected ${EXPECTED_TARGETS}`;
 
 /**
  * A target text that parseTarget refuses. Its message names the text, says what is wrong and
@@ -69,8 +85,9 @@ const NAME = /^[A-Za-z0-9._-]+$/;
  *   ~/.ssh/config alias of letters, digits, `.`, `_` and `-` (not starting with `-` or `.`), an
  *   IPv4 address (four decimal numbers 0..255, no leading zeros), or an IPv6 address in brackets
  *   (`ssh://[::1]`, no zone); user is letters, digits, `.`, `_` and `-`, not starting with `-`;
- *   port is a decimal number 1..65535.
- * Everything is case-sensitive (`local` and `ssh://` in lower case).
+ *   port is a decimal number 1..65535;
+ * - `docker://[user@]container`, `podman://[user@]container` (parseContainer).
+ * Everything is case-sensitive (`local`, `ssh://`, `docker://`, `podman://` in lower case).
  * @param text the target as written (no white space around it: it is not trimmed)
  * @returns the target; `user` and `port` only when the text has them
  * @throws TargetError for anything else: white space or control characters, `%`, another scheme,
@@ -86,9 +103,11 @@ export function parseTarget(text: string): Target {
   const bad = /[\s\p{Cc}\p{Cf}]/u.exec(text);
   if (bad) fail(`a target has no white space or control characters (found ${JSON.stringify(bad[0])})`);
   if (text.includes('%')) fail('a target has no "%" (percent-encoding is not decoded)');
+  const engine = CONTAINER_ENGINES.find((e) => text.startsWith(`${e}://`));
+  if (engine) return parseContainer(text.slice(engine.length + 3), engine, fail);
   if (!text.startsWith('ssh://')) {
     const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(text);
-    fail(scheme ? `the scheme "${scheme[1]}" is not supported` : 'a target is "local" or starts with "ssh://"');
+    fail(scheme ? `the scheme "${scheme[1]}" is not supported` : 'a target is "local" or starts with "ssh://", "docker://" or "podman://"');
   }
   let rest = text.slice('ssh://'.length);
   if (rest.endsWith('/')) rest = rest.slice(0, -1);
@@ -97,16 +116,7 @@ export function parseTarget(text: string): Target {
   if (rest === '') fail('the host is empty');
 
   let user: string | undefined;
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    if (rest.indexOf('@', at + 1) >= 0) fail('a target has at most one "@"');
-    user = rest.slice(0, at);
-    rest = rest.slice(at + 1);
-    if (user === '') fail('the user before "@" is empty');
-    if (user.includes(':')) fail('a target has no password (user:password@)');
-    if (!NAME.test(user)) fail(`a user is made of letters, digits, ".", "_" and "-" (found ${JSON.stringify(user.replace(/[A-Za-z0-9._-]/g, '')[0])})`);
-    if (user.startsWith('-')) fail('a user must not start with "-"');
-  }
+  [user, rest] = splitUser(rest, fail);
 
   let host: string;
   let portText: string | undefined;
@@ -141,6 +151,40 @@ export function parseTarget(text: string): Target {
   return { kind: 'ssh', ...(user !== undefined ? { user } : {}), host, ...(port !== undefined ? { port } : {}) };
 }
 
+/**
+ * Splits `[user@]rest` into the user (undefined without `@`) and the rest: a user is letters,
+ * digits, `.`, `_` and `-`, not starting with `-`, and has no password (`user:password@`).
+ */
+function splitUser(text: string, fail: (reason: string) => never): [string | undefined, string] {
+  const at = text.indexOf('@');
+  if (at < 0) return [undefined, text];
+  if (text.indexOf('@', at + 1) >= 0) fail('a target has at most one "@"');
+  const user = text.slice(0, at);
+  if (user === '') fail('the user before "@" is empty');
+  if (user.includes(':')) fail('a target has no password (user:password@)');
+  if (!NAME.test(user)) fail(`a user is made of letters, digits, ".", "_" and "-" (found ${JSON.stringify(user.replace(/[A-Za-z0-9._-]/g, '')[0])})`);
+  if (user.startsWith('-')) fail('a user must not start with "-"');
+  return [user, text.slice(at + 1)];
+}
+
+/**
+ * The part of a container target after `docker://` or `podman://`: `[user@]container`, at most
+ * one trailing `/`. A container is a name or id as the engines make them (a letter or digit, then
+ * letters, digits, `_`, `.`, `-`); a user is letters, digits, `.`, `_`, `-`, not starting with `-`.
+ */
+function parseContainer(rest: string, engine: ContainerEngine, fail: (reason: string) => never): ContainerTarget {
+  if (rest.endsWith('/')) rest = rest.slice(0, -1);
+  const extra = /[/?#:]/.exec(rest);
+  if (extra) fail(extra[0] === ':' ? 'a container target has no ":" (no port, no password)' : extra[0] === '/' ? 'a target has no path' : extra[0] === '?' ? 'a target has no query' : 'a target has no fragment');
+  let user: string | undefined;
+  [user, rest] = splitUser(rest, fail);
+  if (rest === '') fail('the container is empty');
+  if (rest.startsWith('-')) fail('a container must not start with "-"');
+  if (!NAME.test(rest)) fail(`a container is made of letters, digits, ".", "_" and "-" (found ${JSON.stringify(rest.replace(/[A-Za-z0-9._-]/g, '')[0])})`);
+  if (!/^[A-Za-z0-9]/.test(rest)) fail('a container starts with a letter or a digit');
+  return { kind: 'container', engine, ...(user !== undefined ? { user } : {}), container: rest };
+}
+
 /** True for a dotted-quad IPv4 address: four decimal numbers 0..255 without leading zeros. */
 function isIPv4(text: string): boolean {
   const parts = text.split('.');
@@ -171,10 +215,12 @@ function isIPv6(text: string): boolean {
 
 /**
  * The canonical text of a target, which parseTarget reads back to the same target: `local`,
- * `ssh://host`, `ssh://user@host:2222`, `ssh://[::1]` (an IPv6 host in brackets; no trailing `/`).
+ * `ssh://host`, `ssh://user@host:2222`, `ssh://[::1]` (an IPv6 host in brackets; no trailing `/`),
+ * `docker://web`, `podman://app@db`.
  */
 export function formatTarget(t: Target): string {
   if (t.kind === 'local') return 'local';
+  if (t.kind === 'container') return `${t.engine}://${t.user !== undefined ? `${t.user}@` : ''}${t.container}`;
   const host = t.host.includes(':') ? `[${t.host}]` : t.host;
   return `ssh://${t.user !== undefined ? `${t.user}@` : ''}${host}${t.port !== undefined ? `:${t.port}` : ''}`;
 }
@@ -209,4 +255,19 @@ export function sshDestinationArgs(t: SshTarget): string[] {
     '--',
     t.host,
   ];
+}
+
+/**
+ * The arguments of `ENGINE exec` that name a container target, to put after the caller's own
+ * options and before the command: `-u USER` when the target has one, then `--` (which ends the
+ * engine's options) and the container: `['-u', 'app', '--', 'web']`, `['--', 'web']`.
+ * @throws TargetError when `t` is not a target parseTarget gives (checked again, as sshDestinationArgs does).
+ */
+export function containerArgs(t: ContainerTarget): string[] {
+  const text = formatTarget(t);
+  const checked = parseTarget(text);
+  if (checked.kind !== 'container' || checked.engine !== t.engine || checked.container !== t.container || checked.user !== t.user) {
+    throw new TargetError(text, 'it is not a target parseTarget reads');
+  }
+  return [...(t.user !== undefined ? ['-u', t.user] : []), '--', t.container];
 }

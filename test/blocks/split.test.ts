@@ -118,7 +118,7 @@ describe('# %% marker metadata: on= names where a block runs', () => {
     expect(blocks.map((b) => [b.title, b.code])).toEqual([['Evil', 'echo x'], ['Next', 'echo y']]);
     expect(blocks[0].on).toBe('ssh://-oProxyCommand=x');
     expect(blocks[0].onError).toBe(
-      'invalid target "ssh://-oProxyCommand=x": a host must not start with "-" (expected ssh://[user@]host[:port] or local)',
+      'invalid target "ssh://-oProxyCommand=x": a host must not start with "-" (expected ssh://[user@]host[:port], docker://[user@]container, podman://[user@]container or local)',
     );
     expect(split('# %% T on=""\necho\n')[0]).toMatchObject({ title: 'T', on: '', onError: expect.stringContaining('not empty') });
     expect(split('# %% T on=db1\necho\n')[0]).toMatchObject({ on: 'db1', onError: expect.stringContaining('invalid target "db1"') });

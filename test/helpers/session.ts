@@ -67,3 +67,19 @@ export function startRun(session: ShellSession, code: string): Running {
     untilWaiting: () => until(() => waited, 'waiting for input'),
   };
 }
+
+/**
+ * Runs a block that prints `bytes` bytes and then `END`, counting what arrives (nothing is kept):
+ * the 100 MB tests of remote and container sessions.
+ */
+export async function runCounting(session: ShellSession, code: string): Promise<{ exitCode: number; bytes: number; last: string }> {
+  let bytes = 0;
+  let last = '';
+  const result = await session.run(code, {
+    onOutput: (text) => {
+      bytes += text.length;
+      last = (last + text).slice(-4);
+    },
+  });
+  return { exitCode: result.exitCode, bytes, last };
+}

@@ -66,6 +66,13 @@ export interface Sshd {
    * listener: clients see the link drop (ssh exits 255), and a new login is accepted.
    */
   dropConnections(): void;
+  /**
+   * Sends `signal` to the per-connection sshd processes only (the listener's children), as an
+   * administrator ending the logins would: with SIGTERM sshd closes each session, with SIGKILL the
+   * kernel does; either way the remote terminal is hung up and the processes under it are left to
+   * that. The listener stays: a new login is accepted.
+   */
+  endConnections(signal: NodeJS.Signals): void;
 }
 
 /** Servers not stopped yet: killed, and their folders removed, if the test process exits first. */
@@ -147,6 +154,16 @@ async function startIn(dir: string, options: SshdOptions): Promise<Sshd> {
       },
       dropConnections() {
         if (child.exitCode === null && child.signalCode === null) killTree(child.pid!, true);
+      },
+      endConnections(signal) {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        for (const pid of children(child.pid!)) {
+          try {
+            process.kill(pid, signal);
+          } catch {
+            // Already gone.
+          }
+        }
       },
       async stop() {
         killAll();
@@ -273,8 +290,21 @@ function killTree(root: number, keepRoot = false): void {
   }
 }
 
+/** The pids whose parent is `root` (Linux /proc/PID/stat, field 4). */
+function children(root: number): number[] {
+  return parentsOf().get(root) ?? [];
+}
+
 /** The pids below `root` in the process tree (Linux /proc/PID/stat, field 4: the parent's pid). */
 function descendants(root: number): number[] {
+  const children = parentsOf();
+  const found: number[] = [];
+  for (let i = -1; i < found.length; i++) found.push(...(children.get(i < 0 ? root : found[i]) ?? []));
+  return found;
+}
+
+/** Every live pid by its parent's pid. */
+function parentsOf(): Map<number, number[]> {
   const children = new Map<number, number[]>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -287,7 +317,5 @@ function descendants(root: number): number[] {
     const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
     children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
   }
-  const found: number[] = [];
-  for (let i = -1; i < found.length; i++) found.push(...(children.get(i < 0 ? root : found[i]) ?? []));
-  return found;
+  return children;
 }

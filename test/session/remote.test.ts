@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ShellSession } from '../../src/session/session.js';
 import type { RemoteOptions } from '../../src/session/remote.js';
-import { run, startRun } from '../helpers/session.js';
+import { run, runCounting, startRun } from '../helpers/session.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -162,17 +162,7 @@ describe('a remote session', () => {
   test('100 MB of output arrives complete', async () => {
     const session = await start();
     try {
-      let bytes = 0;
-      let last = '';
-      const result = await session.run("head -c 100000000 /dev/zero | tr '\\0' x; echo END", {
-        onOutput: (text) => {
-          bytes += text.length;
-          last = (last + text).slice(-4);
-        },
-      });
-      expect(result.exitCode).toBe(0);
-      expect(bytes).toBe(100_000_004);
-      expect(last).toBe('END\n');
+      expect(await runCounting(session, "head -c 100000000 /dev/zero | tr '\\0' x; echo END")).toEqual({ exitCode: 0, bytes: 100_000_004, last: 'END\n' });
     } finally {
       await session.close();
     }

@@ -1,6 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { describe, expect, test } from 'vitest';
-import { formatTarget, parseTarget, sshDestinationArgs, TargetError, type SshTarget } from '../../src/session/target.js';
+import { containerArgs, formatTarget, parseTarget, sshDestinationArgs, TargetError, type ContainerTarget, type SshTarget } from '../../src/session/target.js';
 
 describe('parseTarget: accepted forms', () => {
   test.each([
@@ -17,6 +17,11 @@ describe('parseTarget: accepted forms', () => {
     ['ssh://root@[2001:db8::7]:2200', { kind: 'ssh', user: 'root', host: '2001:db8::7', port: 2200 }],
     ['ssh://[::ffff:192.0.2.1]/', { kind: 'ssh', host: '::ffff:192.0.2.1' }],
     ['ssh://[1:2:3:4:5:6:7:8]', { kind: 'ssh', host: '1:2:3:4:5:6:7:8' }],
+    ['docker://web', { kind: 'container', engine: 'docker', container: 'web' }],
+    ['docker://web/', { kind: 'container', engine: 'docker', container: 'web' }],
+    ['podman://app@db-1.blue_2', { kind: 'container', engine: 'podman', user: 'app', container: 'db-1.blue_2' }],
+    ['docker://0123abcdef', { kind: 'container', engine: 'docker', container: '0123abcdef' }],
+    ['podman://1000@web', { kind: 'container', engine: 'podman', user: '1000', container: 'web' }],
   ])('%s', (text, target) => {
     expect(parseTarget(text)).toEqual(target);
   });
@@ -29,6 +34,8 @@ describe('formatTarget', () => {
     ['ssh://user@host:2222', 'ssh://user@host:2222'],
     ['ssh://[::1]', 'ssh://[::1]'],
     ['ssh://me@[2001:db8::7]:22/', 'ssh://me@[2001:db8::7]:22'],
+    ['docker://web/', 'docker://web'],
+    ['podman://app@db', 'podman://app@db'],
   ])('%s is written %s, which reads back the same', (text, canonical) => {
     const target = parseTarget(text);
     expect(formatTarget(target)).toBe(canonical);
@@ -64,6 +71,25 @@ describe('sshDestinationArgs', () => {
   });
 });
 
+describe('containerArgs', () => {
+  test.each<[string, string[]]>([
+    ['docker://web', ['--', 'web']],
+    ['podman://app@db', ['-u', 'app', '--', 'db']],
+  ])('%s', (text, args) => {
+    expect(containerArgs(parseTarget(text) as ContainerTarget)).toEqual(args);
+  });
+
+  test.each<ContainerTarget>([
+    { kind: 'container', engine: 'docker', container: '-it' },
+    { kind: 'container', engine: 'docker', container: 'web', user: '--privileged' },
+    { kind: 'container', engine: 'podman', container: 'a b' },
+    { kind: 'container', engine: 'docker', container: 'web;id' },
+    { kind: 'container', engine: 'nerdctl' as 'docker', container: 'web' },
+  ])('a target parseTarget would refuse is refused here too: %j', (target) => {
+    expect(() => containerArgs(target)).toThrow(TargetError);
+  });
+});
+
 describe('parseTarget: refused targets', () => {
   test.each([
     ['ssh://-oProxyCommand=touch%20/tmp/x', '"%"'],
@@ -94,6 +120,25 @@ describe('parseTarget: refused targets', () => {
     ['ssh:host', 'scheme "ssh"'],
     ['db1', 'starts with "ssh://"'],
     ['Local', 'starts with "ssh://"'],
+    ['docker://-it', 'a container must not start with "-"'],
+    ['podman://--privileged', 'a container must not start with "-"'],
+    ['docker://-u@web', 'a user must not start with "-"'],
+    ['docker://.web', 'starts with a letter or a digit'],
+    ['docker://_web', 'starts with a letter or a digit'],
+    ['docker://', 'container is empty'],
+    ['podman://app@', 'container is empty'],
+    ['docker://@web', 'user before "@" is empty'],
+    ['docker://a@b@web', 'at most one "@"'],
+    ['docker://web:8080', 'no ":"'],
+    ['docker://root:pw@web', 'no ":"'],
+    ['docker://web/sh', 'no path'],
+    ['docker://web?x', 'no query'],
+    ['docker://w$b', 'a container is made of'],
+    ['docker://w;b', 'a container is made of'],
+    ['podman://u$r@web', 'a user is made of'],
+    ['docker://web x', 'white space'],
+    ['Docker://web', 'scheme "Docker"'],
+    ['containerd://web', 'scheme "containerd"'],
     ['', 'not empty'],
     ['ssh://', 'host is empty'],
     ['ssh:///', 'host is empty'],
@@ -130,12 +175,12 @@ describe('parseTarget: refused targets', () => {
     const { message, target } = error as TargetError;
     expect(target).toBe(text);
     expect(message).toContain(reason);
-    expect(message).toMatch(/^invalid target ".*": .+ \(expected ssh:\/\/\[user@\]host\[:port\] or local\)$/s);
+    expect(message).toMatch(/^invalid target ".*": .+ \(expected ssh:\/\/\[user@\]host\[:port\], docker:\/\/\[user@\]container, podman:\/\/\[user@\]container or local\)$/s);
   });
 
   test('the message of the brief', () => {
     expect(() => parseTarget('ssh://-oProxyCommand=x')).toThrow(
-      'invalid target "ssh://-oProxyCommand=x": a host must not start with "-" (expected ssh://[user@]host[:port] or local)',
+      'invalid target "ssh://-oProxyCommand=x": a host must not start with "-" (expected ssh://[user@]host[:port], docker://[user@]container, podman://[user@]container or local)',
     );
   });
 
