@@ -2,7 +2,7 @@
 // Prints a table (figure, baseline, target, pass/miss) and writes bench/results.json.
 //
 //   npm run bench                      build dist/, then every section (~1 min)
-//   node bench/bench.mjs [section...]  only these: startup latency runall throughput history secrets remote container page
+//   node bench/bench.mjs [section...]  only these: startup latency runall throughput history secrets remote container page fleet
 //   BENCH_NODE_ARGS='--cpu-prof' node bench/bench.mjs throughput   node flags for the servers
 //
 // Units: ms for times, MB = 10^6 bytes for throughput, MiB = 2^20 bytes for memory.
@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { barePodmanShell, barePtyShell, bareSshShell, timeBash, timeNodeStart } from './lib/baseline.mjs';
 import { memory, readRun, runBlock, shellPid, startCmdrun, timeCmdrunRun } from './lib/cmdrun.mjs';
 import { measurePage } from './lib/page.mjs';
+import { fleetSection } from './lib/fleet.mjs';
 import { loadContainerFixture, loadSshdFixture } from './lib/sshd.mjs';
 import { repeat, summary } from './lib/stats.mjs';
 
@@ -48,8 +49,11 @@ async function withServer(file, fn, args = HISTORY) {
 /** Rows of the table; `pass` is undefined for figures without a target. */
 const rows = [];
 const results = {};
-const row = (metric, value, baseline = '', comparison = '', target = '', pass = undefined) =>
+const row = (metric, value, baseline = '', comparison = '', target = '', pass = undefined) => {
   rows.push({ metric, value, baseline, comparison, target, pass });
+  // As measured, too: a long section (fleet) stopped midway still leaves its figures.
+  process.stderr.write(`  ${metric}: ${value}${baseline ? ` | ${baseline}` : ''}${comparison ? ` | ${comparison}` : ''}\n`);
+};
 const f = (n, digits = 1) => (n === undefined ? '–' : n.toFixed(digits));
 
 /** 1. POST a block to its `end` event, beside the bare PTY shell's round trip for the same command. */
@@ -348,7 +352,10 @@ async function page() {
   row('page: key delay while it renders, max (ms)', f(p.keyDelay.maxMs, 0), '', `p95 ${f(p.keyDelay.p95Ms, 0)}, ${p.keyDelay.count} keys`, '≤ 200', p.keyDelay.maxMs <= 200);
 }
 
-const sections = { startup, latency, runall: runAll, throughput, history, secrets, remote, container, page };
+/** 10. Fleets (issue 19): bench/lib/fleet.mjs. */
+const fleet = () => fleetSection({ dir, script, withServer, row, f, results, history: HISTORY });
+
+const sections = { startup, latency, runall: runAll, throughput, history, secrets, remote, container, page, fleet };
 const chosen = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(sections);
 const started = performance.now();
 try {

@@ -81,6 +81,9 @@ export function historyLabel(run: ApiHistorySummary, why = run.thisSession ? 'fr
 /** Fills `view` with a history run's output and end (GET /api/history/:runId). */
 export async function showHistoryRun(api: Api, view: OutputView, run: ApiHistorySummary, label = historyLabel(run)): Promise<void> {
   view.fromHistory(label, !run.finished && !run.error);
+  // Where it ran, as its panel said then (a local run says nothing; a fleet host's row: its fleet).
+  const on = run.fleet ?? run.target;
+  if (on !== undefined && on !== 'local') view.setTarget(on);
   const full = await api.json<ApiHistorySummary & { output: string }>('GET', `/api/history/${encodeURIComponent(run.runId)}`);
   if (full.output) view.write(full.output);
   if (full.error) view.failed(full.error);

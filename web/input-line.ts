@@ -10,6 +10,9 @@ const REMOTE_PLACEHOLDER = 'input to the block on another machine (cmdrun cannot
 
 export class InputLine {
   readonly dom: HTMLInputElement;
+  /** The fleet host the line sends to (undefined: the run's only session). */
+  private target?: string;
+  private remote = false;
 
   /**
    * @param panel the output panel's element: it gets the class `waiting` while the block waits
@@ -37,7 +40,8 @@ export class InputLine {
   open(send: (data: string) => void, interrupt: () => void, remote: boolean): void {
     const stdin = this.dom;
     stdin.hidden = false;
-    stdin.placeholder = remote ? REMOTE_PLACEHOLDER : PLACEHOLDER;
+    this.remote = remote;
+    this.describe();
     this.panel.classList.toggle('remote-input', remote);
     stdin.onkeydown = (event) => {
       if (event.key === 'Enter') {
@@ -57,6 +61,18 @@ export class InputLine {
       event.stopPropagation();
       this.panel.classList.remove('waiting');
     };
+  }
+
+  /** Sends to fleet host `target` from now on (the caller's `send` does); the line says so. */
+  setTarget(target: string | undefined): void {
+    this.target = target;
+    this.describe();
+  }
+
+  private describe(): void {
+    const text = this.remote ? REMOTE_PLACEHOLDER : PLACEHOLDER;
+    this.dom.placeholder = this.target ? text.replace(/^input to the (running )?block/, `input to ${this.target}`) : text;
+    this.dom.setAttribute('aria-label', this.target ? `Input to the block on ${this.target}` : 'Input to the running block');
   }
 
   /** The block waits for terminal input: mark the line and put the cursor in it. */

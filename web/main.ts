@@ -20,18 +20,19 @@ import { DocumentOutputs } from './document-outputs.js';
 import { FileSync, type ConflictChoice } from './file-sync.js';
 import { OtherRuns, historyLabel, loadHistory, openHistoryMenu, restoreRuns, showHistoryRun, type Placement } from './history.js';
 import { documentLanguage, selectionRun } from './markdown.js';
-import { RUN_ACTIONS, blockAt, blockHolding, blocksField, blocksFor, clearOutputs, notebook, openRunMenu, outputViews, runAllBlocks, showOutput, type RunScope } from './notebook.js';
-import { DEFAULT_COLS, OutputView, loadTerminal, type OutputHost } from './output-view.js';
+import { RUN_ACTIONS, blockAt, blockHolding, blockOutput, blocksField, blocksFor, notebook, openRunMenu, outputPosition, runAllBlocks, showOutput, type RunScope } from './notebook.js';
+import { fleetName, isFleet } from './fleet-labels.js';
+import { fleetOf } from './fleet-panel.js';
+import { rerunFailed, type RerunDeps } from './fleet-rerun.js';
+import { DEFAULT_COLS, OutputView, loadTerminal } from './output-view.js';
+import { outputHost } from './output-host.js';
+import { ClearedRuns } from './cleared.js';
 import { $, ask, newRunId, setText, takeToken } from './page-util.js';
 import { RunFollower, type PageRun } from './runs.js';
 import { Sessions } from './sessions.js';
 import { inputFields } from '../src/blocks/params.js';
 import { closeQuestion, showConfirm, showParamsForm } from './params.js';
 import { setupEnvPanel } from './env-panel.js';
-
-const CLEARED_KEY = 'cmdrun-cleared';
-/** When Clear outputs was last used (epoch ms): earlier runs from before it stay off the page. */
-const CLEARED_AT_KEY = 'cmdrun-cleared-at';
 
 /** What a run posts besides its code and place; `onError` (an invalid target) is never posted. */
 interface RunMeta extends ReturnType<typeof inputFields> {
@@ -71,15 +72,16 @@ async function startPage(): Promise<void> {
   let current: PageRun | undefined;
   /** Keep outputs in the document (Markdown runbooks only). */
   let documentOutputs: DocumentOutputs | undefined;
-  const cleared = new Set<string>(JSON.parse(sessionStorage.getItem(CLEARED_KEY) ?? '[]') as string[]);
+  const cleared = new ClearedRuns();
 
-  const interrupt = (run: PageRun | undefined = current): boolean => {
+  // A fleet run's input goes to one host, named by `target`; an interrupt without one stops every host.
+  const interrupt = (run: PageRun | undefined = current, target?: string): boolean => {
     if (!run) return false;
-    api.json('POST', `/api/runs/${run.runId}/interrupt`, {}).catch((err: Error) => setText('message', `interrupt failed: ${err.message}`));
+    api.json('POST', `/api/runs/${run.runId}/interrupt`, target === undefined ? {} : { target }).catch((err: Error) => setText('message', `interrupt failed: ${err.message}`));
     return true;
   };
-  const send = (run: PageRun, data: string) =>
-    api.json('POST', `/api/runs/${run.runId}/input`, { data }).catch((err: Error) => setText('message', `input not sent: ${err.message}`));
+  const send = (run: PageRun, data: string, target?: string) =>
+    api.json('POST', `/api/runs/${run.runId}/input`, target === undefined ? { data } : { data, target }).catch((err: Error) => setText('message', `input not sent: ${err.message}`));
   const background = document.getElementById('background')!;
   void new BackgroundOutput(api, background, document.getElementById('background-body')!, document.getElementById('background-clear') as HTMLButtonElement).follow();
   const follower = new RunFollower(
@@ -97,31 +99,13 @@ async function startPage(): Promise<void> {
       },
       answered: (run) => closeQuestion(run.runId),
       ended: (run, end, startedAt) => documentOutputs?.ended(run, end, startedAt),
+      rerunFailed: (run) => rerunFailed(rerun, run),
     },
     send,
-    (run) => void interrupt(run),
+    (run, target) => void interrupt(run, target),
   );
 
-  const host: OutputHost = {
-    resized: () => view.requestMeasure(),
-    inputClosed: () => view.focus(),
-    say: (message) => setText('message', message),
-    openLink(link) {
-      // The script's own lines open in the editor; other files are copied for the user's editor.
-      const base = link.path.split('/').pop();
-      if (base === name && link.line >= 1 && link.line <= view.state.doc.lines) {
-        const line = view.state.doc.line(link.line);
-        view.dispatch({ selection: { anchor: Math.min(line.from + Math.max(0, (link.column ?? 1) - 1), line.to) }, scrollIntoView: true });
-        view.focus();
-        return;
-      }
-      const place = `${link.path}:${link.line}${link.column ? `:${link.column}` : ''}`;
-      navigator.clipboard.writeText(place).then(
-        () => setText('message', `copied ${place}: open it in your editor`),
-        () => setText('message', place),
-      );
-    },
-  };
+  const host = outputHost(() => view, name, (message) => setText('message', message));
 
   const updateDirty = () => {
     const dirty = files.dirty;
@@ -186,7 +170,7 @@ async function startPage(): Promise<void> {
       run.view.failed(onError);
       return run;
     }
-    if (meta.on !== undefined) run.view.setTarget(formatTarget(parseTarget(meta.on)));
+    if (meta.on !== undefined) run.view.setTarget(isFleet(meta.on) ? fleetName(meta.on) : formatTarget(parseTarget(meta.on)));
     const body = { code, runId: run.runId, lineStart: at.lineStart, lineEnd: at.lineEnd, cols: run.view.cols, batch, ...meta };
     // A network error is retried with the same runId: the server never runs it twice.
     const post = async (attempt: number): Promise<boolean> => {
@@ -206,6 +190,22 @@ async function startPage(): Promise<void> {
     posting = posted;
     follower.add(run, posted);
     return run;
+  };
+
+  /** Re-run failed: its panel replaces the old run's, under the block that holds it (else apart). */
+  const rerun: RerunDeps = {
+    api,
+    panelInPlaceOf(old, runId) {
+      const pos = outputPosition(view.state, old.view);
+      const block = pos === undefined ? undefined : blockHolding(view.state.field(field), view.state.doc.lineAt(pos).number);
+      return block ? blockPanel(runId, old.view.code, block) : showAt(runId, old.view.code, undefined);
+    },
+    enqueue(post) {
+      const posted = posting.then(post);
+      posting = posted;
+      void posted.then((run) => run && follower.add(run, Promise.resolve(true)));
+    },
+    say: (message) => setText('message', message),
   };
 
   /** A panel for run `runId` of `code` under `block`: stale when the block's code is no longer the run's. */
@@ -234,7 +234,7 @@ async function startPage(): Promise<void> {
   const restore = async (): Promise<void> => {
     const blocks = view.state.field(field);
     const blockOfLine = (line: number) => blockAt(blocks, view.state, view.state.doc.line(line).from);
-    const shown = await restoreRuns({ api, blocks, docLines: view.state.doc.lines, blockOfLine, live: await runs, earlier: await earlier, cleared, clearedAt: Number(sessionStorage.getItem(CLEARED_AT_KEY) ?? 0), showAt, follow: (run) => follower.add(run, Promise.resolve(true)) });
+    const shown = await restoreRuns({ api, blocks, docLines: view.state.doc.lines, blockOfLine, live: await runs, earlier: await earlier, cleared: cleared.ids, clearedAt: cleared.at, showAt, follow: (run) => follower.add(run, Promise.resolve(true)) });
     if (shown.failed) setText('message', `could not show ${shown.failed}`);
     else if (shown.earlier) setText('message', `${shown.earlier} output${shown.earlier === 1 ? '' : 's'} of earlier sessions shown (a block's ⋯ menu has its History)`);
   };
@@ -297,18 +297,7 @@ async function startPage(): Promise<void> {
     view.focus();
   };
 
-  const clear = (): boolean => {
-    const over = outputViews(view.state).filter((v) => !v.active);
-    for (const output of over) {
-      cleared.add(output.runId);
-      output.dispose();
-    }
-    sessionStorage.setItem(CLEARED_KEY, JSON.stringify([...cleared].slice(-500)));
-    sessionStorage.setItem(CLEARED_AT_KEY, String(Date.now()));
-    view.dispatch({ effects: clearOutputs.of(null) });
-    setText('message', `cleared ${over.length} output${over.length === 1 ? '' : 's'}`);
-    return true;
-  };
+  const clear = (): boolean => (setText('message', cleared.clear(view)), true);
 
   const showShortcuts = (): boolean => {
     void ask($('shortcuts')).then(() => view.focus());
@@ -357,8 +346,13 @@ async function startPage(): Promise<void> {
         notebook(field, (block, scope, anchor) => {
           if (scope !== 'menu') return void runScope(scope, block);
           anchor.setAttribute('aria-expanded', 'true');
+          const shown = blockOutput(view.state, block);
           openRunMenu(anchor, (chosen) => {
             anchor.setAttribute('aria-expanded', 'false');
+            if (chosen === 'rerun-failed') {
+              if (shown) rerunFailed(rerun, { runId: shown.runId, view: shown });
+              return void view.focus();
+            }
             if (chosen === 'history') {
               // The chosen earlier run is shown in the block's panel, labelled as from the history.
               return void openHistoryMenu(api, anchor, block, (run) => {
@@ -368,7 +362,7 @@ async function startPage(): Promise<void> {
             }
             if (chosen) runScope(chosen, block);
             view.focus();
-          });
+          }, fleetOf(shown)?.failedCount);
         }),
         EditorView.updateListener.of((update) => {
           if (update.docChanged) updateDirty();

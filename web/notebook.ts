@@ -7,6 +7,7 @@ import { RangeSet, RangeSetBuilder, StateEffect, StateField, type EditorState, t
 import { Decoration, EditorView, GutterMarker, ViewPlugin, WidgetType, gutter, type DecorationSet } from '@codemirror/view';
 import { blockLines, type Block } from '../src/blocks/split.js';
 import type { BlockSplitter } from '../src/blocks/parser.js';
+import { fleetName, isFleet } from './fleet-labels.js';
 import type { OutputView } from './output-view.js';
 
 /** The blocks of the current document, from the splitter. */
@@ -152,6 +153,25 @@ export const markStaleOutputs = EditorView.updateListener.of((update) => {
   });
 });
 
+/** The output panel under `block` (anchored at the end of its last line), if it has one. */
+export function blockOutput(state: EditorState, block: Block): OutputView | undefined {
+  const pos = state.doc.line(Math.min(blockLines(block).last, state.doc.lines)).to;
+  let found: OutputView | undefined;
+  state.field(outputsField).widgets.between(pos, pos, (_f, _t, deco) => {
+    found = (deco.spec.widget as OutputWidget).view;
+  });
+  return found;
+}
+
+/** Where `view`'s panel hangs (the end of the line above it), if it is in the document. */
+export function outputPosition(state: EditorState, view: OutputView): number | undefined {
+  let found: number | undefined;
+  state.field(outputsField).widgets.between(0, state.doc.length, (from, _t, deco) => {
+    if ((deco.spec.widget as OutputWidget).view === view) found = from;
+  });
+  return found;
+}
+
 /** Every output panel in the document, top to bottom. */
 export function outputViews(state: EditorState): OutputView[] {
   const views: OutputView[] = [];
@@ -211,16 +231,24 @@ class RunMarker extends GutterMarker {
     const box = document.createElement('div');
     box.className = ['cm-run-controls', this.block.excludeFromRunAll && 'cm-run-excluded', this.block.onError && 'cm-run-bad-target'].filter(Boolean).join(' ');
     const what = [this.block.title, this.block.interpreter, this.block.excludeFromRunAll ? 'not in Run all' : undefined].filter(Boolean).join(', ');
-    // Where it runs, when the block names a target: "Run block 2 (Check) on ssh://db1".
-    const name = `block ${this.block.index + 1}${what ? ` (${what})` : ''}${this.block.on !== undefined ? ` on ${this.block.on}` : ''}`;
+    // Where it runs, when the block names a target: "Run block 2 (Check) on ssh://db1"; a fleet
+    // by its label ("on @web: 12 hosts"), asked again each time the tooltip shows (runs teach it).
+    const on = this.block.on;
+    const where = () => (on === undefined ? '' : ` on ${isFleet(on) ? fleetName(on) : on}`);
+    const name = `block ${this.block.index + 1}${what ? ` (${what})` : ''}`;
     const run = document.createElement('button');
     run.type = 'button';
     run.className = 'cm-run-button';
     run.dataset.action = 'block';
     run.tabIndex = -1; // keyboard users have Ctrl+Enter; Tab should not stop at every block
     run.textContent = '▶';
-    run.title = `Run ${name} (Ctrl/Cmd+Enter)${this.block.onError ? `\n${this.block.onError}` : ''}`;
-    run.setAttribute('aria-label', `Run ${name}`);
+    const label = () => {
+      run.title = `Run ${name}${where()} (Ctrl/Cmd+Enter)${this.block.onError ? `\n${this.block.onError}` : ''}`;
+      run.setAttribute('aria-label', `Run ${name}${where()}`);
+    };
+    label();
+    run.addEventListener('pointerenter', label);
+    run.addEventListener('focus', label);
     run.setAttribute('aria-keyshortcuts', 'Control+Enter');
     const more = document.createElement('button');
     more.type = 'button';
@@ -229,7 +257,7 @@ class RunMarker extends GutterMarker {
     more.tabIndex = -1;
     more.textContent = '⋯';
     more.title = 'More: run above, below, from here; history';
-    more.setAttribute('aria-label', `More ways to run ${name}`);
+    more.setAttribute('aria-label', `More ways to run ${name}${where()}`);
     more.setAttribute('aria-haspopup', 'menu');
     box.append(run, more);
     return box;
@@ -307,11 +335,13 @@ export function openMenu<T>(anchor: HTMLElement, name: string, entries: MenuItem
 }
 
 /**
- * The block menu: the run actions, then History (the block's earlier runs). `done` gets the
- * chosen scope or 'history', or undefined when closed without a choice.
+ * The block menu: the run actions, Re-run failed when `failedHosts` of the block's fleet run
+ * failed, then History (the block's earlier runs). `done` gets the chosen scope, 'rerun-failed' or
+ * 'history', or undefined when closed without a choice.
  */
-export function openRunMenu(anchor: HTMLElement, done: (scope: RunScope | 'history' | undefined) => void): void {
-  const items: MenuItem<RunScope | 'history'>[] = RUN_ACTIONS.map((action) => ({ value: action.scope, label: action.label, detail: action.keys }));
+export function openRunMenu(anchor: HTMLElement, done: (scope: RunScope | 'rerun-failed' | 'history' | undefined) => void, failedHosts = 0): void {
+  const items: MenuItem<RunScope | 'rerun-failed' | 'history'>[] = RUN_ACTIONS.map((action) => ({ value: action.scope, label: action.label, detail: action.keys }));
+  if (failedHosts > 0) items.push({ value: 'rerun-failed', label: 'Re-run failed', detail: `${failedHosts} ${failedHosts === 1 ? 'host' : 'hosts'}` });
   items.push({ value: 'history', label: 'History', detail: 'earlier runs' });
   openMenu(anchor, 'Run', items, done);
 }

@@ -5,9 +5,9 @@
  * buffer as styled text, redrawing only the lines that can have changed since the last frame.
  */
 import type { IBuffer, IMarker, Terminal as TerminalType } from '@xterm/headless';
-import stripAnsi from 'strip-ansi';
 import { formatDuration } from '../src/runs/format.js';
 import { InputLine } from './input-line.js';
+import { RawOutput } from './raw-output.js';
 import { bufferText, drawLogicalLine, lastContentRow, type Link } from './terminal-render.js';
 
 let xterm: Promise<typeof import('@xterm/headless')> | undefined;
@@ -26,18 +26,6 @@ const SCROLLBACK = 10_000;
 const RAW_LIMIT = 8 * 1024 * 1024;
 
 
-/** Plain text of raw terminal output: escape sequences removed, each `\r`-redrawn line's last state. */
-function plainText(raw: string): string {
-  return stripAnsi(raw)
-    .split('\n')
-    .map((line) => {
-      const trimmed = line.replace(/\r+$/, '');
-      return trimmed.slice(trimmed.lastIndexOf('\r') + 1);
-    })
-    .join('\n')
-    .replace(/\n+$/, '');
-}
-
 /** What an output panel asks of the page. */
 export interface OutputHost {
   /** The panel's height may have changed: the editor re-measures. */
@@ -50,7 +38,8 @@ export interface OutputHost {
   inputClosed(): void;
 }
 
-function button(label: string, title: string): HTMLButtonElement {
+/** A small button of an output panel's header. */
+export function button(label: string, title: string): HTMLButtonElement {
   const b = document.createElement('button');
   b.type = 'button';
   b.className = 'output-action';
@@ -76,9 +65,11 @@ export class OutputView {
   private readonly moreText: HTMLElement;
   private readonly expandButton: HTMLButtonElement;
   private readonly body: HTMLElement;
+  private readonly header: HTMLElement;
   private readonly input: InputLine;
   /** Set once xterm.js has loaded; `ready` resolves then (output written before waits for it). */
   private term!: TerminalType;
+  private newTerminal!: () => TerminalType;
   private readonly ready: Promise<void>;
   /** The run's execution count (`[n]`), once it started. */
   private executionCount?: number;
@@ -94,9 +85,7 @@ export class OutputView {
   /** The buffer's first row, to learn when the terminal dropped lines from its scrollback. */
   private origin?: IMarker;
   private drawnBuffer?: IBuffer;
-  private raw: string[] = [];
-  private rawLength = 0;
-  private rawDropped = 0;
+  private raw = new RawOutput(RAW_LIMIT);
 
   /**
    * @param code the code the run ran
@@ -117,7 +106,7 @@ export class OutputView {
     this.dom.dataset.cols = String(cols);
     const panel = document.createElement('div');
     panel.className = 'output-panel';
-    const header = document.createElement('div');
+    const header = (this.header = document.createElement('div'));
     header.className = 'output-header';
     this.count = document.createElement('span');
     this.count.className = 'output-count';
@@ -152,7 +141,8 @@ export class OutputView {
     this.ready = loadTerminal().then((module) => {
       // A CommonJS module: its exports arrive as `default` of the chunk's namespace.
       const { Terminal } = (module as unknown as { default?: typeof module }).default ?? module;
-      this.term = new Terminal({ cols, rows: 30, convertEol: true, scrollback: SCROLLBACK, allowProposedApi: true });
+      this.newTerminal = () => new Terminal({ cols, rows: 30, convertEol: true, scrollback: SCROLLBACK, allowProposedApi: true });
+      this.term = this.newTerminal();
     });
   }
 
@@ -166,12 +156,12 @@ export class OutputView {
    * The run started as the `count`th run of the session: show the input line. `send` types text
    * into the block's terminal; `interrupt` is Ctrl+C. `on` is the target of the session it runs in
    * (the start event's): a remote one is shown in the header, as is any target the block named.
+   * `remote`: the input line cannot tell when the block waits (a fleet says for its hosts).
    */
-  started(count: number, send: (data: string) => void, interrupt: () => void, on?: string): void {
+  started(count: number, send: (data: string) => void, interrupt: () => void, on?: string, remote = on !== undefined && on !== 'local'): void {
     this.setStatus('running', 'running…');
     this.dom.dataset.count = String(count);
     this.executionCount = count;
-    const remote = on !== undefined && on !== 'local'; // over ssh or in a container
     if (on && (remote || !this.target.hidden)) this.setTarget(on);
     this.input.open(send, interrupt, remote);
     this.host.resized();
@@ -208,10 +198,39 @@ export class OutputView {
     this.setStatus('queued', position ? `queued (${position} ahead)` : 'queued');
   }
 
+  /** Puts `el` under the header (a fleet's host strip). */
+  insertBelowHeader(el: HTMLElement): void {
+    this.header.after(el);
+  }
+
+  /** Names where the input line sends (a fleet's chosen host); undefined: the run. */
+  setInputTarget(name: string | undefined): void {
+    this.input.setTarget(name);
+  }
+
+  /** Marks the input line as waited on (and gives it the cursor), or no longer. */
+  markWaiting(waiting: boolean): void {
+    if (waiting) this.input.waiting();
+    else this.dom.classList.remove('waiting');
+  }
+
+  /** Starts over with an empty terminal: a fleet panel shows another host's output next. */
+  clearOutput(): void {
+    this.raw = new RawOutput(RAW_LIMIT);
+    this.hasOutput = false;
+    void this.ready.then(() => {
+      this.term.dispose();
+      for (const marker of [this.start, this.dirty, this.origin]) marker?.dispose();
+      this.start = this.dirty = this.origin = this.drawnBuffer = undefined;
+      this.term = this.newTerminal();
+      this.draw();
+    });
+  }
+
   /** Appends terminal output; the view redraws once per animation frame at most. */
   write(text: string): void {
     this.hasOutput = true;
-    this.keepRaw(text);
+    this.raw.push(text);
     void this.ready.then(() => this.term.write(text, () => this.scheduleDraw()));
   }
 
@@ -265,16 +284,6 @@ export class OutputView {
     this.input.close();
   }
 
-  private keepRaw(text: string): void {
-    this.raw.push(text);
-    this.rawLength += text.length;
-    while (this.rawLength > RAW_LIMIT && this.raw.length > 1) {
-      const first = this.raw.shift()!;
-      this.rawLength -= first.length;
-      this.rawDropped += first.length;
-    }
-  }
-
   /** text() once the terminal has taken in every output written so far. */
   settledText(): Promise<string> {
     return this.ready.then(() => new Promise<string>((resolve) => this.term.write('', () => resolve(this.text()))));
@@ -283,8 +292,7 @@ export class OutputView {
   /** The output as plain text: the terminal's lines, or the raw output once lines were dropped. */
   text(): string {
     if (this.term && !this.origin?.isDisposed && this.term.buffer.active.type === 'normal') return bufferText(this.term.buffer.active);
-    const note = this.rawDropped ? `[… the first ${this.rawDropped} characters of output were not kept …]\n` : '';
-    return note + plainText(this.raw.join(''));
+    return this.raw.plain();
   }
 
   private async copyAll(): Promise<void> {

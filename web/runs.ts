@@ -5,12 +5,14 @@
  */
 import type { EndData } from '../src/runs/run.js';
 import { Api, ApiError, type RunEvent } from './api.js';
+import { FleetPanel } from './fleet-panel.js';
 import type { OutputView } from './output-view.js';
 
-/** A run the page shows: its id and its output panel. */
+/** A run the page shows: its id and its output panel; a fleet run's host strip once it is known. */
 export interface PageRun {
   runId: string;
   view: OutputView;
+  fleet?: FleetPanel;
 }
 
 /** What the follower tells the rest of the page. */
@@ -24,6 +26,8 @@ export interface FollowerEvents {
   answered?(run: PageRun): void;
   /** A run ended with an exit status; `startedAt` (epoch ms) is its start event's. */
   ended?(run: PageRun, end: EndData, startedAt: number | undefined): void;
+  /** Re-run failed was chosen in a fleet run's panel. */
+  rerunFailed?(run: PageRun): void;
 }
 
 /** Waits before reconnect attempt `n` (ms): 250, 500, 1000, ... up to 5 s. */
@@ -44,8 +48,10 @@ export class RunFollower {
   constructor(
     private readonly api: Api,
     private readonly on: FollowerEvents,
-    private readonly send: (run: PageRun, data: string) => void,
-    private readonly interrupt: (run: PageRun) => void,
+    /** Types into the run's terminal; in a fleet run, into host `target`'s. */
+    private readonly send: (run: PageRun, data: string, target?: string) => void,
+    /** Interrupts the run; in a fleet run, only host `target` when given. */
+    private readonly interrupt: (run: PageRun, target?: string) => void,
   ) {}
 
   /**
@@ -75,6 +81,14 @@ export class RunFollower {
     if (this.stopped) for (const run of this.order.splice(0)) run.view.failed('the server stopped');
   }
 
+  /** A fleet host's event, for the fleet panel. */
+  private hostEvent(fleet: FleetPanel, event: RunEvent, target: string): void {
+    if (event.event === 'start') fleet.hostStarted({ ...event.data, target });
+    else if (event.event === 'output') fleet.output(target, event.data.text);
+    else if (event.event === 'waiting') fleet.waiting(target);
+    else if (event.event === 'end') fleet.hostEnded({ ...event.data, target });
+  }
+
   /** Streams one run to its end, reconnecting after network errors. */
   private async follow(run: PageRun): Promise<void> {
     let lastId = 0;
@@ -85,8 +99,14 @@ export class RunFollower {
       if (event.event !== 'shutdown' && event.id) lastId = event.id;
       attempts = 0;
       this.on.connection('connected');
+      // A fleet host's own start, output, waiting and end name their `target` (web/fleet-panel.ts).
+      const target = event.event !== 'shutdown' && 'target' in event.data ? event.data.target : undefined;
+      if (target !== undefined && run.fleet) return this.hostEvent(run.fleet, event as RunEvent, target);
       if (event.event === 'start' || event.event === 'end' || event.event === 'error') this.on.answered?.(run);
       switch (event.event) {
+        case 'fleet':
+          run.fleet = new FleetPanel(run.view, event.data, { rerunFailed: () => this.on.rerunFailed?.(run) });
+          break;
         case 'params':
         case 'confirm':
           this.on.asks?.(run, event);
@@ -96,7 +116,7 @@ export class RunFollower {
           break;
         case 'start':
           startedAt = event.data.startedAt;
-          run.view.started(++this.executions, (data) => this.send(run, data), () => this.interrupt(run), event.data.on);
+          run.view.started(++this.executions, (data) => this.send(run, data, run.fleet?.chosen), () => this.interrupt(run, run.fleet?.chosen), event.data.on, run.fleet?.remote);
           this.on.running(run);
           break;
         case 'output':
@@ -107,8 +127,10 @@ export class RunFollower {
           break;
         case 'end':
           finished = true;
-          run.view.ended(event.data);
-          this.on.ended?.(run, event.data, startedAt);
+          // A fleet run's own end (FleetEndData) has its hosts and no cwd: the fleet panel settles them.
+          run.view.ended({ sessionRestarted: false, ...event.data });
+          if ('hosts' in event.data) run.fleet?.ended(event.data.hosts);
+          this.on.ended?.(run, event.data as EndData, startedAt);
           break;
         case 'error':
           finished = true;

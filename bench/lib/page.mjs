@@ -14,16 +14,7 @@ const FINISHED = ['done', 'ok', 'failed', 'interrupted', 'error'];
  * Resolves with undefined when Chromium is missing.
  */
 export async function measurePage(server, lines) {
-  if (!existsSync(CHROMIUM)) return undefined;
-  const { chromium } = await import('playwright-core');
-  const profile = mkdtempSync(join(tmpdir(), 'cmdrun-bench-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1200, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  try {
+  return withBrowser(async (browser) => {
     const page = browser.pages()[0] ?? (await browser.newPage());
     // Records when the page marks itself ready, on the page's own clock (ms since navigation start).
     await page.addInitScript(() => {
@@ -72,8 +63,64 @@ export async function measurePage(server, lines) {
     const keyDelay = { count: delays.length, p95Ms: delays[Math.floor(delays.length * 0.95)] ?? NaN, maxMs: delays.at(-1) ?? NaN };
     const exitCode = await page.$eval('[data-testid=output]', (el) => el.dataset.exitCode);
     return { ...nav, renderMs, keyDelay, exitCode: Number(exitCode) };
+  });
+}
+
+/** Calls fn(browser) with headless Chromium on a fresh profile; undefined when Chromium is missing. */
+async function withBrowser(fn) {
+  if (!existsSync(CHROMIUM)) return undefined;
+  const { chromium } = await import('playwright-core');
+  const profile = mkdtempSync(join(tmpdir(), 'cmdrun-bench-chromium-'));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1200, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    return await fn(browser);
   } finally {
     await browser.close();
     rmSync(profile, { recursive: true, force: true });
   }
+}
+
+/**
+ * Opens `server.url` (a notebook whose only block runs on a fleet of `hosts` hosts, each printing
+ * `bytes`), runs it and follows the frames until every host's chip is settled: the longest time
+ * between two animation frames (ms; what a user feels as a stall), the p95 frame, and the time to
+ * the end.
+ */
+export async function measureFleetPage(server, hosts, bytes) {
+  return withBrowser(async (browser) => {
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    await page.goto(server.url);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+    await page.click('.cm-content');
+    await page.evaluate(() => {
+      window.__frames = [];
+      let last = performance.now();
+      const frame = (now) => {
+        window.__frames.push(now - last);
+        last = now;
+        if (!window.__stopFrames) requestAnimationFrame(frame);
+      };
+      requestAnimationFrame(frame);
+    });
+    const t0 = performance.now();
+    await page.keyboard.press('Shift+Enter');
+    await page.waitForFunction(
+      (n) => {
+        const panel = document.querySelector('[data-testid=output]');
+        const chips = [...(panel?.querySelectorAll('[data-testid=fleet-host]') ?? [])];
+        return panel && chips.length === n && chips.every((c) => c.dataset.state === 'ok') && ['ok', 'failed'].includes(panel.dataset.state);
+      },
+      hosts,
+      { polling: 500, timeout: 300_000 },
+    );
+    const endMs = performance.now() - t0;
+    const frames = await page.evaluate(() => ((window.__stopFrames = true), window.__frames.slice(1)));
+    const sorted = [...frames].sort((a, b) => a - b);
+    return { endMs, frames: frames.length, maxFrameMs: sorted.at(-1) ?? NaN, p95FrameMs: sorted[Math.floor(sorted.length * 0.95)] ?? NaN, bytes };
+  });
 }

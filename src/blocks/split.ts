@@ -10,7 +10,8 @@
  *   so a blank line inside it never splits it. Paragraphs of comments only are not blocks.
  * The module has no I/O: parser.ts loads the grammar, in Node and in the browser alike.
  */
-import { parseTarget, TargetError } from '../session/target.js';
+import { TargetError } from '../session/target.js';
+import { checkTargetOrFleet } from '../session/fleet-spec.js';
 import type { Interpreter } from './fence.js';
 import { readInputs, type BlockInputs } from './params.js';
 
@@ -66,7 +67,8 @@ export interface Block {
   /**
    * Where the block runs, the target text unparsed: the `on="…"` metadata of its `# %%` marker (parseMarker) or
    * the `on` attribute of its fence (`{ on="ssh://db1" }`, `{"on":"ssh://db1"}`): `local` or
-   * `ssh://[user@]host[:port]` (session/target.ts). Absent: where the session runs.
+   * `ssh://[user@]host[:port]` (session/target.ts), or a fleet (fleet-spec.ts: `ssh://a,ssh://b`,
+   * `@web`). Absent: where the session runs.
    */
   on?: string;
   /**
@@ -85,7 +87,7 @@ export interface Block {
 /** The `on` and `onError` fields of a block whose target is written `on` (Block.on, Block.onError). */
 export function blockTarget(on: string): Pick<Block, 'on' | 'onError'> {
   try {
-    parseTarget(on);
+    checkTargetOrFleet(on); // a fleet's @GROUPs are resolved when it runs
     return { on };
   } catch (error) {
     if (error instanceof TargetError) return { on, onError: error.message };

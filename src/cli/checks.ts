@@ -6,17 +6,23 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { EXPECTED_TARGETS, parseTarget, TargetError, type Target } from '../session/target.js';
+import { isFleet, parseFleet } from '../session/fleet-spec.js';
 
 /** A usage error: printed as one line, exit status 2. */
 export class UsageError extends Error {}
 
 /**
  * commander parser for `--on`: a target (target.ts): `local`, `ssh://[user@]host[:port]`,
- * `docker://[user@]container` or `podman://[user@]container`.
+ * `docker://[user@]container` or `podman://[user@]container`; or a fleet as written (fleet-spec.ts:
+ * `ssh://a,ssh://b`, `@web`), kept as its text.
  * @throws InvalidArgumentError (exit status 2) with parseTarget's reason for anything else.
  */
-export function parseTargetOption(value: string): Target {
+export function parseTargetOption(value: string): Target | string {
   try {
+    if (isFleet(value)) {
+      parseFleet(value);
+      return value;
+    }
     return parseTarget(value);
   } catch (err) {
     throw new InvalidArgumentError(err instanceof TargetError ? `${err.reason} (expected ${EXPECTED_TARGETS})` : (err as Error).message);
@@ -88,8 +94,8 @@ export function checkScript(path: string, mayNotExist: boolean): void {
  * `on="local"`) starts in the script's folder.
  * @throws UsageError when the local directory is not one.
  */
-export function sessionDirs(path: string, flags: { cwd?: string; on?: Target }): { cwd: string; remoteCwd?: string } {
-  const remote = flags.on !== undefined && flags.on.kind !== 'local';
+export function sessionDirs(path: string, flags: { cwd?: string; on?: Target | string }): { cwd: string; remoteCwd?: string } {
+  const remote = typeof flags.on === 'object' && flags.on.kind !== 'local';
   const cwd = resolve(remote ? dirname(path) : (flags.cwd ?? dirname(path)));
   checkDir(cwd);
   return remote ? { cwd, remoteCwd: flags.cwd ?? '' } : { cwd };

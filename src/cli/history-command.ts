@@ -33,9 +33,10 @@ export function addHistoryCommand(cli: Command): void {
     .argument('[file]', 'only the runs of this script')
     .option('--search <text>', 'only runs whose code or output contains this text')
     .option('--limit <n>', 'at most this many runs', parsePositive, 50)
+    .option('--on <target>', 'only runs on this target (ssh://db1, local), or the hosts of fleet runs written so (@web)')
     .option('--json', 'one JSON object a line', false)
     .option(database, databaseHelp)
-    .action(async (file: string | undefined, flags: { search?: string; limit: number; json: boolean; history?: string }) => (await actions()).list(file, flags));
+    .action(async (file: string | undefined, flags: { search?: string; limit: number; json: boolean; history?: string; on?: string }) => (await actions()).list(file, flags));
   history
     .command('show')
     .description("print a run's code and output as it was (colours only on a terminal without NO_COLOR)")

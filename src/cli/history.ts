@@ -48,43 +48,64 @@ function printTable(runs: HistorySummary[]): void {
     formatTime(run.startedAt),
     shortPath(run.script),
     blockLabel(run),
+    run.target ?? '',
     outcome(run),
     run.durationMs === undefined ? '' : formatDuration(run.durationMs),
     run.runId,
   ]);
-  const head = ['TIME', 'SCRIPT', 'BLOCK', 'EXIT', 'DURATION', 'RUN ID'];
+  const head = ['TIME', 'SCRIPT', 'BLOCK', 'TARGET', 'EXIT', 'DURATION', 'RUN ID'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const row of [head, ...rows]) process.stdout.write(`${row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')}\n`);
 }
 
-/** `cmdrun history show <runId>`: the run's facts on stderr-free stdout, its code, then its output. */
+/**
+ * `cmdrun history show <runId>`: the run's facts on stderr-free stdout, its code, then its output;
+ * a fleet run's code once, then each host's facts and output.
+ */
 export function show(runId: string, flags: { history?: string | boolean }): void {
   const store = openForReading(flags.history);
   const run = store?.get(runId);
+  const hosts = run?.fleet !== undefined ? store!.hosts(runId) : [];
   store?.close();
   if (!run) throw new UsageError(`no run ${runId} in the history`);
   const colour = colours(process.stdout);
   const dim = (text: string) => (colour ? `\x1b[2m${text}\x1b[0m` : text);
+  if (hosts.length) {
+    const head = [`run ${run.runId}`, `${run.script}${run.lineStart ? `:${run.lineStart}` : ''}${run.title ? ` (${run.title})` : ''}`, `on ${run.fleet}: ${hosts.length} host${hosts.length === 1 ? '' : 's'}`];
+    process.stdout.write(`${head.map((f) => dim(`# ${f}`)).join('\n')}\n${run.code}\n`);
+    for (const host of hosts) {
+      process.stdout.write(`${dim(`# ${host.target}: ${ending(host)}`)}\n`);
+      writeOutput(host.output, colour);
+    }
+    return;
+  }
   const facts = [
     `run ${run.runId}`,
     `${run.script}${run.lineStart ? `:${run.lineStart}` : ''}${run.title ? ` (${run.title})` : ''}`,
-    `started ${formatTime(run.startedAt)} by ${run.user}@${run.host} in ${run.shell}`,
-    run.finished
-      ? `exit ${run.exitCode} after ${formatDuration(run.durationMs ?? 0)}${run.interrupted ? ', interrupted' : ''}${run.cwd ? `; cwd ${run.cwd}` : ''}`
-      : run.error
-        ? `error: ${run.error}`
-        : 'unfinished (no exit status: still running, or cmdrun was stopped during it)',
+    `started ${formatTime(run.startedAt)} by ${run.user}@${run.host} in ${run.shell}${run.target && run.target !== 'local' ? ` on ${run.target}` : ''}`,
+    ending(run),
   ];
   process.stdout.write(`${facts.map((f) => dim(`# ${f}`)).join('\n')}\n${run.code}\n${dim('# output:')}\n`);
-  const output = colour ? run.output : stripAnsi(run.output);
+  writeOutput(run.output, colour);
+}
+
+/** How a run ended, as `history show` says it. */
+function ending(run: HistorySummary): string {
+  if (run.finished) return `exit ${run.exitCode} after ${formatDuration(run.durationMs ?? 0)}${run.interrupted ? ', interrupted' : ''}${run.cwd ? `; cwd ${run.cwd}` : ''}`;
+  return run.error ? `error: ${run.error}` : 'unfinished (no exit status: still running, or cmdrun was stopped during it)';
+}
+
+/** A run's output on stdout (escape sequences removed unless colours are on), ending with a line break. */
+function writeOutput(text: string, colour: boolean): void {
+  const output = colour ? text : stripAnsi(text);
   process.stdout.write(output.endsWith('\n') || !output ? output : `${output}\n`);
 }
 
 /** `cmdrun history [file]`: the runs of every script, or of one, newest first. */
-export function list(file: string | undefined, flags: { search?: string; limit: number; json: boolean; history?: string }): void {
+export function list(file: string | undefined, flags: { search?: string; limit: number; json: boolean; history?: string; on?: string }): void {
   const store = openForReading(flags.history);
   if (!store) return;
-  const runs = store.list({ script: file === undefined ? undefined : resolve(file), search: flags.search, limit: flags.limit });
+  const runs = store.list({ script: file === undefined ? undefined : resolve(file), search: flags.search, limit: flags.limit, on: flags.on });
   store.close();
   if (flags.json) for (const run of runs) process.stdout.write(`${JSON.stringify(run)}\n`);
   else if (runs.length === 0) process.stderr.write('cmdrun: no runs found\n');

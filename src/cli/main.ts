@@ -14,13 +14,15 @@ declare const __CMDRUN_VERSION__: string | undefined;
 const VERSION = typeof __CMDRUN_VERSION__ === 'string' ? __CMDRUN_VERSION__ : '0.0.0-dev';
 
 const shellOption = () => new Option('--shell <shell>', `shell to run blocks in (${SUPPORTED_SHELLS.join(', ')})`).default('bash');
-/** `--on`, `--ssh-command`, `--docker-command` and `--podman-command`, for both commands (README: "Targets"). */
+/** `--on`, `--ssh-command`, `--docker-command`, `--podman-command`, `--inventory` and `--forks`, for both commands (README: "Targets", "Fleets"). */
 const remoteOptions = (command: Command) =>
   command
-    .option('--on <target>', 'where blocks run: local (default), ssh://[user@]host[:port] through your ssh, docker://[user@]container or podman://[user@]container through the engine\'s exec', parseTargetOption)
+    .option('--on <target>', 'where blocks run: local (default), ssh://[user@]host[:port] through your ssh, docker://[user@]container or podman://[user@]container through the engine\'s exec, or a fleet: targets joined by commas, @GROUP of an Ansible inventory', parseTargetOption)
     .addOption(new Option('--ssh-command <cmd>', 'the command that runs ssh, read by sh (e.g. "ssh -F ./ssh_config")').env('CMDRUN_SSH_COMMAND'))
     .addOption(new Option('--docker-command <cmd>', 'the command that runs docker, read by sh (e.g. "docker --context prod")').env('CMDRUN_DOCKER_COMMAND'))
-    .addOption(new Option('--podman-command <cmd>', 'the command that runs podman, read by sh (e.g. "podman --remote")').env('CMDRUN_PODMAN_COMMAND'));
+    .addOption(new Option('--podman-command <cmd>', 'the command that runs podman, read by sh (e.g. "podman --remote")').env('CMDRUN_PODMAN_COMMAND'))
+    .option('--inventory <file>', 'the Ansible inventory @GROUP targets come from, read by ansible-inventory (default: what Ansible reads, e.g. ANSIBLE_INVENTORY)')
+    .option('--forks <n>', 'hosts of a fleet block connecting or running at once', parsePositive, 20);
 
 /** Builds the commander program. */
 export function program(): Command {
@@ -64,7 +66,8 @@ export function program(): Command {
     .option('--write-outputs', "write each block's output into the runbook under its fence (a notebook: into its cells)", false)
     .option('--write-outputs-lines <n>', 'lines of one output kept in the document: its first and last ones', parsePositive, 200)
     .option('--clear-outputs', 'remove the outputs written into the runbook (or notebook) and run nothing', false)
-    .option('--yes', 'run blocks marked confirm= without asking');
+    .option('--yes', 'run blocks marked confirm= without asking')
+    .option('--group', "a fleet block's output grouped when it ends (each distinct output once, under its hosts) instead of prefixed lines", false);
   historyOptions(remoteOptions(envOptions(run))).action(async (file, flags, command: Command) =>
     (await import('./run.js')).runCommand(file, { ...flags, shellGiven: command.getOptionValueSource('shell') === 'cli' }, VERSION),
   );

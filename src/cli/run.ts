@@ -13,7 +13,7 @@ import { documentKind, loadSplitters } from '../blocks/parser.js';
 import { blockLines, type Block } from '../blocks/split.js';
 import { blockLabel } from '../runs/format.js';
 import { RunQueue } from '../runs/run-queue.js';
-import { DEFAULT_OUTPUT_LIMITS, type OutputData, type Run, type RunEvent } from '../runs/run.js';
+import { DEFAULT_OUTPUT_LIMITS, isLastEvent, type OutputData, type Run, type RunEvent } from '../runs/run.js';
 import { SessionPool } from '../session/pool.js';
 import type { Target } from '../session/target.js';
 import { HistoryRecorder } from '../history/recorder.js';
@@ -28,10 +28,13 @@ import { notebookReport } from '../history/notebook-report.js';
 import { blockPlace, readRunDocument, writeBack, type RunDocument } from './run-documents.js';
 import type { HistoryFlags } from './history-command.js';
 import { inputFields, isSecretName } from '../blocks/params.js';
-import { NotebookEnv, prepareRun } from '../runs/inputs.js';
+import { NotebookEnv, prepareFleetRun, prepareRun } from '../runs/inputs.js';
 import { givenValues, type EnvFlags } from './env-options.js';
 import { inputNotes, listJson, missingValues } from './run-inputs.js';
 import { TerminalAsker } from './terminal-asker.js';
+import { FleetPrinter, resolveFleets } from './fleet-output.js';
+import { hostCount } from '../runs/group-outputs.js';
+
 
 /** Options of `cmdrun run`. */
 export interface RunFlags extends HistoryFlags, EnvFlags {
@@ -41,9 +44,15 @@ export interface RunFlags extends HistoryFlags, EnvFlags {
   /** True when --shell was given: a zsh notebook then runs in that shell, not in zsh. */
   shellGiven?: boolean;
   cwd?: string;
-  /** Where blocks run by default; with a remote target, `cwd` is a directory there. */
-  on?: Target;
+  /** Where blocks run by default; with a remote target, `cwd` is a directory there; a fleet as written. */
+  on?: Target | string;
   sshCommand?: string;
+  /** `--inventory`: where @GROUP fleets are looked up. */
+  inventory?: string;
+  /** `--forks`: hosts of a fleet block connecting or running at once. */
+  forks?: number;
+  /** `--group`: a fleet block's outputs grouped when it ends, instead of prefixed lines. */
+  group?: boolean;
   dockerCommand?: string;
   podmanCommand?: string;
   from?: number;
@@ -94,8 +103,8 @@ export function selectBlocks(blocks: Block[], flags: Pick<RunFlags, 'from' | 'to
 }
 
 /** The header line before a block: its number, title or first line, where it starts, and its target. */
-function header(block: Block, n: number, total: number, place: string, dim: boolean): string {
-  const text = `── [${n}/${total}] ${blockLabel(block)} (${place})${block.on ? ` on ${block.on}` : ''}`;
+function header(block: Block, n: number, total: number, place: string, dim: boolean, fleet?: string): string {
+  const text = `── [${n}/${total}] ${blockLabel(block)} (${place})${fleet ? ` on ${fleet}` : block.on ? ` on ${block.on}` : ''}`;
   return dim ? `\x1b[2m${text}\x1b[0m\n` : `${text}\n`;
 }
 
@@ -169,6 +178,8 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
   const blocks = selectBlocks(all, flags);
   const wrongTarget = blocks.find((b) => b.onError);
   if (wrongTarget) throw new UsageError(`${blockPlace(doc, basename(path), wrongTarget, blockLines(wrongTarget).first)}: ${wrongTarget.onError}`);
+  const defaultFleet = typeof flags.on === 'string' ? flags.on : undefined;
+  const fleets = await resolveFleets(blocks, defaultFleet, flags.inventory, (block) => blockPlace(doc, basename(path), block, blockLines(block).first));
   const env = new NotebookEnv(await givenValues(flags), isSecretName);
   const interactive = Boolean(process.stdin.isTTY);
   if (!interactive) {
@@ -187,7 +198,7 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
   const ran = new Map<number, Run>();
   let sessions: SessionPool;
   try {
-    sessions = await SessionPool.start(flags.on ?? { kind: 'local' }, {
+    sessions = await SessionPool.start(typeof flags.on === 'object' ? flags.on : { kind: 'local' }, {
       session: { shell, cwd, scriptName: file, cols: process.stdout.columns, env: { ...process.env, ...env.exported() } },
       remoteCwd,
       sshCommand: flags.sshCommand,
@@ -208,7 +219,10 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
     topLevelReturns: async () => splitters.topLevelReturns,
     secrets: env.secrets,
     prepare: (run, session, signal) => prepareRun(run, session, signal, { env, asker, parameters: splitters.parameters }),
+    prepareFleet: (run, signal) => prepareFleetRun(run, signal, { env, asker, parameters: splitters.parameters }),
     keepBytes: true, // stdout gets the terminal's bytes (outputOf)
+    forks: flags.forks,
+    defaultFleet,
   });
   const strip = !flags.color || Boolean(process.env.NO_COLOR);
   const dimHeaders = !strip && process.stderr.isTTY;
@@ -252,16 +266,22 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
 
   let firstFailure: number | undefined;
   const runOne = async (code: string, block?: Block, n = 0, submitted?: (run: Run) => void): Promise<number> => {
-    const run = queue.submit({
-      code,
-      lineStart: block?.lineStart,
-      lineEnd: block?.lineEnd,
-      cols: process.stdout.columns,
-      interpreter: block?.interpreter,
-      title: block?.title,
-      on: block?.on,
-      ...(block ? inputFields(block) : {}),
-    });
+    const on = block ? (block.on ?? defaultFleet) : undefined;
+    const fleet = on !== undefined ? fleets.get(on) : undefined;
+    const run = queue.submit(
+      {
+        code,
+        lineStart: block?.lineStart,
+        lineEnd: block?.lineEnd,
+        cols: process.stdout.columns,
+        interpreter: block?.interpreter,
+        title: block?.title,
+        on: block ? on : defaultFleet !== undefined ? 'local' : undefined, // the closing `exit` ends the local shell
+        ...(block ? inputFields(block) : {}),
+      },
+      fleet,
+    );
+    const printer = fleet ? new FleetPrinter({ strip, color: !strip && Boolean(process.stdout.isTTY), group: flags.group === true }) : undefined;
     submitted?.(run);
     current = run;
     sigints = 0;
@@ -274,9 +294,12 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
     try {
       for await (const event of run.follow(0)) {
         if (flags.json) await writeOut(jsonLine(event));
-        else if (event.event === 'output') await writeOut(outputOf(event.data, strip));
-        if (event.event === 'waiting' && !interactive) queue.input(run.runId, '\x04');
-        if (event.event === 'end') status = event.data.exitCode;
+        else if (printer) {
+          const text = printer.print(event);
+          if (text) await writeOut(text);
+        } else if (event.event === 'output') await writeOut(outputOf(event.data, strip));
+        if (event.event === 'waiting' && !interactive) queue.input(run.runId, '\x04', event.data.target);
+        if (event.event === 'end' && isLastEvent(event)) status = event.data.exitCode;
         if (event.event === 'error') process.stderr.write(`cmdrun: ${event.data.message}\n`);
       }
     } finally {
@@ -291,7 +314,8 @@ export async function runCommand(file: string, flags: RunFlags, version = ''): P
   };
 
   for (const [i, block] of blocks.entries()) {
-    if (!flags.quiet && !flags.json) process.stderr.write(header(block, i + 1, blocks.length, blockPlace(doc, basename(path), block), dimHeaders));
+    const fleet = fleets.get(block.on ?? defaultFleet ?? '');
+    if (!flags.quiet && !flags.json) process.stderr.write(header(block, i + 1, blocks.length, blockPlace(doc, basename(path), block), dimHeaders, fleet && `${fleet.on}: ${hostCount(fleet.hosts.length)}`));
     const status = await runOne(block.code, block, i + 1, (run) => ran.set(block.index, run));
     if (status !== 0) {
       firstFailure ??= status;

@@ -12,6 +12,20 @@ import { checkScript, sessionDirs, UsageError } from './checks.js';
 import type { HistoryFlags } from './history-command.js';
 import type { Target } from '../session/target.js';
 import { givenValues, type EnvFlags } from './env-options.js';
+import { FleetError, resolveFleet, type InventoryOptions } from '../session/inventory.js';
+
+/**
+ * Resolves a fleet given on the command line before anything starts.
+ * @throws UsageError (exit status 2) for an unknown group, no Ansible, an inventory that does not load.
+ */
+export async function checkFleet(on: string, inventory: InventoryOptions): Promise<void> {
+  try {
+    await resolveFleet(on, inventory);
+  } catch (err) {
+    if (err instanceof FleetError) throw new UsageError(`--on ${on}: ${err.message}`);
+    throw err;
+  }
+}
 
 /** Options of `cmdrun [file]`. */
 export interface ServeFlags extends HistoryFlags, EnvFlags {
@@ -20,9 +34,13 @@ export interface ServeFlags extends HistoryFlags, EnvFlags {
   browser: boolean;
   shell: string;
   cwd?: string;
-  /** Where blocks run by default; with a remote target, `cwd` is a directory there. */
-  on?: Target;
+  /** Where blocks run by default; with a remote target, `cwd` is a directory there; a fleet as written. */
+  on?: Target | string;
   sshCommand?: string;
+  /** `--inventory`: where @GROUP fleets are looked up. */
+  inventory?: string;
+  /** `--forks`: hosts of a fleet block connecting or running at once. */
+  forks?: number;
   dockerCommand?: string;
   podmanCommand?: string;
   token?: string;
@@ -43,6 +61,8 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
     }
   }
   const { cwd, remoteCwd } = sessionDirs(path, flags);
+  const inventory = flags.inventory !== undefined ? { inventory: resolve(flags.inventory) } : {};
+  if (typeof flags.on === 'string') await checkFleet(flags.on, inventory);
   let server;
   const historyFile = historyPath(flags.history);
   const env = await givenValues(flags);
@@ -57,7 +77,10 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
       port: flags.port,
       shell: flags.shell,
       cwd,
-      on: flags.on,
+      on: typeof flags.on === 'string' ? undefined : flags.on,
+      defaultFleet: typeof flags.on === 'string' ? flags.on : undefined,
+      inventory,
+      forks: flags.forks,
       remoteCwd,
       sshCommand: flags.sshCommand,
       dockerCommand: flags.dockerCommand,

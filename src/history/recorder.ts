@@ -11,7 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { ByteRing, type Slot } from '../runs/byte-ring.js';
-import type { OutputLimits, Run, RunEvent } from '../runs/run.js';
+import type { EndData, OutputLimits, Run, RunEvent } from '../runs/run.js';
+import { isFleet } from '../session/fleet-spec.js';
 import type { HistoryStore, OutputRow, RunMeta, RunOutcome } from './store.js';
 
 /** Pending output is written this often while blocks print (ms). */
@@ -44,8 +45,9 @@ export interface RecorderOptions {
   warn?: (message: string) => void;
 }
 
-/** A run being recorded. */
+/** A run being recorded (of a fleet run: one host of it). */
 interface Recording {
+  run: Run;
   /** What the run is; its row is written with its first output or its end (one transaction for a quick block). */
   meta: RunMeta;
   /** Its history id once its row is written. */
@@ -76,7 +78,8 @@ export class HistoryRecorder {
   readonly session = randomUUID();
   private readonly user: string;
   private readonly host = hostname();
-  private readonly recording = new Map<Run, Recording>();
+  /** Runs being recorded: by run, or for a fleet run's hosts by `runId` NUL `target`. */
+  private readonly recording = new Map<Run | string, Recording>();
   private timer: NodeJS.Timeout | undefined;
   private readonly limits: OutputLimits;
   private readonly maxScriptChars: number;
@@ -127,6 +130,17 @@ export class HistoryRecorder {
   }
 
   private observe(run: Run, event: RunEvent): void {
+    // A fleet run is one row per host: its hosts' events carry their target, its own have none.
+    const fleet = run.fleet?.on ?? (run.request.on !== undefined && isFleet(run.request.on) ? run.request.on : undefined);
+    const target = 'target' in event.data ? event.data.target : undefined;
+    if (fleet !== undefined && target === undefined) {
+      if (event.event === 'error') {
+        for (const rec of this.recording.values()) if (rec.run === run && !rec.outcome) rec.outcome = { error: event.data.message, durationMs: Date.now() - rec.startedAt };
+        this.schedule();
+      }
+      return;
+    }
+    const key = fleet !== undefined ? `${run.runId}\0${target}` : run;
     if (event.event === 'start') {
       const { request } = run;
       const meta: RunMeta = {
@@ -141,8 +155,11 @@ export class HistoryRecorder {
         shell: this.context.shell,
         session: this.session,
         startedAt: event.data.startedAt,
+        target: target ?? event.data.on,
+        ...(fleet !== undefined ? { fleet } : {}),
       };
-      this.recording.set(run, {
+      this.recording.set(key, {
+        run,
         meta,
         startedAt: event.data.startedAt,
         headLeft: this.limits.headChars,
@@ -157,12 +174,12 @@ export class HistoryRecorder {
       });
       this.schedule();
       setTimeout(() => {
-        const rec = this.recording.get(run);
+        const rec = this.recording.get(key);
         if (rec && rec.id === undefined && !rec.outcome) this.flushAll();
       }, STARTED_FLUSH_MS).unref();
       return;
     }
-    const rec = this.recording.get(run);
+    const rec = this.recording.get(key);
     if (!rec) return;
     if (event.event === 'output') {
       this.buffer(rec, event.data.text);
@@ -171,7 +188,7 @@ export class HistoryRecorder {
     }
     if (event.event === 'end' || event.event === 'error') {
       // Written with the next flush: quick blocks (Run all) share one transaction.
-      rec.outcome = event.event === 'end' ? event.data : { error: event.data.message, durationMs: Date.now() - rec.startedAt };
+      rec.outcome = event.event === 'end' ? (event.data as EndData) : { error: event.data.message, durationMs: Date.now() - rec.startedAt };
       this.schedule();
     }
   }
@@ -268,18 +285,18 @@ export class HistoryRecorder {
     let written = false;
     this.guard(() => {
       this.store.atomically(() => {
-        for (const [run, rec] of this.recording) {
+        for (const rec of this.recording.values()) {
           const id = this.write(rec);
           if (!rec.outcome) continue;
           this.store.finish(id, rec.outcome);
-          finished.push({ id, size: run.request.code.length + rec.outputBytes });
+          finished.push({ id, size: rec.meta.code.length + rec.outputBytes });
         }
       });
       written = true;
     });
     // A failed transaction was rolled back: the rows these runs think they have are gone, so they
     // are not recorded further (the next runs are tried again).
-    for (const [run, rec] of this.recording) if (rec.outcome || !written) this.recording.delete(run);
+    for (const [key, rec] of this.recording) if (rec.outcome || !written) this.recording.delete(key);
     if (written && finished.length) this.guard(() => this.pruneIfNeeded(finished));
   }
 

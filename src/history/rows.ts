@@ -21,6 +21,10 @@ export interface RunMeta {
   session: string;
   /** Epoch ms. */
   startedAt: number;
+  /** Where it ran: its session's target (`local`, `ssh://db1`); a fleet run's row: its host's. */
+  target?: string;
+  /** For a host's row of a fleet run: the fleet as written (`@web`, `ssh://a,ssh://b`); its rows share the run id. */
+  fleet?: string;
 }
 
 /** How a run ended. */
@@ -61,6 +65,8 @@ export interface HistoryQuery {
   before?: number;
   /** Only runs whose code, title or output contains this text (case-insensitive for ASCII). */
   search?: string;
+  /** Only runs on this target (`ssh://db1`, `local`), or the host rows of fleet runs written so (`@web`). */
+  on?: string;
 }
 
 /** A row of `output` as it is written: text, or its UTF-8 bytes (stored as text all the same). */
@@ -91,7 +97,9 @@ CREATE TABLE IF NOT EXISTS runs (
   cwd TEXT,
   error TEXT,
   output_bytes INTEGER NOT NULL DEFAULT 0,
-  omitted_bytes INTEGER NOT NULL DEFAULT 0
+  omitted_bytes INTEGER NOT NULL DEFAULT 0,
+  target TEXT,
+  fleet TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_script ON runs (script, started_at);
 CREATE INDEX IF NOT EXISTS runs_by_time ON runs (started_at);
@@ -128,7 +136,15 @@ export interface RunRow {
   error: string | null;
   output_bytes: number;
   omitted_bytes: number;
+  target: string | null;
+  fleet: string | null;
 }
+
+/** Columns added since the first schema, added to an older database when it is opened (name, SQL type). */
+export const ADDED_COLUMNS: ReadonlyArray<[string, string]> = [
+  ['target', 'TEXT'],
+  ['fleet', 'TEXT'],
+];
 
 /** A `runs` row as the history lists it. */
 export function summaryOf(row: RunRow): HistorySummary {
@@ -156,6 +172,8 @@ export function summaryOf(row: RunRow): HistorySummary {
     s.sessionRestarted = Boolean(row.session_restarted);
   }
   if (row.cwd !== null) s.cwd = row.cwd;
+  if (row.target !== null) s.target = row.target;
+  if (row.fleet !== null) s.fleet = row.fleet;
   if (row.error !== null) s.error = row.error;
   return s;
 }

@@ -14,7 +14,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { omittedMark } from '../runs/run.js';
-import { SCHEMA, summaryOf, type HistoryQuery, type HistoryRun, type HistorySummary, type OutputRow, type RunMeta, type RunOutcome, type RunRow } from './rows.js';
+import { ADDED_COLUMNS, SCHEMA, summaryOf, type HistoryQuery, type HistoryRun, type HistorySummary, type OutputRow, type RunMeta, type RunOutcome, type RunRow } from './rows.js';
 import { NoSqliteError, openDatabase, type SqlDatabase, type SqlStatement, type SqlValue } from './sqlite.js';
 
 export type { HistoryQuery, HistoryRun, HistorySummary, OutputRow, RunMeta, RunOutcome } from './rows.js';
@@ -87,6 +87,7 @@ export class HistoryStore {
         // of a 200 MB run; the history's reads scan a few rows and the OS caches the file anyway.
         db.exec('PRAGMA cache_size = -512');
         db.exec(SCHEMA);
+        store.addColumns();
         if (vacuum !== INCREMENTAL && !fresh) store.switchToIncrementalVacuum();
       } else {
         store.pragma('schema_version'); // reads the header: fails now on a file that is not a database
@@ -115,6 +116,12 @@ export class HistoryStore {
   /** The value of a PRAGMA that reads one. */
   private pragma(name: string): unknown {
     return Object.values(this.sql(`PRAGMA ${name}`).get() as object)[0];
+  }
+
+  /** Adds the columns an older database lacks (rows.ts ADDED_COLUMNS); their old rows hold NULL. */
+  private addColumns(): void {
+    const have = new Set((this.sql('PRAGMA table_info(runs)').all() as Array<{ name: string }>).map((c) => c.name));
+    for (const [name, type] of ADDED_COLUMNS) if (!have.has(name)) this.db.exec(`ALTER TABLE runs ADD COLUMN ${name} ${type}`);
   }
 
   /**
@@ -181,8 +188,8 @@ export class HistoryStore {
   begin(meta: RunMeta): number {
     const info = this
       .sql(
-        `INSERT INTO runs (run_id, script, code, title, line_start, line_end, user, host, shell, session, started_at)
-         VALUES (@runId, @script, @code, @title, @lineStart, @lineEnd, @user, @host, @shell, @session, @startedAt)`,
+        `INSERT INTO runs (run_id, script, code, title, line_start, line_end, user, host, shell, session, started_at, target, fleet)
+         VALUES (@runId, @script, @code, @title, @lineStart, @lineEnd, @user, @host, @shell, @session, @startedAt, @target, @fleet)`,
       )
       .run({
         runId: meta.runId,
@@ -196,6 +203,8 @@ export class HistoryStore {
         shell: meta.shell,
         session: meta.session,
         startedAt: meta.startedAt,
+        target: meta.target ?? null,
+        fleet: meta.fleet ?? null,
       });
     return Number(info.lastInsertRowid);
   }
@@ -235,6 +244,7 @@ export class HistoryStore {
     const params: SqlValue[] = [];
     if (query.script !== undefined) where.push('script = ?'), params.push(query.script);
     if (query.before !== undefined) where.push('started_at < ?'), params.push(query.before);
+    if (query.on !== undefined) where.push('(target = ? OR fleet = ?)'), params.push(query.on, query.on);
     if (query.search) {
       const like = containing(query.search);
       where.push(
@@ -246,15 +256,32 @@ export class HistoryStore {
     return (this.sql(sql).all(...params, query.limit ?? 50) as RunRow[]).map(summaryOf);
   }
 
-  /** The newest run with this run id, with its output; undefined when there is none. */
+  /** The newest run with this run id (of a fleet run: its host that started last), with its output; undefined when there is none. */
   get(runId: string): HistoryRun | undefined {
-    const row = this.sql('SELECT * FROM runs WHERE run_id = ? ORDER BY started_at DESC, id DESC LIMIT 1').get(runId) as RunRow | undefined;
+    const row = this.sql('SELECT id FROM runs WHERE run_id = ? ORDER BY started_at DESC, id DESC LIMIT 1').get(runId) as { id: number } | undefined;
+    return row && this.byId(row.id);
+  }
+
+  /** The run of history id `id`, with its output. */
+  private byId(id: number): HistoryRun | undefined {
+    const row = this.sql('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
     if (!row) return undefined;
     const rows = this.sql('SELECT head, text FROM output WHERE run = ? ORDER BY id').all(row.id) as Array<{ head: number; text: string }>;
     const head = rows.filter((r) => r.head).map((r) => r.text);
     const tail = rows.filter((r) => !r.head).map((r) => r.text);
     const gap = row.omitted_bytes > 0 ? omittedMark(row.omitted_bytes) : '';
     return { ...summaryOf(row), output: head.join('') + gap + tail.join('') };
+  }
+
+  /**
+   * Every host's row of the fleet run `runId` (of the session that ran it last), with its output,
+   * in the order the hosts started; [] when it is no fleet run.
+   */
+  hosts(runId: string): HistoryRun[] {
+    const newest = this.get(runId);
+    if (!newest?.fleet) return [];
+    const ids = this.sql('SELECT id FROM runs WHERE run_id = ? AND session = ? AND fleet IS NOT NULL ORDER BY started_at, id').all(runId, newest.session) as Array<{ id: number }>;
+    return ids.map((r) => this.byId(r.id)!);
   }
 
   /** The kept size of a script's history: code (characters) and output (bytes). */

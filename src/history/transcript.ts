@@ -13,6 +13,10 @@ import { blockLabel, formatDuration, formatTime } from '../runs/format.js';
 import type { Run } from '../runs/run.js';
 import { backtickFence, outputRegions } from '../blocks/outputs.js';
 import { blockLines, type Block } from '../blocks/split.js';
+import { groupOutputs, hostCount, hostFailed, hostOutcome } from '../runs/group-outputs.js';
+import { lastLineOf } from '../runs/fleet-run.js';
+import { hostName } from '../session/fleet-spec.js';
+import type { HistoryRun } from './rows.js';
 
 /** xterm.js (headless) and its serialize addon, loaded with the first transcript (~20 ms of loading). */
 const xterm = async () => {
@@ -34,6 +38,57 @@ export interface TranscriptRun {
   interrupted?: boolean;
   cancelled?: boolean;
   error?: string;
+  /**
+   * A fleet run's hosts, in fleet order (its `output` is then each distinct output once under the
+   * hosts that printed it: fleetOutput).
+   */
+  hosts?: TranscriptHost[];
+  /** A fleet run's fleet as written (`@web`). */
+  fleet?: string;
+}
+
+/** One host of a fleet run in a transcript. */
+export interface TranscriptHost {
+  target: string;
+  exitCode: number | null;
+  durationMs?: number;
+  interrupted?: boolean;
+  unreachable?: boolean;
+  /** Its last line of output, for a failure. */
+  lastLine: string;
+  output: string;
+}
+
+/**
+ * A fleet run's output as a transcript shows it: each distinct output once, under a bold line of
+ * the hosts that printed it and their outcome (`web[01-03] (3 hosts): ok`), failing groups first
+ * (group-outputs.ts).
+ */
+export function fleetOutput(hosts: readonly TranscriptHost[]): string {
+  const groups = groupOutputs(hosts.map((h) => ({ host: hostName(h.target), output: h.output, exitCode: h.exitCode, unreachable: h.unreachable, interrupted: h.interrupted })));
+  return groups.map((g) => `\x1b[1m${g.label}: ${g.outcome}\x1b[0m\n${g.output}${g.output && !g.output.endsWith('\n') ? '\n' : ''}`).join('');
+}
+
+/**
+ * A fleet run of the history as a transcript shows it, from its hosts' rows (HistoryStore.hosts);
+ * its exit status is the first failing host's, as the run's own end had it.
+ */
+export function historyFleetRun(rows: readonly HistoryRun[]): TranscriptRun {
+  const hosts: TranscriptHost[] = rows.map((r) => ({ target: r.target ?? '', exitCode: r.exitCode ?? null, durationMs: r.durationMs, interrupted: r.interrupted, unreachable: r.exitCode === 255 && /\ncmdrun: could not start \S+ on \S+: /.test(r.output), lastLine: lastLineOf(r.output), output: r.output }));
+  const failed = rows.find((r) => r.finished && (r.exitCode !== 0 || r.interrupted));
+  const started = Math.min(...rows.map((r) => r.startedAt));
+  const ended = Math.max(...rows.map((r) => r.startedAt + (r.durationMs ?? 0)));
+  return {
+    runId: rows[0].runId,
+    output: fleetOutput(hosts),
+    startedAt: started,
+    finished: rows.every((r) => r.finished),
+    exitCode: failed ? failed.exitCode : 0,
+    durationMs: ended - started,
+    interrupted: rows.some((r) => r.interrupted),
+    hosts,
+    fleet: rows[0].fleet,
+  };
 }
 
 /** One block of the document and its run (none: not run). */
@@ -87,9 +142,17 @@ export function proseBefore(source: string, blocks: readonly Block[]): Array<str
 export function transcriptRun(run: Run): TranscriptRun {
   const events = run.eventsAfter(0);
   const out: TranscriptRun = { runId: run.runId, finished: false, output: '' };
+  const hostOutput = new Map<string, string>();
   for (const e of events) {
-    if (e.event === 'output') out.output += e.data.text;
-    if (e.event === 'start') out.startedAt = e.data.startedAt;
+    if (e.event === 'output' && e.data.target !== undefined) hostOutput.set(e.data.target, (hostOutput.get(e.data.target) ?? '') + e.data.text);
+    else if (e.event === 'output') out.output += e.data.text;
+    if (e.event === 'end' && 'hosts' in e.data && !e.data.cancelled) {
+      out.hosts = e.data.hosts.map((h) => ({ ...h, output: hostOutput.get(h.target) ?? '' }));
+      out.fleet = run.fleet?.on;
+      out.output = fleetOutput(out.hosts);
+    }
+    if (e.event === 'end' && 'target' in e.data && e.data.target !== undefined) continue; // a host's end
+    if (e.event === 'start' && e.data.target === undefined) out.startedAt = e.data.startedAt;
     if (e.event === 'error') out.error = e.data.message;
     if (e.event === 'end') Object.assign(out, { finished: true, exitCode: e.data.exitCode, durationMs: e.data.durationMs, interrupted: e.data.interrupted, cancelled: e.data.cancelled });
   }
@@ -143,6 +206,7 @@ function outcome(run: TranscriptRun | undefined): { text: string; state: string 
   if (!run.finished) return { text: `unfinished: no exit status${started}`, state: 'none' };
   const parts = [`exit ${run.exitCode}`, formatDuration(run.durationMs ?? 0)];
   if (run.interrupted) parts.push('interrupted');
+  if (run.hosts) parts.push(`on ${run.fleet ?? ''}${run.fleet ? ': ' : ''}${hostCount(run.hosts.length)}`);
   return { text: parts.join(' · ') + started, state: run.exitCode === 0 ? 'ok' : 'failed' };
 }
 
@@ -155,6 +219,7 @@ pre.code { background: #f0f3f6; border-left: 3px solid #d0d7de; }
 pre.output { background: #f3f4f6; border-left: 3px solid #d0d7de; color: #1f2328; }
 .status { font-size: 0.85rem; color: #636c76; padding: 0.2rem 0.75rem; }
 .ok .status { color: #1a7f37; } .failed .status { color: #cf222e; font-weight: 600; }
+table.hosts { border-collapse: collapse; margin: 0.3rem 0.75rem; font-size: 0.85rem; } table.hosts td, table.hosts th { padding: 0.1rem 0.6rem 0.1rem 0; text-align: left; } table.hosts tr.failed td { color: #cf222e; }
 .ok pre.output { border-left-color: #1a7f37; } .failed pre.output { border-left-color: #cf222e; }
 .prose { white-space: pre-wrap; } .note { color: #636c76; font-style: italic; }
 `;
@@ -171,6 +236,7 @@ export async function transcriptHtml(t: Transcript): Promise<string> {
 <h2>${blockLabel(block) || `block ${block.index + 1}`} <span class="where">${where ?? `${name}:${block.lineStart}`}</span></h2>
 <pre class="code">${block.code}</pre>
 <div class="status">${end.text}</div>
+${run?.hosts ? html`<table class="hosts"><tr><th>host</th><th>exit</th><th>duration</th><th>last line</th></tr>${run.hosts.map((h) => html`<tr class="${hostFailed(h) ? 'failed' : 'ok'}"><td>${hostName(h.target)}</td><td>${hostOutcome(h)}</td><td>${h.durationMs === undefined ? '' : formatDuration(h.durationMs)}</td><td>${hostFailed(h) ? h.lastLine : ''}</td></tr>`)}</table>` : ''}
 ${out ? html`${out.dropped ? html`<p class="note">… ${out.dropped} earlier lines (all of them: cmdrun history show ${run!.runId})</p>` : ''}<pre class="output">${raw(out.html)}</pre>` : ''}
 </section>`);
   }
@@ -208,6 +274,7 @@ export async function transcriptMarkdown(t: Transcript): Promise<string> {
     parts.push(`## ${title.replace(/[\\`*_[\]<>#]/g, (c) => `\\${c}`)} (${where ?? `${name}:${block.lineStart}`})\n`);
     parts.push(fenced(block.code, 'sh'));
     parts.push(`*${outcome(run).text}*\n`);
+    if (run?.hosts) parts.push(hostTable(run.hosts));
     if (run?.output) {
       const out = await render(run.output);
       if (out.dropped) parts.push(`*… ${out.dropped} earlier lines (all of them: \`cmdrun history show ${run.runId}\`)*\n`);
@@ -215,6 +282,13 @@ export async function transcriptMarkdown(t: Transcript): Promise<string> {
     }
   }
   return parts.join('\n');
+}
+
+/** A fleet run's hosts as a Markdown table: host, outcome, duration, and a failure's last line. */
+function hostTable(hosts: readonly TranscriptHost[]): string {
+  const cell = (text: string) => text.replace(/[\\|`*_[\]<>]/g, (c) => `\\${c}`);
+  const rows = hosts.map((h) => `| ${cell(hostName(h.target))} | ${hostOutcome(h)} | ${h.durationMs === undefined ? '' : formatDuration(h.durationMs)} | ${hostFailed(h) ? cell(h.lastLine) : ''} |`);
+  return ['| host | exit | duration | last line |', '| --- | --- | --- | --- |', ...rows, ''].join('\n');
 }
 
 /** Transcript formats: `html` (one self-contained file) or `md` (Markdown). */

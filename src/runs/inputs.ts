@@ -187,14 +187,60 @@ export async function prepareRun(run: Run, session: ShellSession, signal: AbortS
   const { request } = run;
   await exportGiven(session, deps.env);
   if (request.confirm !== undefined && !(await deps.asker.confirm(run, request.confirm, signal))) return undefined;
+  const found = await blockParameters(run, deps);
+  if (!found) return request.code;
+  if (found.mode === 'never') return asWritten(request.code, found.params);
+  const toSet = await askValues(run, found, await probe(session, [...new Set(found.params.map((p) => p.name))]), deps, signal);
+  if (!toSet) return undefined;
+  await stageValues(session, toSet);
+  return codeWithValues(request.code, found.params, toSet);
+}
+
+/**
+ * prepareRun for a fleet run (README "Fleets"): the confirmation and the values are asked once,
+ * for every host; no host's session is asked what it has (auto mode asks for a value the notebook
+ * does not know), and each host's session gets the values before its block (`beforeHost`).
+ * @returns undefined when the run is cancelled
+ */
+export async function prepareFleetRun(run: Run, signal: AbortSignal, deps: PrepareDeps): Promise<{ code: string; beforeHost: (session: ShellSession) => Promise<void> } | undefined> {
+  const { request } = run;
+  if (request.confirm !== undefined && !(await deps.asker.confirm(run, request.confirm, signal))) return undefined;
+  const found = await blockParameters(run, deps);
+  let toSet: Record<string, string> = {};
+  let code = request.code;
+  if (found?.mode === 'never') code = asWritten(request.code, found.params);
+  else if (found) {
+    const asked = await askValues(run, found, new Map(), deps, signal);
+    if (!asked) return undefined;
+    toSet = asked;
+    code = codeWithValues(request.code, found.params, toSet);
+  }
+  return {
+    code,
+    beforeHost: async (session) => {
+      await exportGiven(session, deps.env);
+      await stageValues(session, toSet);
+    },
+  };
+}
+
+/** The block's parameters and its mode, or undefined when it asks for nothing. */
+async function blockParameters(run: Run, deps: PrepareDeps): Promise<{ mode: PromptMode; params: FoundParameter[] } | undefined> {
+  const { request } = run;
   const mode: PromptMode | undefined = request.interpreter ? undefined : request.promptEnv;
-  if (!mode || !request.code.includes('export')) return request.code;
+  if (!mode || !request.code.includes('export')) return undefined;
   const params = await deps.parameters(request.code, request.secret);
-  if (params.length === 0) return request.code;
-  if (mode === 'never') return asWritten(request.code, params);
+  return params.length ? { mode, params } : undefined;
+}
+
+/**
+ * The values a block's parameters get, asking for those the mode wants asked (`inSession`: what
+ * the session has).
+ * @returns the values to stage by name, or undefined when the question was cancelled
+ */
+async function askValues(run: Run, { mode, params }: { mode: PromptMode; params: FoundParameter[] }, inSession: Probe, deps: PrepareDeps, signal: AbortSignal): Promise<Record<string, string> | undefined> {
   const { env } = deps;
   const names = [...new Set(params.map((p) => p.name))];
-  const inSession = await probe(session, names);
   const toSet: Record<string, string> = {};
   const questions: Question[] = [];
   const fallback = new Map<string, string>(); // a secret's value used when its answer is empty
@@ -229,9 +275,12 @@ export async function prepareRun(run: Run, session: ShellSession, signal: AbortS
       toSet[q.name] = value;
     }
   }
-  await stageValues(session, toSet);
-  // Each line exports its value where it was: the staged one, else the session's.
-  return withParameters(request.code, params, (p) => (Object.hasOwn(toSet, p.name) ? `${p.name}=$${staged(p.name)}; unset ${staged(p.name)}; export ${p.name}` : `export ${p.name}`));
+  return toSet;
+}
+
+/** The block's code where each parameter's line exports its staged value, else the session's. */
+function codeWithValues(code: string, params: readonly FoundParameter[], toSet: Record<string, string>): string {
+  return withParameters(code, params, (p) => (Object.hasOwn(toSet, p.name) ? `${p.name}=$${staged(p.name)}; unset ${staged(p.name)}; export ${p.name}` : `export ${p.name}`));
 }
 
 /** A question waiting for its answer through the API. */

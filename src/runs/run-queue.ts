@@ -7,6 +7,19 @@ import { DEFAULT_OUTPUT_LIMITS, Run, type OutputLimits, type RunRequest } from '
 import { SessionPool } from '../session/pool.js';
 import type { ShellSession } from '../session/session.js';
 import type { Secrets } from './secrets.js';
+import { isFleet } from '../session/fleet-spec.js';
+import { resolveFleet, type InventoryOptions, type ResolvedFleet } from '../session/inventory.js';
+import { DEFAULT_FORKS, FleetExecution } from './fleet-run.js';
+import { hostFailed } from './group-outputs.js';
+
+/** What a fleet run needs before it starts (inputs.ts: prepareFleetRun): its code, and what each host's session gets first. */
+export interface FleetPrepared {
+  code: string;
+  beforeHost?: (session: ShellSession) => Promise<void>;
+}
+
+/** A fleet run keeps this many times a run's output (head and tail), one share per host up to this many hosts. */
+const FLEET_OUTPUT_SHARES = 20;
 
 /** Options for {@link RunQueue}. */
 export interface RunQueueOptions {
@@ -30,6 +43,17 @@ export interface RunQueueOptions {
   prepare?: (run: Run, session: ShellSession, signal: AbortSignal) => Promise<string | undefined>;
   /** Runs (and the background output) keep their output's exact bytes (Run's RunOptions.keepBytes). */
   keepBytes?: boolean;
+  /** Hosts of a fleet run connecting or running at once, unless the run says (RunRequest.forks); default 20. */
+  forks?: number;
+  /** Where a fleet's `@GROUP`s are looked up (inventory.ts). */
+  inventory?: InventoryOptions;
+  /** Where runs that name no target run when that is a fleet (`--on @web`); a single default target is the pool's. */
+  defaultFleet?: string;
+  /**
+   * Asks what a fleet run needs before it starts, once for all its hosts (RunQueueOptions.prepare's
+   * fleet counterpart): undefined cancels the run.
+   */
+  prepareFleet?: (run: Run, signal: AbortSignal) => Promise<FleetPrepared | undefined>;
 }
 
 /**
@@ -60,6 +84,8 @@ export class RunQueue {
   private readonly options: RunQueueOptions;
   /** Aborted when the current run is interrupted while it is being prepared (RunQueueOptions.prepare). */
   private preparing: AbortController | undefined;
+  /** The current run's hosts, when it is a fleet run that started. */
+  private fleet: FleetExecution | undefined;
 
   /** @param sessions the notebook's sessions, or its one session. */
   constructor(sessions: SessionPool | ShellSession, options: RunQueueOptions = {}) {
@@ -75,11 +101,21 @@ export class RunQueue {
     this.background.masker = options.secrets?.masker();
   }
 
-  /** Queues a block; with a known `runId`, returns that run without running anything again. */
-  submit(request: RunRequest): Run {
+  /**
+   * Queues a block; with a known `runId`, returns that run without running anything again. A
+   * request whose `on` is a fleet runs on its hosts: `fleet` when the caller resolved it already
+   * (the server does, to answer 400 for an unknown group), else resolved when the run's turn comes.
+   */
+  submit(request: RunRequest, fleet?: ResolvedFleet): Run {
     const known = request.runId !== undefined ? this.runs.get(request.runId) : undefined;
     if (known) return known;
-    const run = new Run(request.runId ?? randomUUID(), request, this.outputLimits, { keepBytes: this.keepBytes });
+    if (request.on === undefined && this.options.defaultFleet !== undefined) request = { ...request, on: this.options.defaultFleet };
+    const onFleet = request.on !== undefined && isFleet(request.on);
+    // A fleet run keeps a share of output per host (up to FLEET_OUTPUT_SHARES of them).
+    const shares = onFleet ? Math.min(FLEET_OUTPUT_SHARES, Math.max(1, fleet?.hosts.length ?? FLEET_OUTPUT_SHARES)) : 1;
+    const limits = { headChars: this.outputLimits.headChars * shares, tailChars: this.outputLimits.tailChars * shares };
+    const run = new Run(request.runId ?? randomUUID(), request, limits, { keepBytes: this.keepBytes });
+    run.fleet = fleet;
     run.masker = this.options.secrets?.masker();
     this.runs.set(run.runId, run);
     this.onRun?.(run);
@@ -88,8 +124,35 @@ export class RunQueue {
     this.waiting.push(run);
     // The run in progress counts as one ahead of it.
     if (this.current) run.emit({ event: 'queued', data: { runId: run.runId, position: this.waiting.length } });
+    if (fleet) this.announceFleet(run, fleet);
     void this.pump();
     return run;
+  }
+
+  /** The `fleet` event: once, before any host starts. */
+  private announceFleet(run: Run, fleet: ResolvedFleet): void {
+    run.emit({ event: 'fleet', data: { runId: run.runId, on: fleet.on, label: fleet.label, targets: fleet.hosts.map((h) => h.target) } });
+  }
+
+  /**
+   * Queues the block of fleet run `runId` again on its hosts that failed, were interrupted or
+   * could not be reached, and only those (the page's and the API's Re-run failed).
+   * @returns the new run, or why not: 404 for an unknown run, 409 for one not finished, 400 for a
+   *   run that is no fleet run or where no host failed.
+   */
+  rerunFailed(runId: string, cols?: number): Run | { error: string; status: 400 | 404 | 409 } {
+    const run = this.runs.get(runId);
+    if (!run) return { error: 'no such run', status: 404 };
+    if (!run.fleet && !(run.request.on !== undefined && isFleet(run.request.on))) return { error: 'the run is not a fleet run', status: 400 };
+    const end = run.ended;
+    if (!run.finished || !end) return { error: 'the run has not ended yet', status: 409 };
+    const failed = new Set(('hosts' in end ? end.hosts : []).filter(hostFailed).map((h) => h.target));
+    const hosts = (run.fleet?.hosts ?? []).filter((h) => failed.has(h.target));
+    if (hosts.length === 0) return { error: 'no host of the run failed', status: 400 };
+    const on = hosts.map((h) => h.target).join(',');
+    const fleet: ResolvedFleet = { on, label: `failed of ${run.fleet!.on}: ${hosts.length} host${hosts.length === 1 ? '' : 's'}`, hosts };
+    const { runId: _old, batch: _batch, ...request } = run.request;
+    return this.submit({ ...request, on, ...(cols !== undefined ? { cols } : {}) }, fleet);
   }
 
   /**
@@ -103,6 +166,11 @@ export class RunQueue {
       event: 'end',
       data: { runId: background.runId, exitCode: 0, durationMs: 0, cwd: this.sessions.default.cwd, interrupted: false, sessionRestarted: false },
     });
+  }
+
+  /** Where runs that name no target run when that is a fleet (RunQueueOptions.defaultFleet). */
+  get defaultFleet(): string | undefined {
+    return this.options.defaultFleet;
   }
 
   /** The run with this id, if it is still kept. */
@@ -119,13 +187,14 @@ export class RunQueue {
    * Interrupts a running run (Ctrl-C) or cancels a queued one.
    * Returns false when the run is unknown or already finished.
    */
-  interrupt(runId: string): boolean {
+  interrupt(runId: string, target?: string): boolean {
     const run = this.runs.get(runId);
     if (!run || run.finished) return false;
     if (run === this.current && this.preparing) {
       this.preparing.abort();
       return true;
     }
+    if (run === this.current && this.fleet) return this.fleet.interrupt(target);
     if (run === this.current) {
       // Not connected yet (a remote session's start): the run ends as soon as it would start.
       if (!this.currentSession?.interrupt()) run.cancelRequested = true;
@@ -140,9 +209,11 @@ export class RunQueue {
     for (const run of this.waiting) run.cancelRequested = true;
   }
 
-  /** Types `data` into the terminal of the run if it is the one running; false otherwise. */
-  input(runId: string, data: string): boolean {
-    return this.current?.runId === runId && this.current.status === 'running' && this.currentSession !== undefined && this.currentSession.input(data);
+  /** Types `data` into the terminal of the run if it is the one running (a fleet run: into host `target`'s); false otherwise. */
+  input(runId: string, data: string, target?: string): boolean {
+    if (this.current?.runId !== runId || this.current.status !== 'running') return false;
+    if (this.fleet) return target !== undefined && this.fleet.input(target, data);
+    return this.currentSession !== undefined && this.currentSession.input(data);
   }
 
   private async pump(): Promise<void> {
@@ -160,6 +231,7 @@ export class RunQueue {
   }
 
   private async execute(run: Run): Promise<void> {
+    if (run.fleet || (run.request.on !== undefined && isFleet(run.request.on))) return this.executeFleet(run);
     let session: ShellSession;
     try {
       session = await this.sessions.get(run.request.on);
@@ -209,11 +281,67 @@ export class RunQueue {
         onOutput: (text, bytes) => run.output(text, bytes),
         onWaiting: () => run.emit({ event: 'waiting', data: { runId: run.runId } }),
       });
-      run.emit({ event: 'end', data: { runId: run.runId, durationMs: Math.round(performance.now() - t0), ...result } });
+      const { unreachable: _, ...end } = result; // a single target's end is as before fleets
+      run.emit({ event: 'end', data: { runId: run.runId, durationMs: Math.round(performance.now() - t0), ...end } });
       if (result.exitCode !== 0 || result.interrupted) this.cancelBatch(run);
     } catch (err) {
       run.emit({ event: 'error', data: { runId: run.runId, message: (err as Error).message } });
       this.cancelBatch(run);
+    }
+  }
+
+  /** Runs a fleet run (fleet-run.ts): its hosts resolved, its inputs asked once, then every host. */
+  private async executeFleet(run: Run): Promise<void> {
+    const fail = (err: unknown) => {
+      run.emit({ event: 'error', data: { runId: run.runId, message: (err as Error).message } });
+      this.cancelBatch(run);
+    };
+    if (!run.fleet) {
+      try {
+        run.fleet = await resolveFleet(run.request.on!, this.options.inventory);
+      } catch (err) {
+        return fail(err);
+      }
+      this.announceFleet(run, run.fleet);
+    }
+    const cancel = () => {
+      run.emit({ event: 'end', data: { runId: run.runId, exitCode: 130, durationMs: 0, interrupted: true, hosts: [], cancelled: true } });
+      this.cancelBatch(run);
+    };
+    if (run.cancelRequested) return cancel();
+    let code = run.request.code;
+    let beforeHost: ((session: ShellSession) => Promise<void>) | undefined;
+    if (this.options.prepareFleet) {
+      this.preparing = new AbortController();
+      try {
+        const prepared = await this.options.prepareFleet(run, this.preparing.signal);
+        if (prepared === undefined || this.preparing.signal.aborted) return cancel();
+        ({ code, beforeHost } = prepared);
+      } catch (err) {
+        return fail(err);
+      } finally {
+        this.preparing = undefined;
+      }
+    }
+    this.background.flushOutput();
+    try {
+      const returns = this.topLevelReturns && !run.request.interpreter && code.includes('return') ? (await this.topLevelReturns())(code) : undefined;
+      this.fleet = new FleetExecution(run, {
+        sessions: this.sessions,
+        fleet: run.fleet,
+        code,
+        forks: run.request.forks ?? this.options.forks ?? DEFAULT_FORKS,
+        secrets: this.options.secrets,
+        keepBytes: this.keepBytes,
+        topLevelReturns: returns,
+        beforeHost,
+      });
+      const end = await this.fleet.execute();
+      if (end.exitCode !== 0 || end.interrupted) this.cancelBatch(run);
+    } catch (err) {
+      fail(err);
+    } finally {
+      this.fleet = undefined;
     }
   }
 

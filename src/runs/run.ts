@@ -6,21 +6,30 @@ import type { Interpreter } from '../session/session.js';
 import { ByteRing, type Slot } from './byte-ring.js';
 import type { PromptMode } from '../blocks/params.js';
 import type { Masker } from './secrets.js';
+import type { ResolvedFleet } from '../session/inventory.js';
 
 /** `queued {runId, position}`: waits behind `position` other runs (1 = next). */
 export interface QueuedData { runId: string; position: number }
-/** `start {runId, startedAt, on}`: epoch ms; the block runs in the session of target `on` (`local`, `ssh://db1`). */
-export interface StartData { runId: string; startedAt: number; on?: string }
+/**
+ * `start {runId, startedAt, on}`: epoch ms; the block runs in the session of target `on` (`local`,
+ * `ssh://db1`). In a fleet run, the run's own start has neither `on` nor `target`, and each host's
+ * `start {runId, target, startedAt, connecting}` says it took a fork slot (`connecting`: its
+ * session must connect first).
+ */
+export interface StartData { runId: string; startedAt: number; on?: string; target?: string; connecting?: boolean }
 /**
  * `output {runId, text}`: terminal output, UTF-8 (invalid bytes as U+FFFD), `\n` line ends; chunks
  * are coalesced. `bytes`, in-process only and only in a run made with {@link RunOptions.keepBytes}
  * (`cmdrun run`), are the bytes the terminal gave, of which `text` is the decoding; never sent
  * over SSE, nor written to the history.
  */
-export interface OutputData { runId: string; text: string; bytes?: Buffer }
-/** `waiting {runId}`: the block waits for terminal input (POST /api/runs/:runId/input). */
-export interface WaitingData { runId: string }
-/** `end {...}`: the block's exit status; `cancelled` when interrupted before it started. */
+export interface OutputData { runId: string; text: string; bytes?: Buffer; target?: string }
+/** `waiting {runId}`: the block waits for terminal input (POST /api/runs/:runId/input); in a fleet run, `target`'s block. */
+export interface WaitingData { runId: string; target?: string }
+/**
+ * `end {...}`: the block's exit status; `cancelled` when interrupted before it started. In a fleet
+ * run, one per host with its `target`, and `unreachable` when its session could not connect.
+ */
 export interface EndData {
   runId: string;
   exitCode: number;
@@ -29,7 +38,36 @@ export interface EndData {
   interrupted: boolean;
   sessionRestarted: boolean;
   cancelled?: boolean;
+  target?: string;
+  unreachable?: boolean;
 }
+/** One host's outcome in a fleet run's own `end` (FleetEndData.hosts). */
+export interface FleetHostResult {
+  target: string;
+  exitCode: number;
+  durationMs: number;
+  interrupted: boolean;
+  unreachable: boolean;
+  /** Its last line of output that is not blank, escape sequences removed ('' for none). */
+  lastLine: string;
+}
+/**
+ * A fleet run's own last `end {runId, exitCode, durationMs, interrupted, hosts}`: exitCode 0 when
+ * every host exited 0, else the first failing host's in fleet order; interrupted when any host was.
+ */
+export interface FleetEndData {
+  runId: string;
+  exitCode: number;
+  durationMs: number;
+  interrupted: boolean;
+  hosts: FleetHostResult[];
+  cancelled?: boolean;
+}
+/**
+ * `fleet {runId, on, label, targets}`: the run is a fleet run, sent once before any host starts:
+ * `on` as written, `label` what the page shows (`@web: 12 hosts`), `targets` in fleet order.
+ */
+export interface FleetData { runId: string; on: string; label: string; targets: string[] }
 /** `error {runId, message}`: a server-side failure (not a failing command, which is an `end`). */
 export interface ErrorData { runId: string; message: string }
 
@@ -44,7 +82,8 @@ export type RunEvent =
   | { id: number; event: 'start'; data: StartData }
   | { id: number; event: 'output'; data: OutputData }
   | { id: number; event: 'waiting'; data: WaitingData }
-  | { id: number; event: 'end'; data: EndData }
+  | { id: number; event: 'end'; data: EndData | FleetEndData }
+  | { id: number; event: 'fleet'; data: FleetData }
   | { id: number; event: 'error'; data: ErrorData }
   | { id: number; event: 'params'; data: ParamsData }
   | { id: number; event: 'confirm'; data: ConfirmData };
@@ -82,6 +121,8 @@ export interface RunRequest {
   secret?: string[];
   /** Ask this question and run only on a yes (`confirm=`). */
   confirm?: string;
+  /** A fleet run: at most this many hosts connect or run at once (default: the queue's, 20). */
+  forks?: number;
 }
 
 /** A run's summary, as GET /api/runs lists it. */
@@ -147,10 +188,14 @@ interface TailOutput {
   event: 'output';
   slot: Slot;
   chars: number;
+  target?: string;
 }
 
 /** The text that stands for `bytes` of output dropped between a run's head and tail. */
 export const omittedMark = (bytes: number): string => `\r\n\x1b[2m[… ${bytes} bytes of output omitted …]\x1b[0m\r\n`;
+
+/** True for a run's last event: its `end` (not a fleet host's, which has a `target`) or `error`. */
+export const isLastEvent = (event: RunEvent): boolean => event.event === 'error' || (event.event === 'end' && !('target' in event.data && event.data.target !== undefined));
 
 /** Told every event of a run as it is appended (the history records runs this way). */
 export type RunObserver = (event: RunEvent) => void;
@@ -176,7 +221,7 @@ export class Run {
   /** The bytes of `pending`, when the run keeps bytes. */
   private pendingBytes: Buffer[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
-  private end: EndData | undefined;
+  private end: EndData | FleetEndData | undefined;
   private startedAt: number | undefined;
   private wake: Array<() => void> = [];
   private readonly consumers = new Set<Consumer>();
@@ -186,6 +231,8 @@ export class Run {
   private readonly observers: RunObserver[] = [];
   /** Masks known secrets in the output (secrets.ts) before it is kept or sent. */
   masker: Masker | undefined;
+  /** A fleet run's hosts, once resolved (RunQueue). */
+  fleet: ResolvedFleet | undefined;
 
   constructor(
     readonly runId: string,
@@ -197,6 +244,11 @@ export class Run {
   /** True once the run's `end` (or `error`) event is in the log. */
   get finished(): boolean {
     return this.status === 'done';
+  }
+
+  /** The data of its `end` event, once it ended (a fleet run's own end has `hosts`). */
+  get ended(): EndData | FleetEndData | undefined {
+    return this.end;
   }
 
   /** The id of the newest event. */
@@ -216,7 +268,7 @@ export class Run {
     if (event.event === 'output' && this.headEnd >= 0) {
       const { text, bytes } = event.data;
       // With bytes kept, the ring holds them: the chunks end on characters, so they decode to the text.
-      this.log.push({ id: event.id, event: 'output', slot: this.tail.push(bytes ?? text), chars: text.length });
+      this.log.push({ id: event.id, event: 'output', slot: this.tail.push(bytes ?? text), chars: text.length, ...(event.data.target !== undefined ? { target: event.data.target } : {}) });
     } else {
       this.log.push(event);
     }
@@ -228,7 +280,7 @@ export class Run {
       this.status = 'running';
       this.startedAt = event.data.startedAt;
     }
-    if (event.event === 'end' || event.event === 'error') {
+    if (isLastEvent(event)) {
       this.status = 'done';
       if (event.event === 'end') this.end = event.data;
       this.tail.compact();
@@ -322,7 +374,8 @@ export class Run {
     const out = this.log.slice(lo).map((e): RunEvent => {
       if (!('slot' in e)) return e;
       const text = this.tail.read(e.slot);
-      return { id: e.id, event: 'output', data: { runId: this.runId, text, ...(this.options.keepBytes ? { bytes: Buffer.from(this.tail.view(e.slot)) } : {}) } };
+      const target = e.target !== undefined ? { target: e.target } : {};
+      return { id: e.id, event: 'output', data: { runId: this.runId, ...target, text, ...(this.options.keepBytes ? { bytes: Buffer.from(this.tail.view(e.slot)) } : {}) } };
     });
     const gap = this.gap;
     if (gap && afterId < gap.lastId) {
@@ -361,7 +414,7 @@ export class Run {
           if (signal?.aborted) return;
           yield event;
           this.delivered(consumer, event);
-          if (event.event === 'end' || event.event === 'error') return;
+          if (isLastEvent(event)) return;
         }
         if (signal?.aborted) return;
         // Events may have come while the last ones were handed over: the loop reads them next.

@@ -18,6 +18,10 @@ import { historyRoutes } from './history-routes.js';
 import { FileConflictError, type ScriptFile } from './script-file.js';
 import { lastEventId, streamRun } from './sse.js';
 import { paramsRoutes, type InputDeps } from './params-routes.js';
+import type { Run } from '../runs/run.js';
+import { isFleet } from '../session/fleet-spec.js';
+import { FleetError, resolveFleet, type InventoryOptions, type ResolvedFleet } from '../session/inventory.js';
+import { TargetError } from '../session/target.js';
 
 /** Largest accepted body of POST /api/runs and other small requests (bytes). */
 export const MAX_RUN_BODY = 1024 * 1024;
@@ -50,6 +54,8 @@ export interface AppDeps {
   ready?: Promise<void>;
   /** The notebook's parameters and who waits for answers (params-routes.ts); none: those routes are 404. */
   inputs?: InputDeps;
+  /** Where a fleet's `@GROUP`s are looked up (`--inventory`). */
+  inventory?: InventoryOptions;
 }
 
 /** The most of an over-limit body that is read and dropped before the 413 (bytes)... */
@@ -193,28 +199,64 @@ export function createApp(deps: AppDeps): Hono {
   api.get('/runs', (c) => c.json(runs.list().map((run) => run.summary())));
   // The run's event stream; or, for a client that asks for JSON only (Accept: application/json),
   // 202 {runId, status} so it can follow the run later with GET /api/runs/:runId/events.
-  api.post('/runs', tooLarge(MAX_RUN_BODY), jsonBody('run'), (c) => {
-    const run = runs.submit(c.req.valid('json'));
+  // A fleet (`on` with a comma, or `@GROUP`) is resolved first: an unknown group is a 400.
+  const answerRun = (c: Context, run: Run) => {
     const accept = c.req.header('accept') ?? '';
     if (accept.includes('application/json') && !accept.includes('text/event-stream')) {
       return c.json({ runId: run.runId, status: run.status }, 202);
     }
     return streamRun(c, run, 0, deps.shutdown);
+  };
+  api.post('/runs', tooLarge(MAX_RUN_BODY), jsonBody('run'), async (c) => {
+    const request = c.req.valid('json');
+    const on = request.on ?? runs.defaultFleet;
+    let fleet: ResolvedFleet | undefined;
+    if (on !== undefined && isFleet(on) && !(request.runId !== undefined && runs.get(request.runId))) {
+      try {
+        fleet = await resolveFleet(on, deps.inventory);
+      } catch (err) {
+        if (err instanceof FleetError || err instanceof TargetError) return c.json({ error: err.message }, 400);
+        throw err;
+      }
+    }
+    return answerRun(c, runs.submit(request, fleet));
+  });
+  api.post('/runs/:runId/rerun-failed', tooLarge(MAX_RUN_BODY), jsonBody('rerun'), (c) => {
+    const run = runs.rerunFailed(c.req.param('runId'), c.req.valid('json').cols);
+    if ('error' in run) return c.json({ error: run.error }, run.status);
+    return answerRun(c, run);
   });
   api.get('/runs/:runId/events', (c) => {
     const run = runs.get(c.req.param('runId'));
     if (!run) return c.json({ error: 'no such run' }, 404);
     return streamRun(c, run, lastEventId(c), deps.shutdown);
   });
-  api.post('/runs/:runId/interrupt', tooLarge(MAX_RUN_BODY), (c) => {
+  api.post('/runs/:runId/interrupt', tooLarge(MAX_RUN_BODY), async (c) => {
     const runId = c.req.param('runId');
-    if (!runs.get(runId)) return c.json({ error: 'no such run' }, 404);
-    return c.json({ runId, interrupted: runs.interrupt(runId) });
+    const run = runs.get(runId);
+    if (!run) return c.json({ error: 'no such run' }, 404);
+    // The body is optional ({} or none); `target` names one host of a fleet run.
+    const text = await c.req.text();
+    let body: unknown = {};
+    try {
+      if (text.trim()) body = JSON.parse(text);
+    } catch {
+      return c.json({ error: 'invalid request body: not JSON' }, 400);
+    }
+    const parsed = (await loadSchemas()).interruptBody.safeParse(body);
+    if (!parsed.success) return c.json({ error: `invalid request body: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}` }, 400);
+    const { target } = parsed.data;
+    if (target !== undefined && !run.fleet?.hosts.some((h) => h.target === target)) return c.json({ error: `no host ${target} in the run` }, 400);
+    return c.json({ runId, interrupted: runs.interrupt(runId, target) });
   });
   api.post('/runs/:runId/input', tooLarge(MAX_RUN_BODY), jsonBody('input'), (c) => {
     const runId = c.req.param('runId');
-    if (!runs.get(runId)) return c.json({ error: 'no such run' }, 404);
-    if (!runs.input(runId, c.req.valid('json').data)) return c.json({ error: 'the run is not running' }, 409);
+    const run = runs.get(runId);
+    if (!run) return c.json({ error: 'no such run' }, 404);
+    const { data, target } = c.req.valid('json');
+    if (run.fleet && target === undefined) return c.json({ error: 'target: a fleet run takes input for one host: name its target' }, 400);
+    if (target !== undefined && !run.fleet?.hosts.some((h) => h.target === target)) return c.json({ error: `no host ${target} in the run` }, 400);
+    if (!runs.input(runId, data, target)) return c.json({ error: target === undefined ? 'the run is not running' : `${target} is not running` }, 409);
     return c.json({ runId, delivered: true });
   });
 

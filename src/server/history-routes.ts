@@ -40,7 +40,7 @@ export interface HistoryRouteDeps {
  */
 function transcriptEntries(
   deps: HistoryRouteDeps,
-  { proseBefore, transcriptRun }: typeof Transcript,
+  { proseBefore, transcriptRun, historyFleetRun }: typeof Transcript,
   source: string,
   blocks: ReturnType<BlockSplitter>,
 ): TranscriptEntry[] {
@@ -53,7 +53,8 @@ function transcriptEntries(
     const run = live.find((r) => r.request.code === block.code && r.status !== 'queued');
     if (run) return { block, prose: prose[i], run: transcriptRun(run) };
     const past = earlier.find((r) => r.code === block.code);
-    return { block, prose: prose[i], run: past && history!.store.get(past.runId) };
+    const hosts = past?.fleet !== undefined ? history!.store.hosts(past.runId) : [];
+    return { block, prose: prose[i], run: hosts.length ? historyFleetRun(hosts) : past && history!.store.get(past.runId) };
   });
 }
 

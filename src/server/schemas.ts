@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { INTERPRETERS } from '../session/session.js';
 import { parseTarget } from '../session/target.js';
+import { checkTargetOrFleet } from '../session/fleet-spec.js';
 
 /** Run ids and batch ids: 1-64 characters of base64url. */
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "-" or "_"');
@@ -13,6 +14,15 @@ const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digi
 const target = z.string().superRefine((text, ctx) => {
   try {
     parseTarget(text);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+
+/** A target or a fleet (fleet-spec.ts): `ssh://a,ssh://b`, `@web`; the 400 says what is wrong with it. */
+const targetOrFleet = z.string().max(64 * 1024).superRefine((text, ctx) => {
+  try {
+    checkTargetOrFleet(text);
   } catch (err) {
     ctx.addIssue({ code: 'custom', message: (err as Error).message });
   }
@@ -28,7 +38,8 @@ export const runBody = z.strictObject({
   cols: z.int().min(20).max(1000).optional(),
   interpreter: z.enum(INTERPRETERS).optional(),
   title: z.string().max(1000).optional(),
-  on: target.optional(),
+  on: targetOrFleet.optional(),
+  forks: z.int().min(1).max(10_000).optional(),
   promptEnv: z.enum(['auto', 'always', 'never']).optional(),
   secret: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name')).max(100).optional(),
   confirm: z.string().max(1000).optional(),
@@ -49,8 +60,14 @@ export const fileBody = z.strictObject({
   baseMtimeMs: z.number().nullable(),
 });
 
-/** POST /api/runs/:runId/input. */
-export const inputBody = z.strictObject({ data: z.string() });
+/** POST /api/runs/:runId/input: `target` names the host of a fleet run. */
+export const inputBody = z.strictObject({ data: z.string(), target: z.string().max(1000).optional() });
+
+/** POST /api/runs/:runId/interrupt: `target` names one host of a fleet run (none: every host). */
+export const interruptBody = z.strictObject({ target: z.string().max(1000).optional() });
+
+/** POST /api/runs/:runId/rerun-failed. */
+export const rerunBody = z.strictObject({ cols: z.int().min(20).max(1000).optional() });
 
 /** GET /api/history. */
 export const listQuery = z.strictObject({
@@ -62,5 +79,5 @@ export const listQuery = z.strictObject({
 export const transcriptQuery = z.strictObject({ format: z.enum(['html', 'md', 'ipynb']).default('html') });
 
 /** The bodies and queries, by name, for jsonBody and queryParams (validate.ts). */
-export const bodies = { run: runBody, file: fileBody, input: inputBody, restart: restartBody, params: paramsBody, confirm: confirmBody };
+export const bodies = { run: runBody, file: fileBody, input: inputBody, restart: restartBody, params: paramsBody, confirm: confirmBody, interrupt: interruptBody, rerun: rerunBody };
 export const queries = { list: listQuery, transcript: transcriptQuery };

@@ -12,7 +12,8 @@ import type { Splitters } from '../blocks/parser.js';
 import type { HistoryStore } from '../history/store.js';
 import { RunQueue } from '../runs/run-queue.js';
 import type { Run } from '../runs/run.js';
-import { ApiAsker, NotebookEnv, prepareRun, type GivenValue } from '../runs/inputs.js';
+import { ApiAsker, NotebookEnv, prepareFleetRun, prepareRun, type GivenValue } from '../runs/inputs.js';
+import type { InventoryOptions } from '../session/inventory.js';
 import { isSecretName } from '../blocks/params.js';
 import { SessionPool } from '../session/pool.js';
 import type { ShellSession } from '../session/session.js';
@@ -71,6 +72,12 @@ export interface ServerOptions {
   historyMax?: number;
   /** `--env` and `--env-file` values: exported into every session, and secrets among them masked. */
   env?: GivenValue[];
+  /** Where runs that name no target run when that is a fleet (`--on @web`); `on` is then this machine. */
+  defaultFleet?: string;
+  /** Where a fleet's `@GROUP`s are looked up (`--inventory`). */
+  inventory?: InventoryOptions;
+  /** Hosts of a fleet run connecting or running at once (`--forks`; default 20). */
+  forks?: number;
 }
 
 /** Default of {@link ServerOptions.maxRunOutput}. */
@@ -151,7 +158,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const asker = new ApiAsker();
   const parameters = async (code: string, secret?: readonly string[]) => (await grammar()).parameters(code, secret);
   const prepare = (run: Run, s: ShellSession, signal: AbortSignal) => prepareRun(run, s, signal, { env, asker, parameters });
-  const runs = new RunQueue(sessions, { maxRuns: options.maxRuns, outputLimits, onRun: (run) => history?.track(run), topLevelReturns, secrets: env.secrets, prepare });
+  const prepareFleet = (run: Run, signal: AbortSignal) => prepareFleetRun(run, signal, { env, asker, parameters });
+  const runs = new RunQueue(sessions, {
+    maxRuns: options.maxRuns,
+    outputLimits,
+    onRun: (run) => history?.track(run),
+    topLevelReturns,
+    secrets: env.secrets,
+    prepare,
+    prepareFleet,
+    forks: options.forks,
+    inventory: options.inventory,
+    defaultFleet: options.defaultFleet,
+  });
   // A function opens the history once the server listens: loading SQLite and opening the
   // database (~10-15 ms) need not hold up the URL, the browser and health.
   const openHistory = options.history;
@@ -182,6 +201,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     history: () => history,
     ready: historyOpen,
     inputs: { env, asker },
+    inventory: options.inventory,
   });
   let server: ServerType;
   try {

@@ -4,7 +4,7 @@
  * Each keeps its own state; runs still execute one at a time (RunQueue).
  */
 import { ShellSession, type SessionOptions } from './session.js';
-import { formatTarget, parseTarget, type Target } from './target.js';
+import { formatTarget, parseTarget, type SshVia, type Target } from './target.js';
 
 /** How to start the sessions of a pool. */
 export interface PoolOptions {
@@ -57,14 +57,16 @@ export class SessionPool {
   }
 
   /**
-   * The session of `on` (a target as written; undefined: the default), started on first use.
+   * The session of `on` (a target as written; undefined: the default), started on first use. An
+   * inventory host's `via` (its address, port, user) is part of what tells sessions apart.
    * @throws TargetError for a malformed target; Error when the pool has no options to start it or
    * the local shell cannot start.
    */
-  get(on?: string): Promise<ShellSession> {
+  get(on?: string, via?: SshVia): Promise<ShellSession> {
     if (on === undefined) return Promise.resolve(this.default);
-    const target = parseTarget(on);
-    const key = formatTarget(target);
+    const parsed = parseTarget(on);
+    const target: Target = parsed.kind === 'ssh' && via ? { ...parsed, via } : parsed;
+    const key = formatTarget(target) + (parsed.kind === 'ssh' && via ? ` ${JSON.stringify(via)}` : '');
     let session = this.sessions.get(key);
     if (!session) {
       if (!this.options) return Promise.reject(new Error(`this session cannot run blocks on ${key}`));

@@ -42,6 +42,8 @@ export interface BlockResult {
   interrupted: boolean;
   /** True when the shell died during (or before) this block and a fresh one took its place. */
   sessionRestarted: boolean;
+  /** A remote shell that could not be started (ssh failed to connect or log in): ssh's status and message. */
+  unreachable?: boolean;
 }
 
 /** Options for one {@link ShellSession.run}. */

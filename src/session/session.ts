@@ -201,7 +201,7 @@ export class ShellSession {
         const status = err.status ?? 255;
         const how = err.status === undefined ? err.message : status === 127 && remote.target.kind === 'container' ? `${carrier(remote)} exited with status 127 (is ${carrier(remote)} installed? --${carrier(remote)}-command names it)` : `${carrier(remote)} exited with status ${status}`;
         say(options, `\ncmdrun: could not start ${this.opts.shell} on ${this.target}: ${how}\n`);
-        return { exitCode: status, cwd: this.currentCwd, interrupted: false, sessionRestarted: false };
+        return { exitCode: status, cwd: this.currentCwd, interrupted: false, sessionRestarted: false, unreachable: true };
       }
       const restarted = this.restartPending;
       this.restartPending = false;
@@ -239,7 +239,8 @@ export class ShellSession {
         if (this.interrupts > 0) this.ctrlC(proc); // asked for while the shell took the line
         else if (options.input) proc.write(options.input); // after the block line: the block reads it
       };
-      const step = { file, interpreter: options.interpreter, ...(remote ? { text: padded, noInput: remote.batch } : {}) };
+      // A block given input (a hidden one reading values) reads the terminal even in batch mode.
+      const step = { file, interpreter: options.interpreter, ...(remote ? { text: padded, noInput: remote.batch && !options.input } : {}) };
       const end = await proc.run(step, (text, bytes) => {
         lastOutput = performance.now();
         reported = false;

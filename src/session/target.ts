@@ -18,14 +18,25 @@
  */
 
 /**
- * Where a block runs: this machine, `host` over SSH (as `user`, on `port`, when given), or the
- * running container `container` of the engine `engine` (as `user`, when given: `exec -u USER`).
+ * How an inventory host is reached when its name is not what ssh should connect to (Ansible's
+ * `ansible_host`, `ansible_port`, `ansible_user`): given to ssh as `-o HostName=`, `-p`, `-l`, so
+ * the name stays the destination (and its ~/.ssh/config `Host` block applies) while these win.
+ */
+export interface SshVia {
+  hostName?: string;
+  port?: number;
+  user?: string;
+}
+
+/**
+ * Where a block runs: this machine, `host` over SSH (as `user`, on `port`, when given; `via`, not
+ * part of the target's text, for an inventory host), or the running container `container` of the
+ * engine `engine` (as `user`, when given: `exec -u USER`).
  */
 export type Target =
   | { kind: 'local' }
-  | { kind: 'ssh'; user?: string; host: string; port?: number }
+  | { kind: 'ssh'; user?: string; host: string; port?: number; via?: SshVia }
   | { kind: 'container'; engine: ContainerEngine; user?: string; container: string };
-
 /** A target on another machine. */
 export type SshTarget = Extract<Target, { kind: 'ssh' }>;
 
@@ -228,7 +239,22 @@ export function sshDestinationArgs(t: SshTarget): string[] {
   if (checked.kind !== 'ssh' || checked.host !== t.host || checked.user !== t.user || checked.port !== t.port) {
     throw new TargetError(text, 'it is not a target parseTarget reads');
   }
-  return [...(t.port !== undefined ? ['-p', String(t.port)] : []), ...(t.user !== undefined ? ['-l', t.user] : []), '--', t.host];
+  const port = t.via?.port ?? t.port;
+  const user = t.via?.user ?? t.user;
+  const hostName = t.via?.hostName;
+  if (hostName !== undefined) {
+    const named = parseTarget(`ssh://${hostName.includes(':') ? `[${hostName}]` : hostName}`);
+    if (named.kind !== 'ssh' || named.host !== hostName) throw new TargetError(hostName, 'it is not a host name or address');
+  }
+  if (user !== undefined && (!NAME.test(user) || user.startsWith('-'))) throw new TargetError(user, 'it is not a user name');
+  if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) throw new TargetError(String(port), 'it is not a port');
+  return [
+    ...(hostName !== undefined ? ['-o', `HostName=${hostName}`] : []),
+    ...(port !== undefined ? ['-p', String(port)] : []),
+    ...(user !== undefined ? ['-l', user] : []),
+    '--',
+    t.host,
+  ];
 }
 
 /**

@@ -35,19 +35,19 @@ interface Line {
 const jsonLines = (text: string) => text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line);
 
 describe('cmdrun history', () => {
-  test('cmdrun run records every block; history lists them newest first: time, script, block, exit status, duration, run id', async () => {
+  test('cmdrun run records every block; history lists them newest first: time, script, block, target, exit status, duration, run id', async () => {
     const ran = await runCli(['run', deploy, '--history', db]);
     expect(ran.code).toBe(3);
     expect((await runCli(['run', check, '--history', db])).code).toBe(0);
     const list = await runCli(['history', '--history', db], { COLUMNS: '200' });
     expect(list.code).toBe(0);
     const rows = list.stdout.trim().split('\n');
-    expect(rows[0]).toMatch(/^TIME\s+SCRIPT\s+BLOCK\s+EXIT\s+DURATION\s+RUN ID$/);
+    expect(rows[0]).toMatch(/^TIME\s+SCRIPT\s+BLOCK\s+TARGET\s+EXIT\s+DURATION\s+RUN ID$/);
     expect(rows).toHaveLength(5); // header, check's block, then deploy's three (the closing `exit` is not a block)
-    expect(rows[1]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\S*check\.sh\s+echo healthy\s+0\s+\d+ ms\s+[0-9a-f-]{36}$/);
-    expect(rows[2]).toMatch(/deploy\.sh\s+Fail\s+3\s+/);
-    expect(rows[3]).toMatch(/deploy\.sh\s+Colour\s+0\s+/);
-    expect(rows[4]).toMatch(/deploy\.sh\s+Build\s+0\s+/);
+    expect(rows[1]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\S*check\.sh\s+echo healthy\s+local\s+0\s+\d+ ms\s+[0-9a-f-]{36}$/);
+    expect(rows[2]).toMatch(/deploy\.sh\s+Fail\s+local\s+3\s+/);
+    expect(rows[3]).toMatch(/deploy\.sh\s+Colour\s+local\s+0\s+/);
+    expect(rows[4]).toMatch(/deploy\.sh\s+Build\s+local\s+0\s+/);
   });
 
   test('[file], --json, --limit and --search', async () => {

@@ -126,6 +126,26 @@ describe('the file on disk', () => {
     expect(statSync(path).size).toBeLessThan(HISTORY_DISK_BOUND(500_000));
   });
 
+  test('a database made before targets (0.5) gets the target and fleet columns when opened; its runs keep theirs empty', () => {
+    const path = join(tmp(), 'v05.db');
+    const old = openDatabase(path);
+    old.exec(SCHEMA.replace(/,\s*target TEXT,\s*fleet TEXT/, ''));
+    old.prepare(`INSERT INTO runs (run_id, script, code, user, host, shell, session, started_at) VALUES ('old', '/x/old.sh', 'echo', 'u', 'h', 'bash', 's', 1)`).run();
+    expect((old.prepare('PRAGMA table_info(runs)').all() as Array<{ name: string }>).map((c) => c.name)).not.toContain('target');
+    old.close();
+    const store = HistoryStore.open(path);
+    store.begin(meta({ runId: 'new', script: '/x/old.sh', target: 'ssh://db1' }));
+    store.begin(meta({ runId: 'host', script: '/x/old.sh', target: 'ssh://web01', fleet: '@web' }));
+    expect(store.list({ script: '/x/old.sh' }).map((r) => [r.runId, r.target, r.fleet])).toEqual([
+      ['host', 'ssh://web01', '@web'],
+      ['new', 'ssh://db1', undefined],
+      ['old', undefined, undefined],
+    ]);
+    expect(store.list({ on: '@web' }).map((r) => r.runId)).toEqual(['host']);
+    expect(store.list({ on: 'ssh://db1' }).map((r) => r.runId)).toEqual(['new']);
+    store.close();
+  });
+
   test('clearing a script gives its space back', () => {
     const path = join(tmp(), 'h.db');
     const store = HistoryStore.open(path);

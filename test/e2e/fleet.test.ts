@@ -1,0 +1,146 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { openNotebook, type OpenNotebook } from '../helpers/browser.js';
+import { startFleet, type Fleet } from '../helpers/fleet.js';
+import { tempDir } from '../helpers/tmp.js';
+
+// A fleet block on the page (issue 19, item 3), in Chromium against 12 real ssh hosts (ports of
+// real sshds on 127.0.0.1) named by an Ansible inventory group: web03's block fails, web12 refuses
+// the key (unreachable). The panel names the fleet, shows a chip per host and a count line, the
+// chosen host's output as a terminal, input to one host, Group identical and Re-run failed.
+let fleet: Fleet;
+let nb: OpenNotebook;
+/** Screenshots: CMDRUN_SCREENSHOTS keeps them (to look at), else a temp folder. */
+let shots: string;
+
+beforeAll(async () => {
+  fleet = await startFleet({ hosts: 12, refuseKey: ['web12'] });
+  const inventory = fleet.iniInventory();
+  const dir = tempDir('cmdrun-e2e-fleet-');
+  shots = process.env.CMDRUN_SCREENSHOTS ?? dir;
+  const port = fleet.ports.web03;
+  const script = join(dir, 'fleet.sh');
+  writeFileSync(
+    script,
+    [
+      '# %% check on="@web"',
+      'port=$(echo "$SSH_CONNECTION" | cut -d" " -f4)',
+      'echo "uptime ok"',
+      `if [ "$port" = ${port} ]; then echo "disk full on $port"; exit 3; fi`,
+      '# %% ask on="ssh://web01,ssh://web02,ssh://web03"',
+      'printf "name? "; name=$(head -n 1); echo "hello $name from $(echo "$SSH_CONNECTION" | cut -d" " -f4)"',
+      '',
+    ].join('\n'),
+  );
+  nb = await openNotebook(script, { CMDRUN_SSH_COMMAND: fleet.sshCommand, ANSIBLE_INVENTORY: inventory });
+}, 60_000);
+afterAll(async () => {
+  await nb?.close();
+  await fleet?.stop();
+});
+
+/** The panels of the two blocks, by the fleet they ran on. */
+const CHECK = '[data-testid="output"][data-fleet="@web"]';
+const ASK = '[data-testid="output"][data-fleet="ssh://web01,ssh://web02,ssh://web03"]';
+/** The chips of the panel `sel`: target, data-state and state words. */
+const chips = (sel: string) =>
+  nb.page.evaluate((q) => {
+    const panel = document.querySelector(q)!;
+    return [...panel.querySelectorAll<HTMLElement>('[data-testid="fleet-host"]')].map((c) => ({ target: c.dataset.target, state: c.dataset.state, text: c.querySelector('.fleet-host-state')!.textContent }));
+  }, sel);
+const body = (sel: string) => nb.page.evaluate((q) => document.querySelector(q)!.querySelector('.output-body')!.textContent, sel);
+const waitState = (sel: string, states: string[]) =>
+  nb.page.waitForFunction(({ q, s }) => s.includes(document.querySelector(q)?.getAttribute('data-state') ?? ''), { q: sel, s: states }, { timeout: 60_000 });
+
+test('a fleet block: header and tooltip name the fleet, a chip per host, the count line, each host\'s output', async () => {
+  await nb.page.locator('.cm-line', { hasText: 'uptime ok' }).click();
+  await nb.page.keyboard.press('Control+Enter');
+  await waitState(CHECK, ['failed']);
+  const panel = nb.page.locator(CHECK);
+  await expect(panel.locator('[data-testid="target"]').textContent()).resolves.toBe('on @web: 12 hosts');
+  await expect(panel.getAttribute('data-exit-code')).resolves.toBe('3');
+  await nb.page.waitForFunction(() => document.querySelector('[data-testid="fleet-count"]')?.textContent === '12 hosts: 10 ok, 1 failed, 1 unreachable');
+  const states = await chips(CHECK);
+  expect(states.map((c) => c.target)).toEqual(fleet.targets);
+  expect(states.map((c) => c.text)).toEqual([...Array(2).fill('ok'), 'failed 3', ...Array(8).fill('ok'), 'unreachable']);
+  // Until the user chooses, the first host that failed is shown.
+  await nb.page.waitForFunction(() => document.querySelector('[data-testid="output"] .output-body')?.textContent?.includes('disk full'));
+  expect(await body(CHECK)).toBe(`uptime ok\ndisk full on ${fleet.ports.web03}`);
+  await panel.locator('[data-testid="fleet-host"][data-target="ssh://web12"]').click();
+  await nb.page.waitForFunction(() => /Permission denied/.test(document.querySelector('[data-testid="output"] .output-body')?.textContent ?? ''));
+  await panel.locator('[data-testid="fleet-host"][data-target="ssh://web05"]').click();
+  await nb.page.waitForFunction(() => document.querySelector('[data-testid="output"] .output-body')?.textContent === 'uptime ok');
+  await expect(panel.locator('[data-testid="fleet-host"][aria-selected="true"]').getAttribute('data-target')).resolves.toBe('ssh://web05');
+  // The ▶ tooltip names the fleet by the label the run gave.
+  const run = nb.page.locator('.cm-run-button').first();
+  await run.hover();
+  await expect(run.getAttribute('title')).resolves.toBe('Run block 1 (check) on @web: 12 hosts (Ctrl/Cmd+Enter)');
+  await nb.page.screenshot({ path: join(shots, 'fleet-hosts.png') });
+}, 90_000);
+
+test('Group identical: each distinct output once under its hosts, in ranges, failing groups first', async () => {
+  const panel = nb.page.locator(CHECK);
+  await panel.locator('[data-testid="group-identical"]').click();
+  const groups = await panel.locator('[data-testid="fleet-group"] .fleet-group-head').allTextContents();
+  expect(groups).toEqual(['web03 (1 host) · failed 3', 'web12 (1 host) · unreachable', 'web[01-02,04-11] (10 hosts) · ok']);
+  const outputs = await panel.locator('[data-testid="fleet-group"] .fleet-group-output').allTextContents();
+  expect(outputs[0]).toBe(`uptime ok\ndisk full on ${fleet.ports.web03}`);
+  expect(outputs[1]).toMatch(/Permission denied/);
+  expect(outputs[2]).toBe('uptime ok');
+  await expect(panel.locator('.output-body').isVisible()).resolves.toBe(false);
+  await nb.page.screenshot({ path: join(shots, 'fleet-grouped.png') });
+  // A group's title shows its first host as a terminal again.
+  await panel.locator('.fleet-group-head', { hasText: 'web12' }).click();
+  await expect(panel.locator('[data-testid="fleet-groups"]').isVisible()).resolves.toBe(false);
+  await expect(panel.locator('[data-testid="fleet-host"][aria-selected="true"]').getAttribute('data-target')).resolves.toBe('ssh://web12');
+}, 30_000);
+
+test('Re-run failed, from the panel and from the ⋯ menu, runs only the failed and unreachable hosts', async () => {
+  const first = nb.page.locator('[data-testid="output"]').first();
+  const oldRun = await first.getAttribute('data-run-id');
+  await first.locator('[data-testid="rerun-failed"]').click();
+  await nb.page.waitForFunction((old) => {
+    const panel = document.querySelector('[data-testid="output"]');
+    return panel?.getAttribute('data-run-id') !== old && panel?.getAttribute('data-state') === 'failed';
+  }, oldRun, { timeout: 60_000 });
+  expect((await chips('[data-testid="output"]')).map((c) => `${c.target} ${c.text}`)).toEqual(['ssh://web03 failed 3', 'ssh://web12 unreachable']);
+  await expect(nb.page.locator('[data-testid="output"] [data-testid="target"]').first().textContent()).resolves.toMatch(/^on .*2 hosts$/);
+  // The block's ⋯ menu offers it too, with the count of hosts.
+  const rerunId = await nb.page.locator('[data-testid="output"]').first().getAttribute('data-run-id');
+  await nb.page.locator('.cm-run-menu-button').first().click();
+  const item = nb.page.locator('.run-menu [data-value="rerun-failed"]');
+  await expect(item.textContent()).resolves.toBe('Re-run failed2 hosts');
+  await item.click();
+  await nb.page.waitForFunction((old) => {
+    const panel = document.querySelector('[data-testid="output"]');
+    return panel?.getAttribute('data-run-id') !== old && panel?.getAttribute('data-state') === 'failed';
+  }, rerunId, { timeout: 60_000 });
+  expect((await chips('[data-testid="output"]')).map((c) => c.target)).toEqual(['ssh://web03', 'ssh://web12']);
+  expect(await nb.page.locator('[data-testid="output"]').count()).toBe(1);
+}, 120_000);
+
+test('the input line sends to the chosen host only; Interrupt stops the others', async () => {
+  await nb.page.locator('.cm-line', { hasText: 'head -n 1' }).click();
+  await nb.page.keyboard.press('Control+Enter');
+  const panel = nb.page.locator(ASK);
+  // Every host asks, then waits for a line.
+  await nb.page.waitForFunction((q) => {
+    const p = document.querySelector(q);
+    return p && [...p.querySelectorAll<HTMLElement>('[data-testid="fleet-host"]')].every((c) => c.dataset.state === 'running') && p.querySelector('.output-body')?.textContent === 'name? ';
+  }, ASK, { timeout: 60_000 });
+  await panel.locator('[data-testid="fleet-host"][data-target="ssh://web02"]').click();
+  const stdin = panel.locator('[data-testid="stdin"]');
+  await expect(stdin.getAttribute('aria-label')).resolves.toBe('Input to the block on web02');
+  await stdin.fill('ada');
+  await stdin.press('Enter');
+  await nb.page.waitForFunction((q) => document.querySelector(q)!.querySelector<HTMLElement>('[data-target="ssh://web02"]')?.dataset.state === 'ok', ASK);
+  expect(await body(ASK)).toBe(`name? ada\r\nhello ada from ${fleet.ports.web02}`.replace(/\r/g, ''));
+  expect((await chips(ASK)).map((c) => c.state)).toEqual(['running', 'ok', 'running']);
+  await nb.page.screenshot({ path: join(shots, 'fleet-input.png') });
+  await nb.page.click('#interrupt');
+  await waitState(ASK, ['interrupted', 'failed']);
+  expect((await chips(ASK)).map((c) => c.state)).toEqual(['interrupted', 'ok', 'interrupted']);
+  await nb.page.waitForFunction((q) => document.querySelector(q)!.querySelector('[data-testid="fleet-count"]')?.textContent === '3 hosts: 1 ok, 2 interrupted', ASK);
+  expect(nb.pageErrors).toEqual([]);
+}, 90_000);
