@@ -36,6 +36,27 @@ const nodeArgs = process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []
 /** The run history of every server but the history section's: a database in the temp folder. */
 const HISTORY = ['--history', join(dir, 'history.db')];
 
+/**
+ * Rows for 50 MB of output (REMOTE_OUTPUT) through cmdrun's session on `server` beside the same
+ * block typed into a bare shell `bare` in a PTY, BIG_OUTPUT_RUNS times each: MB/s of the medians,
+ * and the bytes each delivered when either fell short.
+ */
+async function bigOutputRows(server, bare, label, bareLabel) {
+  const [ptyRuns, runs] = [[], []];
+  for (let i = 0; i < BIG_OUTPUT_RUNS; i++) {
+    ptyRuns.push(await bare.run(REMOTE_OUTPUT));
+    runs.push(await runBlock(server, REMOTE_OUTPUT));
+  }
+  const ptyMs = summary(ptyRuns.map((r) => r.ms)).median;
+  const ms = summary(runs.map((r) => r.ms)).median;
+  const bytes = 50_000_000;
+  const mbps = (t) => bytes / 1e3 / t;
+  const delivered = Math.min(...runs.map((r) => r.bytes));
+  const bareDelivered = Math.min(...ptyRuns.map((r) => r.bytes));
+  row(`${label} 50 MB output (MB/s)`, f(mbps(ms), 0), `${f(mbps(ptyMs), 0)} ${bareLabel}`, `${f(ptyMs / ms, 2)} of bare`, 'every byte', delivered === bytes);
+  if (delivered !== bytes || bareDelivered !== bytes) row(`  ${label} 50 MB: bytes delivered`, `${delivered}`, `${bareDelivered}`, `of ${bytes}`);
+}
+
 /** Calls fn(server) with a fresh cmdrun serving `file` (with `args`), and stops it afterwards. */
 async function withServer(file, fn, args = HISTORY) {
   const server = await startCmdrun(file, { nodeArgs, args });
@@ -235,19 +256,7 @@ async function remote() {
       for (const q of ['median', 'p95']) {
         row(`remote block \`true\`, ${q} (ms)`, f(ours[q], 2), `${f(base[q], 2)} bare ssh -tt bash`, `+${f(ours[q] - base[q], 2)} ms, ${f(ours[q] / base[q], 1)}x`);
       }
-      const [ptyRuns, runs] = [[], []];
-      for (let i = 0; i < BIG_OUTPUT_RUNS; i++) {
-        ptyRuns.push(await bare.run(REMOTE_OUTPUT));
-        runs.push(await runBlock(server, REMOTE_OUTPUT));
-      }
-      const ptyMs = summary(ptyRuns.map((r) => r.ms)).median;
-      const ms = summary(runs.map((r) => r.ms)).median;
-      const bytes = 50_000_000;
-      const mbps = (t) => bytes / 1e3 / t;
-      const delivered = Math.min(...runs.map((r) => r.bytes));
-      const bareDelivered = Math.min(...ptyRuns.map((r) => r.bytes));
-      row('remote 50 MB output (MB/s)', f(mbps(ms), 0), `${f(mbps(ptyMs), 0)} bare ssh -tt`, `${f(ptyMs / ms, 2)} of bare`, 'every byte', delivered === bytes);
-      if (delivered !== bytes || bareDelivered !== bytes) row('  remote 50 MB: bytes delivered', `${delivered}`, `${bareDelivered}`, `of ${bytes}`);
+      await bigOutputRows(server, bare, 'remote', 'bare ssh -tt');
       results.remote = {
         target: 'ssh://127.0.0.1 (test sshd)',
         latencyTrueMs: { cmdrun: ours, bareSsh: base, runs: LATENCY_RUNS },
@@ -284,19 +293,7 @@ async function container() {
       for (const q of ['median', 'p95']) {
         row(`container block \`true\`, ${q} (ms)`, f(ours[q], 2), `${f(base[q], 2)} bare podman exec -it bash`, `+${f(ours[q] - base[q], 2)} ms, ${f(ours[q] / base[q], 1)}x`);
       }
-      const [ptyRuns, runs] = [[], []];
-      for (let i = 0; i < BIG_OUTPUT_RUNS; i++) {
-        ptyRuns.push(await bare.run(REMOTE_OUTPUT));
-        runs.push(await runBlock(server, REMOTE_OUTPUT));
-      }
-      const ptyMs = summary(ptyRuns.map((r) => r.ms)).median;
-      const ms = summary(runs.map((r) => r.ms)).median;
-      const bytes = 50_000_000;
-      const mbps = (t) => bytes / 1e3 / t;
-      const delivered = Math.min(...runs.map((r) => r.bytes));
-      const bareDelivered = Math.min(...ptyRuns.map((r) => r.bytes));
-      row('container 50 MB output (MB/s)', f(mbps(ms), 0), `${f(mbps(ptyMs), 0)} bare podman exec -it`, `${f(ptyMs / ms, 2)} of bare`, 'every byte', delivered === bytes);
-      if (delivered !== bytes || bareDelivered !== bytes) row('  container 50 MB: bytes delivered', `${delivered}`, `${bareDelivered}`, `of ${bytes}`);
+      await bigOutputRows(server, bare, 'container', 'bare podman exec -it');
       results.container = {
         target: 'podman://<busybox + bash image, runc>',
         latencyTrueMs: { cmdrun: ours, barePodmanExec: base, runs: LATENCY_RUNS },

@@ -11,7 +11,7 @@ import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import getPort from 'get-port';
-import { startSshd, type Sshd } from './sshd.js';
+import { SSH_CLIENT_OPTIONS, startSshd, type Sshd } from './sshd.js';
 import { waitFor } from './wait.js';
 
 /** Ports (hosts) one sshd serves. */
@@ -135,18 +135,8 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       `  User ${user}`,
       '  IdentitiesOnly yes',
       '  IdentityAgent none',
-      '  PasswordAuthentication no',
-      '  KbdInteractiveAuthentication no',
-      '  StrictHostKeyChecking yes',
       `  UserKnownHostsFile ${knownHosts}`,
-      '  GlobalKnownHostsFile /dev/null',
-      '  UpdateHostKeys no',
-      '  CheckHostIP no',
-      '  BatchMode yes',
-      '  ControlMaster no',
-      '  ControlPath none',
-      '  ConnectTimeout 10',
-      '  LogLevel ERROR',
+      ...SSH_CLIENT_OPTIONS,
       '',
     ].join('\n'),
     { mode: 0o600 },

@@ -207,6 +207,24 @@ function sshdConfigText(dir: string, port: number, hostKey: string, authorizedKe
   ].join('\n');
 }
 
+/**
+ * The ssh_config lines every test client uses: keys only, no prompts, the test's known_hosts only
+ * (the caller adds UserKnownHostsFile), no connection sharing, quiet (ssh_config(5)).
+ */
+export const SSH_CLIENT_OPTIONS = [
+  '  PasswordAuthentication no',
+  '  KbdInteractiveAuthentication no',
+  '  StrictHostKeyChecking yes',
+  '  GlobalKnownHostsFile /dev/null',
+  '  UpdateHostKeys no',
+  '  CheckHostIP no',
+  '  BatchMode yes',
+  '  ControlMaster no',
+  '  ControlPath none',
+  '  ConnectTimeout 10',
+  '  LogLevel ERROR',
+];
+
 function sshConfigText(dir: string, port: number, wrongPort: number, user: string, clientKey: string): string {
   const common = [
     '  HostName 127.0.0.1',
@@ -214,17 +232,7 @@ function sshConfigText(dir: string, port: number, wrongPort: number, user: strin
     `  IdentityFile ${clientKey}`,
     '  IdentitiesOnly yes',
     '  IdentityAgent none',
-    '  PasswordAuthentication no',
-    '  KbdInteractiveAuthentication no',
-    '  StrictHostKeyChecking yes',
-    '  GlobalKnownHostsFile /dev/null',
-    '  UpdateHostKeys no',
-    '  CheckHostIP no',
-    '  BatchMode yes',
-    '  ControlMaster no',
-    '  ControlPath none',
-    '  ConnectTimeout 10',
-    '  LogLevel ERROR',
+    ...SSH_CLIENT_OPTIONS,
   ];
   const block = (comment: string, alias: string, hostPort: number, knownHosts: string) =>
     [`# ${comment}`, `Host ${alias}`, `  Port ${hostPort}`, `  UserKnownHostsFile ${join(dir, knownHosts)}`, ...common, ''];
