@@ -133,7 +133,9 @@ export function bootstrap(layout: SessionLayout, { bootId, leaderId, rcName, rc 
 
 /**
  * The input watcher of a remote session (POSIX sh, Linux /proc, proc(5)): started in the background
- * by the bootstrap, in the terminal's session, ignoring Ctrl-C and the hang-up. Every 200 ms:
+ * by the bootstrap, in the terminal's session, ignoring Ctrl-C and the hang-up. Every 200 ms while
+ * a block runs (the file `block` holds its id), every second while none does (the file is empty:
+ * then it forks nothing but its sleep(1), one process a second, and walks nothing):
  * - when the session leader is gone (something killed it) or the terminal is (a connection lost
  *   or closed, an sshd stopped or killed: /dev/tty no longer opens once it is hung up), it
  *   SIGKILLs every other process of the terminal's session (a block's program that ignores the
@@ -141,12 +143,13 @@ export function bootstrap(layout: SessionLayout, { bootId, leaderId, rcName, rc 
  *   nothing of the session stays on that machine;
  * - it walks the shell's process tree (/proc/PID/task/PID/children) and looks for a process of
  *   the terminal's foreground process group blocked in read(2) on the terminal (/proc/PID/syscall,
- *   its fd's link), as waitsForTerminalInput does here, or in poll(2) on one descriptor with its
- *   stdin the terminal (busybox ash's `read`), and writes a `w` marker, `w;ID;1|0;BLOCK`
- *   (the running block's id, from the file `block` that `__cmdrun_pre` writes): while a block
- *   waits, every time (typed input makes cmdrun forget the last one until the next), else when it
- *   changes. With no children files or an unknown architecture it reports nothing: then no block
- *   is reported waiting, and the page offers input to every running remote block.
+ *   its fd the terminal: `test -ef`, no readlink(1) to fork), as waitsForTerminalInput does here,
+ *   or in poll(2) on one descriptor with its stdin the terminal (busybox ash's `read`), and writes
+ *   a `w` marker, `w;ID;1|0;BLOCK` (the running block's id, from the file `block` that
+ *   `__cmdrun_pre` writes and the end hook empties, shells.ts): while a block waits, every time
+ *   (typed input makes cmdrun forget the last one until the next), else when it changes.
+ *   With no children files or an unknown architecture it reports nothing: then no block is
+ *   reported waiting, and the page offers input to every running remote block.
  * With no /proc at all it ends at once.
  */
 const WATCHER = `trap '' INT HUP
@@ -154,8 +157,9 @@ sid=$1 dir=$2 id=$3 tty=$4 me=$$ last=
 case $(uname -m) in x86_64|amd64) nr=0 pn=7;; aarch64|arm64) nr=63 pn=73;; *) nr= pn=;; esac
 [ -r /proc/$sid/stat ] || exit 0
 [ -r /proc/$sid/task/$sid/children ] || nr=
+t=0.2
 while :; do
-  sleep 0.2 2>/dev/null || sleep 1
+  sleep $t 2>/dev/null || sleep 1
   st=; read -r st </proc/$sid/stat 2>/dev/null
   set -- \${st##*) }
   if [ -z "$st" ] || [ "$1" = Z ] || ! { true >/dev/tty; } 2>/dev/null; then # not ":", a special built-in: its redirection error would end sh
@@ -167,6 +171,9 @@ while :; do
     rm -rf -- "$dir"
     exit 0
   fi
+  b=; read -r b <"$dir/block" 2>/dev/null
+  if [ -z "$b" ]; then t=1 last=; continue; fi
+  t=0.2
   [ -n "$nr" ] || continue
   fg=$6
   w=0 todo=$sid
@@ -178,11 +185,10 @@ while :; do
     kids=; read -r kids </proc/$p/task/$p/children 2>/dev/null; todo="$todo $kids" # no newline: read fails, kids is set
     read -r st </proc/$p/stat 2>/dev/null || continue
     set -- \${st##*) }; [ "$3" = "$fg" ] || continue
-    read -r n a b rest </proc/$p/syscall 2>/dev/null || continue
-    if [ "$n" = "$nr" ]; then [ "$(readlink /proc/$p/fd/$((a)))" = "$tty" ] && w=1
-    elif [ "$n" = "$pn" ] && [ "$((b))" = 1 ]; then [ "$(readlink /proc/$p/fd/0)" = "$tty" ] && w=1; fi
+    read -r n a c rest </proc/$p/syscall 2>/dev/null || continue
+    if [ "$n" = "$nr" ]; then [ /proc/$p/fd/$((a)) -ef "$tty" ] && w=1
+    elif [ "$n" = "$pn" ] && [ "$((c))" = 1 ]; then [ /proc/$p/fd/0 -ef "$tty" ] && w=1; fi
   done
-  b=; read -r b <"$dir/block" 2>/dev/null
   [ "$w;$b" = "$last" ] && [ $w = 0 ] && continue
   last="$w;$b"
   printf '\\033]6973;w;%s;%s;%s\\007' "$id" "$w" "$b" >/dev/tty 2>/dev/null

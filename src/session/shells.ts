@@ -189,11 +189,11 @@ function getFunction(b: string, ctx: RcContext, prefix: string): string {
  * functions (`\builtin ` in bash and zsh, empty in dash); `afterEnd` re-installs the prompt hook if
  * a block replaced it.
  */
-function endHook(b: string, afterEnd: string): string {
+function endHook(b: string, ctx: SessionLayout, afterEnd: string): string {
   return `__cmdrun_id=
 __cmdrun_end() {
   if [ -n "\${__cmdrun_id-}" ]; then
-    ${b}printf '${osc}e;%s;%s;%s\\007' "$__cmdrun_id" "$1" "$PWD" >/dev/tty
+    ${b}printf '${osc}e;%s;%s;%s\\007' "$__cmdrun_id" "$1" "$PWD" >/dev/tty${unwatched(b, ctx)}
     __cmdrun_id=
   fi
   ${afterEnd}
@@ -235,10 +235,17 @@ export const checkText = (padded: string): string => `if false; then __cmdrun_c(
  * reports a missing command). Both live in the startup file, so the line typed for each block is
  * short: bash reads a script that is a terminal one byte per read(2) (a 330-byte line cost ~50 µs).
  */
+/**
+ * On another machine the input watcher (remote.ts) reads the running block's id from the file
+ * `block`: `__cmdrun_pre` writes it, and the end hook empties it (an empty file: no block runs,
+ * the watcher then only checks that the session lives, once a second). '' for a local session.
+ */
+const watchedBlock = (b: string, ctx: SessionLayout, id: string): string => (ctx.remote ? `\n  ${b}printf '%s' ${id} >${quote(`${ctx.dir}/block`)}` : '');
+const unwatched = (b: string, ctx: SessionLayout): string => watchedBlock(b, ctx, "''").replace('\n', '\n  ');
+
 function blockFunctions(b: string, ctx: SessionLayout, enter = ''): string {
   const check = layoutPaths(ctx).check;
-  // On another machine the input watcher (remote.ts) reads the running block's id from `block`.
-  const watched = ctx.remote ? `\n  ${b}printf '%s' "$1" >${quote(`${ctx.dir}/block`)}` : '';
+  const watched = watchedBlock(b, ctx, '"$1"');
   return `__cmdrun_pre() {
   __cmdrun_id=$1
   ${b}printf '${osc}s;%s\\007' "$1" >/dev/tty${watched}
@@ -308,7 +315,7 @@ __cmdrun_end() {
       [ -z "$__cmdrun_dbg" ] || \\builtin eval "$__cmdrun_dbg"
       [ -n "$__cmdrun_xd" ] || \\builtin shopt -u extdebug
     fi
-    \\builtin printf '${osc}e;%s;%s;%s\\007' "$__cmdrun_id" "$__cmdrun_s" "$PWD" >/dev/tty
+    \\builtin printf '${osc}e;%s;%s;%s\\007' "$__cmdrun_id" "$__cmdrun_s" "$PWD" >/dev/tty${unwatched('\\builtin ', ctx)}
     __cmdrun_id=
     __cmdrun_int=
   fi
@@ -383,6 +390,7 @@ stty -onlcr noflsh iutf8 2>/dev/null || stty -onlcr noflsh 2>/dev/null
 ${restoreLines(ctx.restore)}
 ${endHook(
   '\\builtin ',
+  ctx,
   `(( \${precmd_functions[(Ie)__cmdrun_prompt]} )) || precmd_functions=(__cmdrun_prompt $precmd_functions)
   \\builtin unsetopt zle`,
 )}
@@ -415,7 +423,7 @@ export const dash: ShellProfile = {
 PS2=''
 stty -onlcr noflsh iutf8 2>/dev/null || stty -onlcr noflsh 2>/dev/null
 ${restoreLines(ctx.restore)}
-${endHook('', `PS1='$(__cmdrun_end "$?")'`)}
+${endHook('', ctx, `PS1='$(__cmdrun_end "$?")'`)}
 __cmdrun_check() { . "$1"; }
 ${blockFunctions('', ctx)}
 ${getFunction('', ctx, '')}
