@@ -58,7 +58,7 @@ export class Api {
    * never runs one run id twice.
    * @throws ApiError when the server refuses; the last network error once the retries are spent.
    */
-  async postRun<T>(path: string, body: { runId: string }, retries = 3): Promise<T> {
+  async postRun<T>(path: string, body: { runId: string; [field: string]: unknown }, retries = 3): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.json<T>('POST', path, body);

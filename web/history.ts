@@ -120,7 +120,7 @@ export async function showHistoryRun(api: Api, view: OutputView, run: ApiHistory
   } else if (full.output) view.write(full.output);
   if (full.error) view.failed(full.error);
   else if (full.finished) {
-    view.ended({ exitCode: full.exitCode!, durationMs: full.durationMs!, interrupted: full.interrupted ?? false, sessionRestarted: full.sessionRestarted ?? false });
+    view.ended({ exitCode: full.exitCode!, durationMs: full.durationMs!, interrupted: full.interrupted ?? false, sessionRestarted: ('sessionRestarted' in full && full.sessionRestarted) || false });
   }
 }
 

@@ -57,7 +57,7 @@ function unreachableRow(row: HistoryRun): boolean {
  * that printed it and their outcome (`web[01-03] (3 hosts): ok`), failing groups first
  * (group-outputs.ts). Transcripts show it, and `GET /api/history/:runId` answers it as `output`.
  */
-export function fleetOutput(hosts: ReadonlyArray<Pick<HistoryHost, 'target' | 'output' | 'unreachable' | 'interrupted'> & { exitCode?: number | null }>): string {
+export function fleetOutput(hosts: ReadonlyArray<Pick<HistoryHost, 'target' | 'output' | 'interrupted'> & { exitCode?: number | null; unreachable?: boolean }>): string {
   const groups = groupOutputs(hosts.map((h) => ({ host: hostName(h.target), output: h.output, exitCode: h.exitCode ?? null, unreachable: h.unreachable, interrupted: h.interrupted })));
   return groups.map((g) => `\x1b[1m${g.label}: ${g.outcome}\x1b[0m\n${g.output}${g.output && !g.output.endsWith('\n') ? '\n' : ''}`).join('');
 }

@@ -70,7 +70,7 @@ describe('cmdrun run, a fleet block', () => {
     expect(listed).toEqual([expect.stringMatching(/\/group\.sh +.* +ssh:\/\/web04 +255 unreachable +[\d.]+ m?s +\S+$/)]);
     const shown = await history(['show', listed[0].split(/ +/).at(-1)!]);
     expect(shown.stdout).toMatch(/\n# on ssh:\/\/web01,ssh:\/\/web02,ssh:\/\/web03,ssh:\/\/web04: 4 hosts\n/);
-    expect(shown.stdout).toMatch(/\n# ssh:\/\/web04: exit 255 after [\d.]+ m?s, unreachable\n[^#]*Permission denied \(publickey[^#]*\ncmdrun: could not start bash on ssh:\/\/web04: ssh exited with status 255\n$/);
+    expect(shown.stdout).toMatch(/\n# ssh:\/\/web04: exit 255 after [\d.]+ m?s, unreachable(; cwd \S+)?\n[^#]*Permission denied \(publickey[^#]*\ncmdrun: could not start bash on ssh:\/\/web04: ssh exited with status 255\n$/);
   }, 120_000);
 
   test('--json events carry the host; an unknown group exits 2 before anything runs, listing the groups', async () => {
