@@ -53,6 +53,23 @@ export class Api {
   }
 
   /**
+   * POSTs a new run's body (one that names its `runId`) and returns the JSON answer; a network
+   * error is retried with the same body, up to `retries` times (after 300, 600, 900 ms): the server
+   * never runs one run id twice.
+   * @throws ApiError when the server refuses; the last network error once the retries are spent.
+   */
+  async postRun<T>(path: string, body: { runId: string; [field: string]: unknown }, retries = 3): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.json<T>('POST', path, body);
+      } catch (err) {
+        if (err instanceof ApiError || attempt >= retries) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 300 * (attempt + 1)));
+      }
+    }
+  }
+
+  /**
    * Reads an event stream (GET `path` with Last-Event-ID `afterId`) and calls `onMessage` for each
    * event until the stream ends or the connection drops (the caller resumes from the last id).
    * @throws ApiError when the server refuses; network errors as fetch throws them.

@@ -10,8 +10,11 @@ import { RawOutput } from './raw-output.js';
 /** Output kept per host for the page (UTF-16 code units, the last ones): 4 MiB, as a run's tail. */
 export const HOST_OUTPUT_LIMIT = 4 * 1024 * 1024;
 
-/** A host's state, as its chip shows it. */
-export type HostState = 'queued' | 'connecting' | 'running' | 'ok' | 'failed' | 'unreachable' | 'interrupted';
+/**
+ * A host's state, as its chip shows it; `unfinished`: a run of the history whose cmdrun stopped
+ * during the host's block (it has no exit status).
+ */
+export type HostState = 'queued' | 'connecting' | 'running' | 'ok' | 'failed' | 'unreachable' | 'interrupted' | 'unfinished';
 
 /** One host of the fleet. */
 export interface FleetHost {
@@ -44,7 +47,7 @@ export interface HostEnd {
 }
 
 /** The order states are counted in: outcomes first, then what is still under way. */
-const COUNT_ORDER: HostState[] = ['ok', 'failed', 'unreachable', 'interrupted', 'running', 'connecting', 'queued'];
+const COUNT_ORDER: HostState[] = ['ok', 'failed', 'unreachable', 'interrupted', 'unfinished', 'running', 'connecting', 'queued'];
 
 export class FleetHosts {
   readonly hosts: FleetHost[];
@@ -106,13 +109,22 @@ export class FleetHosts {
     return h;
   }
 
+  /** The host's row in the history has no exit status: its cmdrun stopped during its block. */
+  unfinished(target: string): FleetHost {
+    const h = this.get(target);
+    h.state = 'unfinished';
+    h.waiting = false;
+    return h;
+  }
+
   /**
    * The run ended: `hosts` (its `end`'s list) settles every host it names; a host it does not name
-   * and that never ended (the run was cancelled or failed first) counts as interrupted.
+   * and that never ended (the run was cancelled or failed first) counts as interrupted, unless the
+   * history says it is unfinished.
    */
   runEnded(hosts: readonly (HostEnd & { target: string })[] = []): void {
     for (const end of hosts) this.ended(end.target, end);
-    for (const h of this.hosts) if (h.exitCode === undefined) h.state = 'interrupted';
+    for (const h of this.hosts) if (h.exitCode === undefined && h.state !== 'unfinished') h.state = 'interrupted';
   }
 
   /** True when no host is queued, connecting or running. */
@@ -144,9 +156,9 @@ export class FleetHosts {
     return { exitCode: h.exitCode ?? null, unreachable: h.state === 'unreachable', interrupted: h.state === 'interrupted' };
   }
 
-  /** The chip's state words: `ok`, `failed 2`, `unreachable`, `running`, `connecting`, `queued`. */
+  /** The chip's state words: `ok`, `failed 2`, `unreachable`, `running`, `connecting`, `queued`, `unfinished`. */
   static stateText(h: FleetHost): string {
-    if (h.state === 'queued' || h.state === 'connecting' || h.state === 'running') return h.state;
+    if (h.state === 'queued' || h.state === 'connecting' || h.state === 'running' || h.state === 'unfinished') return h.state;
     return hostOutcome({ exitCode: h.exitCode ?? null, unreachable: h.state === 'unreachable', interrupted: h.state === 'interrupted' });
   }
 }

@@ -3,13 +3,17 @@
  * hosts`), the host strip and count line sit under it, and the panel's terminal shows the chosen
  * host's output, streaming live; the input line sends to that host. "Group identical" shows each
  * distinct output once under its hosts (src/runs/group-outputs.ts), failing groups first; "Re-run
- * failed" runs the block again on the hosts that failed, were interrupted or unreachable.
+ * failed" runs the block again on the hosts that failed, were interrupted or unreachable. A fleet
+ * run of the history (GET /api/history/:runId) is shown again in the same panel, hosts settled.
  */
+import type { HistoryFleetRun } from '../src/history/fleet-history.js';
 import { groupOutputs } from '../src/runs/group-outputs.js';
+import { fleetLabel } from '../src/session/fleet-spec.js';
 import { FleetHosts, type FleetHost, type HostEnd } from './fleet-hosts.js';
 import { rememberFleet } from './fleet-labels.js';
 import { HostStrip } from './host-strip.js';
-import { button, type OutputView } from './output-view.js';
+import type { OutputView } from './output-view.js';
+import { button } from './terminal-view.js';
 
 /** The `fleet` event's data: `on` as written, the label to show, the hosts in fleet order. */
 export interface FleetInfo {
@@ -20,8 +24,11 @@ export interface FleetInfo {
 
 /** What a fleet panel asks of the page. */
 export interface FleetActions {
-  /** Runs the block again on the failed hosts of this run (a new run, in this panel's place). */
-  rerunFailed(): void;
+  /**
+   * Runs the block again on the failed hosts of this run (a new run, in this panel's place); none
+   * for a run of the history (the server no longer has it): the panel then offers no Re-run failed.
+   */
+  rerunFailed?(): void;
 }
 
 /** How often the grouped view is redrawn while hosts print or end (ms). */
@@ -79,7 +86,7 @@ export class FleetPanel {
     this.groupButton.onclick = () => this.setGrouped(!this.grouped);
     this.rerunButton = fleetButton('Re-run failed', 'Run this block again on the hosts that failed, were interrupted or could not be reached', 'rerun-failed');
     this.rerunButton.hidden = true;
-    this.rerunButton.onclick = () => this.actions.rerunFailed();
+    this.rerunButton.onclick = () => this.actions.rerunFailed?.();
     bar.append(this.strip.count, this.groupButton, this.rerunButton);
     this.groups = document.createElement('div');
     this.groups.className = 'fleet-groups';
@@ -136,8 +143,22 @@ export class FleetPanel {
     const failed = this.hosts.failedTargets()[0];
     if (!this.userChose && failed !== undefined) this.choose(failed);
     this.strip.dispose();
-    this.rerunButton.hidden = this.hosts.failedTargets().length === 0;
+    this.rerunButton.hidden = this.hosts.failedTargets().length === 0 || !this.actions.rerunFailed;
     if (this.grouped) this.scheduleGroups();
+  }
+
+  /**
+   * Shows a fleet run of the history in this panel: every host's output and how it ended (a host
+   * without an exit status is unfinished), then the run's end (the first failing host is shown).
+   */
+  restore(hosts: HistoryFleetRun['hosts']): void {
+    for (const h of hosts) {
+      this.hostStarted({ target: h.target, startedAt: h.startedAt });
+      if (h.output) this.output(h.target, h.output);
+      if (h.finished) this.hostEnded({ target: h.target, exitCode: h.exitCode!, durationMs: h.durationMs ?? 0, interrupted: h.interrupted, unreachable: h.unreachable });
+      else this.strip.update(this.hosts.unfinished(h.target));
+    }
+    this.ended();
   }
 
   /** How many hosts Re-run failed runs again (0 until the run ended). */
@@ -159,6 +180,13 @@ export class FleetPanel {
     if (raw) this.view.write(raw);
     this.view.setInputTarget(h.name);
     this.view.markWaiting(h.waiting);
+  }
+
+  /** Shows fleet run `run` of the history in `view` (a panel marked as from the history): a fleet panel, its hosts settled. */
+  static fromHistory(view: OutputView, run: HistoryFleetRun): FleetPanel {
+    const panel = new FleetPanel(view, { on: run.fleet, label: fleetLabel(run.fleet, run.hosts.length), targets: run.hosts.map((h) => h.target) }, {});
+    panel.restore(run.hosts);
+    return panel;
   }
 
   private setGrouped(grouped: boolean): void {

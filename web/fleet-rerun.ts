@@ -4,6 +4,7 @@
  * `runId` that failed, were interrupted or could not be reached; its panel takes the old one's place.
  */
 import type { Api } from './api.js';
+import { newRunId } from './page-util.js';
 import type { PageRun } from './runs.js';
 
 /** What a re-run needs of the page. */
@@ -21,13 +22,14 @@ export interface RerunDeps {
 }
 
 /**
- * Re-runs the failed hosts of `old`. The server chooses the new run's id, so its panel is made once
- * the server answered; a refusal (say, no host failed) is said in the status bar.
+ * Re-runs the failed hosts of `old` as a new run id of the page's (a network error is retried with
+ * it: the server never runs it twice). Its panel is made once the server answered, so a refusal
+ * (say, no host failed) leaves the old panel and is said in the status bar.
  */
 export function rerunFailed(deps: RerunDeps, old: PageRun): void {
   deps.enqueue(async () => {
     try {
-      const { runId } = await deps.api.json<{ runId: string }>('POST', `/api/runs/${encodeURIComponent(old.runId)}/rerun-failed`, { cols: old.view.cols });
+      const { runId } = await deps.api.postRun<{ runId: string }>(`/api/runs/${encodeURIComponent(old.runId)}/rerun-failed`, { cols: old.view.cols, runId: newRunId() });
       return deps.panelInPlaceOf(old, runId);
     } catch (err) {
       deps.say(`Re-run failed: ${(err as Error).message}`);

@@ -2,18 +2,44 @@
  * The page's side of the run history: after a (re)load, each block shows its last run, from this
  * server (GET /api/runs) or else from an earlier session (GET /api/history), matched by the
  * block's text, then by its position; runs that match no block are listed apart, below the
- * editor. The block menu's History lists a block's earlier runs and shows the one chosen.
+ * editor. The block menu's History lists a block's earlier runs and shows the one chosen. A fleet
+ * run (one history row per host) is one entry, and is shown again as a fleet panel.
  */
 import type { Block } from '../src/blocks/split.js';
 import { formatDuration, formatTime } from '../src/runs/format.js';
-import type { ApiHistorySummary } from '../src/server/history-routes.js';
+import type { ApiHistoryFleetRun, ApiHistorySummary } from '../src/server/history-routes.js';
 import type { RunSummary } from '../src/runs/run.js';
+import { fleetLabel } from '../src/session/fleet-spec.js';
 import type { Api } from './api.js';
+import { FleetPanel } from './fleet-panel.js';
 import { openMenu } from './notebook.js';
 import type { OutputView } from './output-view.js';
 import type { PageRun } from './runs.js';
 
 export type { ApiHistorySummary };
+
+/** A run as the page lists the history: a fleet run once, at its newest host row, with every host's row. */
+export type HistoryEntry = ApiHistorySummary & { hostRows?: ApiHistorySummary[] };
+
+/**
+ * Folds the host rows of each fleet run (GET /api/history lists one per host; a fleet run's rows
+ * share its run id and session) into one entry, in the place of its newest row.
+ */
+export function foldFleets(rows: readonly ApiHistorySummary[]): HistoryEntry[] {
+  const entries: HistoryEntry[] = [];
+  const fleets = new Map<string, ApiHistorySummary[]>();
+  for (const row of rows) {
+    if (row.fleet === undefined) {
+      entries.push(row);
+      continue;
+    }
+    const key = `${row.session}\0${row.runId}`;
+    const hosts = fleets.get(key);
+    if (hosts) hosts.push(row);
+    else fleets.set(key, [row]), entries.push({ ...row, hostRows: fleets.get(key)! });
+  }
+  return entries;
+}
 
 /** What a run is known by when it is placed: its id, the code it ran, and where it ran. */
 export interface Placeable {
@@ -78,24 +104,30 @@ export function historyLabel(run: ApiHistorySummary, why = run.thisSession ? 'fr
   return `${why} · ${formatTime(run.startedAt)}`;
 }
 
-/** Fills `view` with a history run's output and end (GET /api/history/:runId). */
+/**
+ * Fills `view` with a history run's output and end (GET /api/history/:runId); a fleet run's panel
+ * becomes a fleet panel: its hosts, their outputs and how each ended.
+ */
 export async function showHistoryRun(api: Api, view: OutputView, run: ApiHistorySummary, label = historyLabel(run)): Promise<void> {
   view.fromHistory(label, !run.finished && !run.error);
-  // Where it ran, as its panel said then (a local run says nothing; a fleet host's row: its fleet).
+  // Where it ran, as its panel said then (a local run says nothing; a fleet: its fleet).
   const on = run.fleet ?? run.target;
   if (on !== undefined && on !== 'local') view.setTarget(on);
-  const full = await api.json<ApiHistorySummary & { output: string }>('GET', `/api/history/${encodeURIComponent(run.runId)}`);
-  if (full.output) view.write(full.output);
+  const full = await api.json<(ApiHistorySummary & { output: string }) | ApiHistoryFleetRun>('GET', `/api/history/${encodeURIComponent(run.runId)}`);
+  if ('hosts' in full) {
+    view.fromHistory(label, !full.finished && !full.error); // the fleet's own state, not one host's
+    FleetPanel.fromHistory(view, full);
+  } else if (full.output) view.write(full.output);
   if (full.error) view.failed(full.error);
   else if (full.finished) {
-    view.ended({ exitCode: full.exitCode!, durationMs: full.durationMs!, interrupted: full.interrupted ?? false, sessionRestarted: full.sessionRestarted ?? false });
+    view.ended({ exitCode: full.exitCode!, durationMs: full.durationMs!, interrupted: full.interrupted ?? false, sessionRestarted: ('sessionRestarted' in full && full.sessionRestarted) || false });
   }
 }
 
-/** This script's runs in the history, newest first ([] when it is off or cannot be read). */
-export async function loadHistory(api: Api, limit = 1000): Promise<ApiHistorySummary[]> {
+/** This script's runs in the history, newest first, a fleet run once ([] when it is off or cannot be read). */
+export async function loadHistory(api: Api, limit = 1000): Promise<HistoryEntry[]> {
   try {
-    return await api.json<ApiHistorySummary[]>('GET', `/api/history?limit=${limit}`);
+    return foldFleets(await api.json<ApiHistorySummary[]>('GET', `/api/history?limit=${limit}`));
   } catch {
     return [];
   }
@@ -180,19 +212,31 @@ export async function restoreRuns(deps: RestoreDeps): Promise<{ earlier: number;
   return { earlier: byBlock.size + apart.length, failed: why };
 }
 
-/** A history run as a menu entry: when, then exit status and duration. */
-function entry(run: ApiHistorySummary): { label: string; detail: string } {
-  const end = run.error ? 'error' : !run.finished ? 'unfinished' : `exit ${run.exitCode} · ${formatDuration(run.durationMs ?? 0)}`;
-  return { label: `${formatTime(run.startedAt)}${run.thisSession ? '' : ' (earlier session)'}`, detail: end };
+/**
+ * A history run as a menu entry: when, then exit status and duration; a fleet run's: the fleet,
+ * how many hosts ended ok and failed (unreachable and interrupted count as failed), and its duration.
+ */
+export function historyEntry(run: HistoryEntry): { label: string; detail: string } {
+  const rows = run.hostRows ?? [run];
+  const startedAt = Math.min(...rows.map((r) => r.startedAt));
+  const label = `${formatTime(startedAt)}${run.thisSession ? '' : ' (earlier session)'}`;
+  const duration = formatDuration(Math.max(...rows.map((r) => r.startedAt + (r.durationMs ?? 0))) - startedAt);
+  const unfinished = rows.some((r) => !r.finished);
+  if (!run.hostRows) return { label, detail: run.error ? 'error' : unfinished ? 'unfinished' : `exit ${run.exitCode} · ${duration}` };
+  const failed = rows.filter((r) => r.finished && (r.exitCode !== 0 || r.interrupted || r.unreachable)).length;
+  const ok = rows.filter((r) => r.finished).length - failed;
+  const counts = [ok && `${ok} ok`, failed && `${failed} failed`].filter(Boolean).join(', ');
+  const end = rows.some((r) => r.error) ? 'error' : unfinished ? 'unfinished' : `${counts} · ${duration}`;
+  return { label, detail: `${fleetLabel(run.fleet!, rows.length)} · ${end}` };
 }
 
 /**
  * The block's History menu: its runs across sessions (those with its text; this session's are
- * recorded too), newest first, at most 50; `show` gets the one chosen, undefined when closed.
+ * recorded too), newest first, at most 50 (a fleet run once); `show` gets the one chosen, undefined when closed.
  */
 export async function openHistoryMenu(api: Api, anchor: HTMLElement, block: Block, show: (run: ApiHistorySummary | undefined) => void): Promise<void> {
   const runs = (await loadHistory(api)).filter((run) => run.code === block.code);
-  const items = runs.slice(0, 50).map((run) => ({ value: run, ...entry(run) }));
+  const items = runs.slice(0, 50).map((run) => ({ value: run, ...historyEntry(run) }));
   const name = block.title ? `“${block.title}”` : `block ${block.index + 1}`;
   openMenu(anchor, 'History', items, show, { heading: `Runs of ${name}, newest first`, empty: 'No runs of this block in the history yet' });
 }

@@ -84,7 +84,7 @@ export class HostStrip {
 
   private duration(h: FleetHost): string {
     if (h.durationMs !== undefined) return formatDuration(h.durationMs);
-    if (h.startedAt === undefined || h.state === 'queued') return '';
+    if (h.startedAt === undefined || h.state === 'queued' || h.state === 'unfinished') return '';
     return formatDuration(Math.max(0, Date.now() - h.startedAt));
   }
 

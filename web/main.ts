@@ -8,23 +8,24 @@ import { basicSetup } from 'codemirror';
 import type { Interpreter } from '../src/blocks/fence.js';
 import { isNotebookFile } from '../src/blocks/ipynb.js';
 import { documentKind, loadSplitters } from '../src/blocks/parser.js';
-import { blockLines, type Block } from '../src/blocks/split.js';
+import type { Block } from '../src/blocks/split.js';
 import { formatTarget, parseTarget } from '../src/session/target.js';
 import type { RunSummary } from '../src/runs/run.js';
-import { Api, ApiError } from './api.js';
+import { Api } from './api.js';
 import { BackgroundOutput } from './background.js';
-import { fittingColumns, followColorScheme } from './appearance.js';
+import { followColorScheme } from './appearance.js';
 import { commandKeymap, fillShortcuts, type Command } from './commands.js';
 import { setupExport } from './export.js';
 import { DocumentOutputs } from './document-outputs.js';
 import { FileSync, type ConflictChoice } from './file-sync.js';
-import { OtherRuns, historyLabel, loadHistory, openHistoryMenu, restoreRuns, showHistoryRun, type Placement } from './history.js';
+import { OtherRuns, historyLabel, loadHistory, openHistoryMenu, restoreRuns, showHistoryRun } from './history.js';
 import { documentLanguage, selectionRun } from './markdown.js';
-import { RUN_ACTIONS, blockAt, blockHolding, blockOutput, blocksField, blocksFor, notebook, openRunMenu, outputPosition, runAllBlocks, showOutput, type RunScope } from './notebook.js';
+import { RUN_ACTIONS, blockAt, blockHolding, blockOutput, blocksField, blocksFor, notebook, openRunMenu, runAllBlocks, type RunScope } from './notebook.js';
 import { fleetName, isFleet } from './fleet-labels.js';
 import { fleetOf } from './fleet-panel.js';
 import { rerunFailed, type RerunDeps } from './fleet-rerun.js';
-import { DEFAULT_COLS, OutputView, loadTerminal } from './output-view.js';
+import { loadTerminal } from './terminal-view.js';
+import { Panels, type Place } from './panels.js';
 import { outputHost } from './output-host.js';
 import { ClearedRuns } from './cleared.js';
 import { $, ask, newRunId, setText, takeToken } from './page-util.js';
@@ -114,47 +115,7 @@ async function startPage(): Promise<void> {
     $('file-name').title = dirty ? 'Unsaved changes (Ctrl/Cmd+S saves)' : file.path;
   };
 
-  /**
-   * Where a run's panel goes: under line `panelLine`, replacing the panels of lines
-   * panelFrom..panelLine; lines lineStart..lineEnd and [codeFrom, codeTo] are the text that ran (the
-   * server gets the lines, the stale mark compares the text).
-   */
-  interface Place {
-    lineStart: number;
-    lineEnd: number;
-    panelFrom: number;
-    panelLine: number;
-    codeFrom: number;
-    codeTo: number;
-  }
-  /** The place of lines lineStart..lineEnd; a block's panel also replaces the one of its header. */
-  const placeOf = (lineStart: number, lineEnd: number, panelFrom = lineStart, panelLine = lineEnd): Place => {
-    const doc = view.state.doc;
-    return { lineStart, lineEnd, panelFrom, panelLine: Math.min(panelLine, doc.lines), codeFrom: doc.line(lineStart).from, codeTo: doc.line(lineEnd).to };
-  };
-  /** A block's place: its panel under its last line (a Markdown block's closing fence). */
-  const blockPlace = (block: Block) => placeOf(block.lineStart, block.lineEnd, blockLines(block).first, blockLines(block).last);
-
-  /** The output width in cells, measured again only when the editor's width changed. */
-  let measured = { width: -1, cols: DEFAULT_COLS };
-  const columns = (): number => {
-    const width = view.contentDOM.clientWidth;
-    if (width !== measured.width) measured = { width, cols: fittingColumns(width) };
-    return measured.cols;
-  };
-
-  /**
-   * Shows a panel for run `runId` of `code` at `at`; `source` is the document text the code came
-   * from (stale once that text changes), by default the text at `at` now.
-   */
-  const panel = (runId: string, code: string, at: Place, source = view.state.sliceDoc(at.codeFrom, at.codeTo)): PageRun => {
-    const output = new OutputView(runId, code, columns(), host);
-    const doc = view.state.doc;
-    const pos = doc.line(at.panelLine).to;
-    view.dispatch({ effects: showOutput.of({ pos, replaceFrom: doc.line(at.panelFrom).from, codeFrom: at.codeFrom, codeTo: at.codeTo, source, view: output }) });
-    output.setStale(view.state.sliceDoc(at.codeFrom, at.codeTo) !== source);
-    return { runId, view: output };
-  };
+  const panels = new Panels({ view: () => view, field, host, others: new OtherRuns($('other-runs')) });
 
   /** POSTs go out one after another, so the server queues runs in the order the page asked. */
   let posting: Promise<unknown> = Promise.resolve();
@@ -164,7 +125,7 @@ async function startPage(): Promise<void> {
    * at the first that fails (the server cancels the rest).
    */
   const runLines = (code: string, at: Place, batch?: string, { onError, ...meta }: RunMeta = {}): PageRun => {
-    const run = panel(newRunId(), code, at);
+    const run = panels.panel(newRunId(), code, at);
     // A target the page cannot read is never posted (nor run anywhere else): the block fails here.
     if (onError !== undefined) {
       run.view.failed(onError);
@@ -173,20 +134,12 @@ async function startPage(): Promise<void> {
     if (meta.on !== undefined) run.view.setTarget(isFleet(meta.on) ? fleetName(meta.on) : formatTarget(parseTarget(meta.on)));
     const body = { code, runId: run.runId, lineStart: at.lineStart, lineEnd: at.lineEnd, cols: run.view.cols, batch, ...meta };
     // A network error is retried with the same runId: the server never runs it twice.
-    const post = async (attempt: number): Promise<boolean> => {
-      try {
-        await api.json('POST', '/api/runs', body);
-        return true;
-      } catch (err) {
-        if (err instanceof ApiError || attempt >= 3) {
-          run.view.failed((err as Error).message);
-          return false;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 300 * (attempt + 1)));
-        return post(attempt + 1);
-      }
-    };
-    const posted = posting.then(() => post(0));
+    const posted = posting.then(() =>
+      api.postRun('/api/runs', body).then(
+        () => true,
+        (err: Error) => (run.view.failed(err.message), false),
+      ),
+    );
     posting = posted;
     follower.add(run, posted);
     return run;
@@ -195,11 +148,7 @@ async function startPage(): Promise<void> {
   /** Re-run failed: its panel replaces the old run's, under the block that holds it (else apart). */
   const rerun: RerunDeps = {
     api,
-    panelInPlaceOf(old, runId) {
-      const pos = outputPosition(view.state, old.view);
-      const block = pos === undefined ? undefined : blockHolding(view.state.field(field), view.state.doc.lineAt(pos).number);
-      return block ? blockPanel(runId, old.view.code, block) : showAt(runId, old.view.code, undefined);
-    },
+    panelInPlaceOf: (old, runId) => panels.inPlaceOf(old, runId),
     enqueue(post) {
       const posted = posting.then(post);
       posting = posted;
@@ -208,39 +157,17 @@ async function startPage(): Promise<void> {
     say: (message) => setText('message', message),
   };
 
-  /** A panel for run `runId` of `code` under `block`: stale when the block's code is no longer the run's. */
-  const blockPanel = (runId: string, code: string, block: Block): PageRun =>
-    panel(runId, code, blockPlace(block), block.code === code ? undefined : code);
-
-  const others = new OtherRuns($('other-runs'));
-  /**
-   * Shows run `runId` of `code` at `where`: under a block (stale when its code is no longer the
-   * run's), under lines (stale unless a selection of them still gives that code, a fence's rules
-   * applied), or apart from the document.
-   */
-  const showAt = (runId: string, code: string, where: Placement): PageRun => {
-    if (!where) {
-      const output = new OutputView(runId, code, columns(), host);
-      others.add(code, output);
-      return { runId, view: output };
-    }
-    if ('block' in where) return blockPanel(runId, code, where.block);
-    const at = placeOf(where.lineStart, where.lineEnd);
-    const selected = selectionRun(view.state.doc, at.codeFrom, at.codeTo, blockHolding(view.state.field(field), at.lineStart)).code === code;
-    return panel(runId, code, at, selected ? undefined : code);
-  };
-
   /** Shows runs again after a (re)load: this server's, then earlier sessions' (web/history.ts). */
   const restore = async (): Promise<void> => {
     const blocks = view.state.field(field);
     const blockOfLine = (line: number) => blockAt(blocks, view.state, view.state.doc.line(line).from);
-    const shown = await restoreRuns({ api, blocks, docLines: view.state.doc.lines, blockOfLine, live: await runs, earlier: await earlier, cleared: cleared.ids, clearedAt: cleared.at, showAt, follow: (run) => follower.add(run, Promise.resolve(true)) });
+    const shown = await restoreRuns({ api, blocks, docLines: view.state.doc.lines, blockOfLine, live: await runs, earlier: await earlier, cleared: cleared.ids, clearedAt: cleared.at, showAt: (runId, code, where) => panels.showAt(runId, code, where), follow: (run) => follower.add(run, Promise.resolve(true)) });
     if (shown.failed) setText('message', `could not show ${shown.failed}`);
     else if (shown.earlier) setText('message', `${shown.earlier} output${shown.earlier === 1 ? '' : 's'} of earlier sessions shown (a block's ⋯ menu has its History)`);
   };
 
   const runBlock = (block: Block, batch?: string): PageRun =>
-    DocumentOutputs.track(documentOutputs, runLines(block.code, blockPlace(block), batch, { interpreter: block.interpreter, title: block.title, ...targetOf(block), ...inputFields(block) }), block.code);
+    DocumentOutputs.track(documentOutputs, runLines(block.code, panels.blockPlace(block), batch, { interpreter: block.interpreter, title: block.title, ...targetOf(block), ...inputFields(block) }), block.code);
 
   /**
    * Runs `blocks` in order as one batch: a failing one cancels the rest, as in Jupyter; the page
@@ -274,7 +201,7 @@ async function startPage(): Promise<void> {
       // Inside a block that names a target, the selection runs there too.
       const holding = blockHolding(state.field(field), first);
       const { code, interpreter } = selectionRun(state.doc, sel.from, sel.to, holding);
-      runLines(code, { ...placeOf(first, last), codeFrom: sel.from, codeTo: sel.to }, undefined, { interpreter, ...targetOf(holding), ...(interpreter ? {} : inputFields(holding ?? {})) });
+      runLines(code, { ...panels.placeOf(first, last), codeFrom: sel.from, codeTo: sel.to }, undefined, { interpreter, ...targetOf(holding), ...(interpreter ? {} : inputFields(holding ?? {})) });
       return undefined;
     }
     const block = blockAt(state.field(field), state, sel.head);
@@ -356,7 +283,7 @@ async function startPage(): Promise<void> {
             if (chosen === 'history') {
               // The chosen earlier run is shown in the block's panel, labelled as from the history.
               return void openHistoryMenu(api, anchor, block, (run) => {
-                if (run) void showHistoryRun(api, blockPanel(run.runId, run.code, block).view, run, historyLabel(run, 'History')).catch((err: Error) => setText('message', err.message));
+                if (run) void showHistoryRun(api, panels.blockPanel(run.runId, run.code, block).view, run, historyLabel(run, 'History')).catch((err: Error) => setText('message', err.message));
                 view.focus();
               });
             }

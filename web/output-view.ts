@@ -1,30 +1,14 @@
 /**
  * The output panel under a block: a header with the run's execution count, state, exit status
- * and duration, and the block's terminal output. A headless xterm.js terminal interprets the
- * output (colours, `\r` progress lines, cursor movement, erase-line) and this view draws its
- * buffer as styled text, redrawing only the lines that can have changed since the last frame.
+ * and duration, the block's terminal output (terminal-view.ts), and the input line.
  */
-import type { IBuffer, IMarker, Terminal as TerminalType } from '@xterm/headless';
 import { formatDuration } from '../src/runs/format.js';
 import { InputLine } from './input-line.js';
-import { RawOutput } from './raw-output.js';
-import { bufferText, drawLogicalLine, lastContentRow, type Link } from './terminal-render.js';
-
-let xterm: Promise<typeof import('@xterm/headless')> | undefined;
-/** Loads xterm.js, a chunk of its own: the editor does not wait for it. Call early to prefetch. */
-export function loadTerminal(): Promise<typeof import('@xterm/headless')> {
-  return (xterm ??= import('@xterm/headless'));
-}
+import type { Link } from './terminal-render.js';
+import { TerminalView, button } from './terminal-view.js';
 
 /** Terminal width in character cells when the page cannot measure one. */
 export const DEFAULT_COLS = 120;
-/** Lines shown until the user expands the panel (the last ones). */
-export const SHOWN_LINES = 2000;
-/** Lines the terminal keeps (and an expanded panel shows); older ones only remain in Copy all. */
-const SCROLLBACK = 10_000;
-/** Raw output kept for Copy all once the terminal dropped lines (UTF-16 code units, the last ones). */
-const RAW_LIMIT = 8 * 1024 * 1024;
-
 
 /** What an output panel asks of the page. */
 export interface OutputHost {
@@ -38,22 +22,6 @@ export interface OutputHost {
   inputClosed(): void;
 }
 
-/** A small button of an output panel's header. */
-export function button(label: string, title: string): HTMLButtonElement {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.className = 'output-action';
-  b.textContent = label;
-  b.title = title;
-  return b;
-}
-
-/** A drawn logical line: its element and how many buffer rows it spans. */
-interface DrawnLine {
-  el: HTMLElement;
-  rows: number;
-}
-
 /** One run's output panel. `dom` is what the editor shows under the block. */
 export class OutputView {
   readonly dom: HTMLElement;
@@ -61,31 +29,11 @@ export class OutputView {
   private readonly status: HTMLElement;
   private readonly note: HTMLElement;
   private readonly target: HTMLElement;
-  private readonly more: HTMLElement;
-  private readonly moreText: HTMLElement;
-  private readonly expandButton: HTMLButtonElement;
-  private readonly body: HTMLElement;
   private readonly header: HTMLElement;
   private readonly input: InputLine;
-  /** Set once xterm.js has loaded; `ready` resolves then (output written before waits for it). */
-  private term!: TerminalType;
-  private newTerminal!: () => TerminalType;
-  private readonly ready: Promise<void>;
+  private readonly terminal: TerminalView;
   /** The run's execution count (`[n]`), once it started. */
   private executionCount?: number;
-  private drawScheduled = false;
-  private hasOutput = false;
-  private expanded = false;
-  /** Drawn lines, in order; the first starts at buffer row `start.line`. */
-  private drawn: DrawnLine[] = [];
-  private drawnRows = 0;
-  private start?: IMarker;
-  /** The viewport's top row at the last draw: rows above it cannot have changed since. */
-  private dirty?: IMarker;
-  /** The buffer's first row, to learn when the terminal dropped lines from its scrollback. */
-  private origin?: IMarker;
-  private drawnBuffer?: IBuffer;
-  private raw = new RawOutput(RAW_LIMIT);
 
   /**
    * @param code the code the run ran
@@ -124,26 +72,15 @@ export class OutputView {
     copy.setAttribute('aria-label', 'Copy all output');
     copy.onclick = () => void this.copyAll();
     header.append(this.count, this.status, this.target, this.note, copy);
-    this.more = document.createElement('div');
-    this.more.className = 'output-more';
-    this.more.hidden = true;
-    this.moreText = document.createElement('span');
-    this.expandButton = button('Show all', 'Show every line the panel keeps');
-    this.expandButton.onclick = () => this.setExpanded(!this.expanded);
-    this.more.append(this.moreText, this.expandButton);
-    this.body = document.createElement('pre');
-    this.body.className = 'output-body empty';
-    this.body.addEventListener('click', (event) => this.clicked(event));
+    this.terminal = new TerminalView(cols, (hasOutput) => {
+      this.dom.classList.toggle('has-output', hasOutput);
+      this.host.resized();
+    });
+    this.terminal.body.addEventListener('click', (event) => this.clicked(event));
     this.input = new InputLine(this.dom, () => this.host.inputClosed());
-    panel.append(header, this.more, this.body, this.input.dom);
+    panel.append(header, this.terminal.more, this.terminal.body, this.input.dom);
     this.dom.append(panel);
     this.setStatus('queued', 'queued');
-    this.ready = loadTerminal().then((module) => {
-      // A CommonJS module: its exports arrive as `default` of the chunk's namespace.
-      const { Terminal } = (module as unknown as { default?: typeof module }).default ?? module;
-      this.newTerminal = () => new Terminal({ cols, rows: 30, convertEol: true, scrollback: SCROLLBACK, allowProposedApi: true });
-      this.term = this.newTerminal();
-    });
   }
 
   private setStatus(state: string, text: string): void {
@@ -216,29 +153,18 @@ export class OutputView {
 
   /** Starts over with an empty terminal: a fleet panel shows another host's output next. */
   clearOutput(): void {
-    this.raw = new RawOutput(RAW_LIMIT);
-    this.hasOutput = false;
-    void this.ready.then(() => {
-      this.term.dispose();
-      for (const marker of [this.start, this.dirty, this.origin]) marker?.dispose();
-      this.start = this.dirty = this.origin = this.drawnBuffer = undefined;
-      this.term = this.newTerminal();
-      this.draw();
-    });
+    this.terminal.clear();
   }
 
   /** Appends terminal output; the view redraws once per animation frame at most. */
   write(text: string): void {
-    this.hasOutput = true;
-    this.raw.push(text);
-    void this.ready.then(() => this.term.write(text, () => this.scheduleDraw()));
+    this.terminal.write(text);
   }
 
   /** The run ended: show exit status and duration; the panel gets `data-exit-code`. */
   ended(end: { exitCode: number; durationMs: number; interrupted: boolean; sessionRestarted: boolean; cancelled?: boolean }): void {
     this.closeInput();
-    void this.ready.then(() => this.term.write('', () => {
-      this.draw();
+    void this.terminal.settle().then(() => {
       this.dom.classList.remove('running');
       this.dom.dataset.exitCode = String(end.exitCode);
       const state = end.cancelled ? 'cancelled' : end.interrupted ? 'interrupted' : end.exitCode === 0 ? 'ok' : 'failed';
@@ -249,7 +175,7 @@ export class OutputView {
       this.setStatus(state, parts.join(' · '));
       this.count.textContent = this.executionCount ? `[${this.executionCount}]` : '[ ]';
       this.host.resized();
-    }));
+    });
   }
 
   /**
@@ -277,7 +203,7 @@ export class OutputView {
   /** Frees the terminal; the panel is gone for good. */
   dispose(): void {
     this.closeInput();
-    void this.ready.then(() => this.term.dispose());
+    this.terminal.dispose();
   }
 
   private closeInput(): void {
@@ -286,13 +212,12 @@ export class OutputView {
 
   /** text() once the terminal has taken in every output written so far. */
   settledText(): Promise<string> {
-    return this.ready.then(() => new Promise<string>((resolve) => this.term.write('', () => resolve(this.text()))));
+    return this.terminal.settledText();
   }
 
   /** The output as plain text: the terminal's lines, or the raw output once lines were dropped. */
   text(): string {
-    if (this.term && !this.origin?.isDisposed && this.term.buffer.active.type === 'normal') return bufferText(this.term.buffer.active);
-    return this.raw.plain();
+    return this.terminal.text();
   }
 
   private async copyAll(): Promise<void> {
@@ -309,101 +234,5 @@ export class OutputView {
     if (!a?.dataset.path) return; // web links open by themselves (new tab)
     event.preventDefault();
     this.host.openLink({ kind: 'file', path: a.dataset.path, line: Number(a.dataset.line), column: a.dataset.column ? Number(a.dataset.column) : undefined });
-  }
-
-  private setExpanded(expanded: boolean): void {
-    this.expanded = expanded;
-    this.start?.dispose();
-    this.start = undefined; // a full draw
-    this.draw();
-  }
-
-  private scheduleDraw(): void {
-    if (this.drawScheduled) return;
-    this.drawScheduled = true;
-    requestAnimationFrame(() => {
-      this.drawScheduled = false;
-      this.draw();
-    });
-  }
-
-  /** A marker on buffer row `row` (markers follow their row when the scrollback drops lines). */
-  private markRow(row: number): IMarker | undefined {
-    const buffer = this.term.buffer.active;
-    return this.term.registerMarker(row - (buffer.baseY + buffer.cursorY));
-  }
-
-  /**
-   * Draws what changed: rows above the viewport top of the last draw are scrollback and never
-   * change, so only the lines from there on are drawn again (a full draw after the buffer was
-   * cleared, switched or trimmed past them). At most SHOWN_LINES rows stay drawn unless expanded.
-   */
-  private draw(): void {
-    const buffer = this.term.buffer.active;
-    const atBottom = this.body.scrollHeight - this.body.scrollTop - this.body.clientHeight < 4;
-    const last = lastContentRow(buffer);
-    const limit = this.expanded ? Infinity : SHOWN_LINES;
-
-    const incremental = buffer === this.drawnBuffer && buffer.type === 'normal' && !!this.start && !this.start.isDisposed && !!this.dirty && !this.dirty.isDisposed;
-    let from: number;
-    if (incremental) {
-      // Drop the drawn lines that reach the first row that may have changed, and always the last
-      // drawn one (its closing "\n" depends on what follows it); draw again from there.
-      const dirtyRow = this.dirty!.line;
-      let row = this.start!.line + this.drawnRows;
-      while (this.drawn.length > 0) {
-        const line = this.drawn.pop()!;
-        line.el.remove();
-        row -= line.rows;
-        this.drawnRows -= line.rows;
-        if (row <= dirtyRow) break;
-      }
-      from = row;
-    } else {
-      this.body.replaceChildren();
-      this.drawn = [];
-      this.drawnRows = 0;
-      from = Math.max(0, last + 1 - Math.min(limit, buffer.length));
-      while (from > 0 && buffer.getLine(from)?.isWrapped) from--; // a logical line's first row
-      this.drawnBuffer = buffer;
-      if (!this.origin && buffer.type === 'normal') this.origin = this.markRow(0);
-    }
-    let first = this.drawn.length > 0 ? this.start!.line : from;
-
-    const added: HTMLElement[] = [];
-    for (let row = from; row <= last; ) {
-      const line = drawLogicalLine(buffer, row, last);
-      this.drawn.push(line);
-      this.drawnRows += line.rows;
-      added.push(line.el);
-      row += line.rows;
-    }
-    this.body.append(...added);
-    while (this.drawnRows > limit && this.drawn.length > 1) {
-      const line = this.drawn.shift()!;
-      line.el.remove();
-      this.drawnRows -= line.rows;
-      first += line.rows;
-    }
-    if (buffer.type === 'normal') {
-      if (!this.start || this.start.isDisposed || this.start.line !== first) {
-        this.start?.dispose();
-        this.start = this.markRow(first);
-      }
-      this.dirty?.dispose();
-      this.dirty = this.markRow(buffer.baseY);
-    }
-
-    const hidden = first;
-    const dropped = this.origin?.isDisposed === true;
-    this.more.hidden = hidden === 0 && !dropped && !this.expanded;
-    const older = dropped ? `older lines are only in Copy (the panel keeps the last ${SCROLLBACK.toLocaleString('en')})` : '';
-    this.moreText.textContent = hidden > 0 ? `… ${hidden.toLocaleString('en')} earlier lines not shown${older ? `; ${older}` : ''}` : older && `… ${older}`;
-    this.expandButton.hidden = hidden === 0 && !this.expanded;
-    this.expandButton.textContent = this.expanded ? `Show last ${SHOWN_LINES}` : 'Show all';
-    this.body.classList.toggle('empty', this.drawn.length === 0 && !this.hasOutput);
-    this.dom.classList.toggle('has-output', this.hasOutput);
-    if (atBottom) this.body.scrollTop = this.body.scrollHeight;
-    this.host.resized();
   }
 }

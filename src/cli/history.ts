@@ -33,7 +33,7 @@ function openForReading(flag: string | boolean | undefined): HistoryStore | unde
 function outcome(run: HistorySummary): string {
   if (run.error) return 'error';
   if (!run.finished) return 'unfinished';
-  return run.interrupted ? `${run.exitCode} interrupted` : String(run.exitCode);
+  return run.unreachable ? `${run.exitCode} unreachable` : run.interrupted ? `${run.exitCode} interrupted` : String(run.exitCode);
 }
 
 /** A script's path as the list shows it: relative to the current folder when inside it. */
@@ -91,7 +91,7 @@ export function show(runId: string, flags: { history?: string | boolean }): void
 
 /** How a run ended, as `history show` says it. */
 function ending(run: HistorySummary): string {
-  if (run.finished) return `exit ${run.exitCode} after ${formatDuration(run.durationMs ?? 0)}${run.interrupted ? ', interrupted' : ''}${run.cwd ? `; cwd ${run.cwd}` : ''}`;
+  if (run.finished) return `exit ${run.exitCode} after ${formatDuration(run.durationMs ?? 0)}${run.unreachable ? ', unreachable' : run.interrupted ? ', interrupted' : ''}${run.cwd ? `; cwd ${run.cwd}` : ''}`;
   return run.error ? `error: ${run.error}` : 'unfinished (no exit status: still running, or cmdrun was stopped during it)';
 }
 

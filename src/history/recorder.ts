@@ -141,43 +141,12 @@ export class HistoryRecorder {
       return;
     }
     const key = fleet !== undefined ? `${run.runId}\0${target}` : run;
-    if (event.event === 'start') {
-      const { request } = run;
-      const meta: RunMeta = {
-        runId: run.runId,
-        script: this.context.script,
-        code: request.code,
-        title: request.title,
-        lineStart: request.lineStart,
-        lineEnd: request.lineEnd,
-        user: this.user,
-        host: this.host,
-        shell: this.context.shell,
-        session: this.session,
-        startedAt: event.data.startedAt,
-        target: target ?? event.data.on,
-        ...(fleet !== undefined ? { fleet } : {}),
-      };
-      this.recording.set(key, {
-        run,
-        meta,
-        startedAt: event.data.startedAt,
-        headLeft: this.limits.headChars,
-        head: [],
-        tail: new ByteRing(),
-        tailSlots: [],
-        pendingTailBytes: 0,
-        tailRows: [],
-        storedTailBytes: 0,
-        outputBytes: 0,
-        omittedBytes: 0,
-      });
-      this.schedule();
-      setTimeout(() => {
-        const rec = this.recording.get(key);
-        if (rec && rec.id === undefined && !rec.outcome) this.flushAll();
-      }, STARTED_FLUSH_MS).unref();
-      return;
+    // A fleet host interrupted before it started has an `end` only: it is a row all the same.
+    const cancelledHost = fleet !== undefined && event.event === 'end' && 'cancelled' in event.data && event.data.cancelled === true;
+    if (event.event === 'start' || cancelledHost) {
+      const startedAt = event.event === 'start' ? event.data.startedAt : Date.now();
+      this.begin(key, run, startedAt, event.event === 'start' ? (target ?? event.data.on) : target, fleet);
+      if (event.event === 'start') return;
     }
     const rec = this.recording.get(key);
     if (!rec) return;
@@ -191,6 +160,50 @@ export class HistoryRecorder {
       rec.outcome = event.event === 'end' ? (event.data as EndData) : { error: event.data.message, durationMs: Date.now() - rec.startedAt };
       this.schedule();
     }
+  }
+
+  /**
+   * Starts recording a run (of a fleet run: host `target` of `fleet`, with its place in fleet
+   * order); its row is written with the next flush, or within STARTED_FLUSH_MS if it still runs.
+   */
+  private begin(key: Run | string, run: Run, startedAt: number, target: string | undefined, fleet: string | undefined): void {
+    const { request } = run;
+    const fleetIndex = fleet === undefined ? -1 : (run.fleet?.hosts.findIndex((h) => h.target === target) ?? -1);
+    const meta: RunMeta = {
+      runId: run.runId,
+      script: this.context.script,
+      code: request.code,
+      title: request.title,
+      lineStart: request.lineStart,
+      lineEnd: request.lineEnd,
+      user: this.user,
+      host: this.host,
+      shell: this.context.shell,
+      session: this.session,
+      startedAt,
+      target,
+      ...(fleet !== undefined ? { fleet } : {}),
+      ...(fleetIndex >= 0 ? { fleetIndex } : {}),
+    };
+    this.recording.set(key, {
+      run,
+      meta,
+      startedAt,
+      headLeft: this.limits.headChars,
+      head: [],
+      tail: new ByteRing(),
+      tailSlots: [],
+      pendingTailBytes: 0,
+      tailRows: [],
+      storedTailBytes: 0,
+      outputBytes: 0,
+      omittedBytes: 0,
+    });
+    this.schedule();
+    setTimeout(() => {
+      const rec = this.recording.get(key);
+      if (rec && rec.id === undefined && !rec.outcome) this.flushAll();
+    }, STARTED_FLUSH_MS).unref();
   }
 
   /** A flush within FLUSH_MS, unless one is due already. */

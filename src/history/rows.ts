@@ -25,6 +25,11 @@ export interface RunMeta {
   target?: string;
   /** For a host's row of a fleet run: the fleet as written (`@web`, `ssh://a,ssh://b`); its rows share the run id. */
   fleet?: string;
+  /**
+   * For a host's row of a fleet run: the host's place in fleet order (0-based), which its rows are
+   * read back in (hosts start in their own order). Kept, never listed.
+   */
+  fleetIndex?: number;
 }
 
 /** How a run ended. */
@@ -35,10 +40,15 @@ export interface RunOutcome {
   sessionRestarted: boolean;
   /** The session's working directory after the block. */
   cwd: string;
+  /** A fleet host's only: its session could not connect (ssh's status 255 and message as its output). */
+  unreachable?: boolean;
 }
 
-/** One run as the history lists it; `exitCode` etc. are absent while it is unfinished. */
-export interface HistorySummary extends RunMeta, Partial<RunOutcome> {
+/**
+ * One run as the history lists it; `exitCode` etc. are absent while it is unfinished.
+ * `unreachable` is a fleet host's row's only (absent on rows written before it was kept).
+ */
+export interface HistorySummary extends Omit<RunMeta, 'fleetIndex'>, Partial<RunOutcome> {
   /** The history's own id of the run (unique in the database). */
   id: number;
   /** False while the run has no exit status: still running, or its cmdrun was killed. */
@@ -99,7 +109,9 @@ CREATE TABLE IF NOT EXISTS runs (
   output_bytes INTEGER NOT NULL DEFAULT 0,
   omitted_bytes INTEGER NOT NULL DEFAULT 0,
   target TEXT,
-  fleet TEXT
+  fleet TEXT,
+  fleet_index INTEGER,
+  unreachable INTEGER
 );
 CREATE INDEX IF NOT EXISTS runs_by_script ON runs (script, started_at);
 CREATE INDEX IF NOT EXISTS runs_by_time ON runs (started_at);
@@ -138,12 +150,16 @@ export interface RunRow {
   omitted_bytes: number;
   target: string | null;
   fleet: string | null;
+  fleet_index: number | null;
+  unreachable: number | null;
 }
 
 /** Columns added since the first schema, added to an older database when it is opened (name, SQL type). */
 export const ADDED_COLUMNS: ReadonlyArray<[string, string]> = [
   ['target', 'TEXT'],
   ['fleet', 'TEXT'],
+  ['fleet_index', 'INTEGER'],
+  ['unreachable', 'INTEGER'],
 ];
 
 /** A `runs` row as the history lists it. */
@@ -174,6 +190,7 @@ export function summaryOf(row: RunRow): HistorySummary {
   if (row.cwd !== null) s.cwd = row.cwd;
   if (row.target !== null) s.target = row.target;
   if (row.fleet !== null) s.fleet = row.fleet;
+  if (row.unreachable !== null) s.unreachable = Boolean(row.unreachable);
   if (row.error !== null) s.error = row.error;
   return s;
 }

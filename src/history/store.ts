@@ -188,8 +188,8 @@ export class HistoryStore {
   begin(meta: RunMeta): number {
     const info = this
       .sql(
-        `INSERT INTO runs (run_id, script, code, title, line_start, line_end, user, host, shell, session, started_at, target, fleet)
-         VALUES (@runId, @script, @code, @title, @lineStart, @lineEnd, @user, @host, @shell, @session, @startedAt, @target, @fleet)`,
+        `INSERT INTO runs (run_id, script, code, title, line_start, line_end, user, host, shell, session, started_at, target, fleet, fleet_index)
+         VALUES (@runId, @script, @code, @title, @lineStart, @lineEnd, @user, @host, @shell, @session, @startedAt, @target, @fleet, @fleetIndex)`,
       )
       .run({
         runId: meta.runId,
@@ -205,6 +205,7 @@ export class HistoryStore {
         startedAt: meta.startedAt,
         target: meta.target ?? null,
         fleet: meta.fleet ?? null,
+        fleetIndex: meta.fleetIndex ?? null,
       });
     return Number(info.lastInsertRowid);
   }
@@ -227,15 +228,15 @@ export class HistoryStore {
     });
   }
 
-  /** Records how run `id` ended: its exit status, or a server-side `error`. */
+  /** Records how run `id` ended: its exit status (and for a fleet host whether it was reachable), or a server-side `error`. */
   finish(id: number, outcome: RunOutcome | { error: string; durationMs: number }): void {
     if ('error' in outcome) {
       this.sql('UPDATE runs SET error = ?, duration_ms = ? WHERE id = ?').run(outcome.error, outcome.durationMs, id);
       return;
     }
     this
-      .sql('UPDATE runs SET exit_code = ?, duration_ms = ?, interrupted = ?, session_restarted = ?, cwd = ? WHERE id = ?')
-      .run(outcome.exitCode, outcome.durationMs, outcome.interrupted ? 1 : 0, outcome.sessionRestarted ? 1 : 0, outcome.cwd, id);
+      .sql('UPDATE runs SET exit_code = ?, duration_ms = ?, interrupted = ?, session_restarted = ?, cwd = ?, unreachable = ? WHERE id = ?')
+      .run(outcome.exitCode, outcome.durationMs, outcome.interrupted ? 1 : 0, outcome.sessionRestarted ? 1 : 0, outcome.cwd, outcome.unreachable === undefined ? null : outcome.unreachable ? 1 : 0, id);
   }
 
   /** Runs matching `query`, newest first. */
@@ -275,12 +276,13 @@ export class HistoryStore {
 
   /**
    * Every host's row of the fleet run `runId` (of the session that ran it last), with its output,
-   * in the order the hosts started; [] when it is no fleet run.
+   * in fleet order (rows written before it was kept: in the order the hosts started); [] when it
+   * is no fleet run.
    */
   hosts(runId: string): HistoryRun[] {
     const newest = this.get(runId);
     if (!newest?.fleet) return [];
-    const ids = this.sql('SELECT id FROM runs WHERE run_id = ? AND session = ? AND fleet IS NOT NULL ORDER BY started_at, id').all(runId, newest.session) as Array<{ id: number }>;
+    const ids = this.sql('SELECT id FROM runs WHERE run_id = ? AND session = ? AND fleet IS NOT NULL ORDER BY fleet_index IS NULL, fleet_index, started_at, id').all(runId, newest.session) as Array<{ id: number }>;
     return ids.map((r) => this.byId(r.id)!);
   }
 

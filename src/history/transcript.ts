@@ -13,9 +13,9 @@ import { blockLabel, formatDuration, formatTime } from '../runs/format.js';
 import type { Run } from '../runs/run.js';
 import { backtickFence, outputRegions } from '../blocks/outputs.js';
 import { blockLines, type Block } from '../blocks/split.js';
-import { groupOutputs, hostCount, hostFailed, hostOutcome } from '../runs/group-outputs.js';
-import { lastLineOf } from '../runs/fleet-run.js';
+import { hostCount, hostFailed, hostOutcome } from '../runs/group-outputs.js';
 import { hostName } from '../session/fleet-spec.js';
+import { fleetOutput, fleetRunOf } from './fleet-history.js';
 import type { HistoryRun } from './rows.js';
 
 /** xterm.js (headless) and its serialize addon, loaded with the first transcript (~20 ms of loading). */
@@ -60,34 +60,22 @@ export interface TranscriptHost {
 }
 
 /**
- * A fleet run's output as a transcript shows it: each distinct output once, under a bold line of
- * the hosts that printed it and their outcome (`web[01-03] (3 hosts): ok`), failing groups first
- * (group-outputs.ts).
- */
-export function fleetOutput(hosts: readonly TranscriptHost[]): string {
-  const groups = groupOutputs(hosts.map((h) => ({ host: hostName(h.target), output: h.output, exitCode: h.exitCode, unreachable: h.unreachable, interrupted: h.interrupted })));
-  return groups.map((g) => `\x1b[1m${g.label}: ${g.outcome}\x1b[0m\n${g.output}${g.output && !g.output.endsWith('\n') ? '\n' : ''}`).join('');
-}
-
-/**
  * A fleet run of the history as a transcript shows it, from its hosts' rows (HistoryStore.hosts);
- * its exit status is the first failing host's, as the run's own end had it.
+ * its exit status is the first failing host's, as the run's own end had it (fleet-history.ts).
  */
 export function historyFleetRun(rows: readonly HistoryRun[]): TranscriptRun {
-  const hosts: TranscriptHost[] = rows.map((r) => ({ target: r.target ?? '', exitCode: r.exitCode ?? null, durationMs: r.durationMs, interrupted: r.interrupted, unreachable: r.exitCode === 255 && /\ncmdrun: could not start \S+ on \S+: /.test(r.output), lastLine: lastLineOf(r.output), output: r.output }));
-  const failed = rows.find((r) => r.finished && (r.exitCode !== 0 || r.interrupted));
-  const started = Math.min(...rows.map((r) => r.startedAt));
-  const ended = Math.max(...rows.map((r) => r.startedAt + (r.durationMs ?? 0)));
+  const run = fleetRunOf(rows);
   return {
-    runId: rows[0].runId,
-    output: fleetOutput(hosts),
-    startedAt: started,
-    finished: rows.every((r) => r.finished),
-    exitCode: failed ? failed.exitCode : 0,
-    durationMs: ended - started,
-    interrupted: rows.some((r) => r.interrupted),
-    hosts,
-    fleet: rows[0].fleet,
+    runId: run.runId,
+    output: run.output,
+    startedAt: run.startedAt,
+    finished: run.finished,
+    exitCode: run.exitCode,
+    durationMs: run.durationMs,
+    interrupted: run.interrupted,
+    error: run.error,
+    hosts: run.hosts.map((h) => ({ ...h, exitCode: h.exitCode ?? null })),
+    fleet: run.fleet,
   };
 }
 

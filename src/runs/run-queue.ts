@@ -136,11 +136,16 @@ export class RunQueue {
 
   /**
    * Queues the block of fleet run `runId` again on its hosts that failed, were interrupted or
-   * could not be reached, and only those (the page's and the API's Re-run failed).
+   * could not be reached, and only those (the page's and the API's Re-run failed), as run
+   * `options.runId` when given: a known one is answered as it is, never run twice (as submit does),
+   * so a client may retry the request.
    * @returns the new run, or why not: 404 for an unknown run, 409 for one not finished, 400 for a
    *   run that is no fleet run or where no host failed.
    */
-  rerunFailed(runId: string, cols?: number): Run | { error: string; status: 400 | 404 | 409 } {
+  rerunFailed(runId: string, options: { cols?: number; runId?: string } = {}): Run | { error: string; status: 400 | 404 | 409 } {
+    const known = options.runId !== undefined ? this.runs.get(options.runId) : undefined;
+    if (known) return known;
+    const { cols } = options;
     const run = this.runs.get(runId);
     if (!run) return { error: 'no such run', status: 404 };
     if (!run.fleet && !(run.request.on !== undefined && isFleet(run.request.on))) return { error: 'the run is not a fleet run', status: 400 };
@@ -152,7 +157,7 @@ export class RunQueue {
     const on = hosts.map((h) => h.target).join(',');
     const fleet: ResolvedFleet = { on, label: `failed of ${run.fleet!.on}: ${hosts.length} host${hosts.length === 1 ? '' : 's'}`, hosts };
     const { runId: _old, batch: _batch, ...request } = run.request;
-    return this.submit({ ...request, on, ...(cols !== undefined ? { cols } : {}) }, fleet);
+    return this.submit({ ...request, on, ...(cols !== undefined ? { cols } : {}), ...(options.runId !== undefined ? { runId: options.runId } : {}) }, fleet);
   }
 
   /**

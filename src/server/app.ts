@@ -222,7 +222,7 @@ export function createApp(deps: AppDeps): Hono {
     return answerRun(c, runs.submit(request, fleet));
   });
   api.post('/runs/:runId/rerun-failed', tooLarge(MAX_RUN_BODY), jsonBody('rerun'), (c) => {
-    const run = runs.rerunFailed(c.req.param('runId'), c.req.valid('json').cols);
+    const run = runs.rerunFailed(c.req.param('runId'), c.req.valid('json'));
     if ('error' in run) return c.json({ error: run.error }, run.status);
     return answerRun(c, run);
   });

@@ -1,13 +1,15 @@
 /**
  * The history routes (README, "HTTP API"), mounted under /api behind the token:
- * `GET /api/history?limit=N&before=<startedAt>` lists this script's runs, newest first, and
- * `GET /api/history/:runId` answers one of them with its output. Without a history (--no-history,
- * or a database that could not be opened) the list is empty and every run is 404.
+ * `GET /api/history?limit=N&before=<startedAt>&on=<target>` lists this script's runs, newest
+ * first (a fleet run: one entry per host), and `GET /api/history/:runId` answers one of them with
+ * its output (a fleet run: once, with every host: fleet-history.ts). Without a history
+ * (--no-history, or a database that could not be opened) the list is empty and every run is 404.
  */
 import type { Hono } from 'hono';
 import type { BlockSplitter } from '../blocks/parser.js';
 import type { HistoryRecorder } from '../history/recorder.js';
 import type { HistorySummary } from '../history/store.js';
+import { fleetRunOf, type HistoryFleetRun } from '../history/fleet-history.js';
 import type { TranscriptEntry } from '../history/transcript.js';
 import type * as Transcript from '../history/transcript.js';
 import type { RunQueue } from '../runs/run-queue.js';
@@ -21,6 +23,8 @@ const CONTENT_TYPES = { html: 'text/html; charset=utf-8', md: 'text/markdown; ch
 
 /** A summary as the API answers it: `thisSession` is true for runs of this cmdrun process. */
 export type ApiHistorySummary = HistorySummary & { thisSession: boolean };
+/** `GET /api/history/:runId` of a fleet run: the run once, with every host's row. */
+export type ApiHistoryFleetRun = HistoryFleetRun & { thisSession: boolean };
 
 /** What the history routes read. */
 export interface HistoryRouteDeps {
@@ -60,16 +64,16 @@ function transcriptEntries(
 
 /** Adds the history routes to `api` (the /api sub-app, after its token guard). */
 export function historyRoutes(api: Hono, deps: HistoryRouteDeps): void {
-  const tag = <T extends HistorySummary>(run: T): T & { thisSession: boolean } => ({ ...run, thisSession: run.session === deps.history()?.session });
+  const tag = <T extends Pick<HistorySummary, 'session'>>(run: T): T & { thisSession: boolean } => ({ ...run, thisSession: run.session === deps.history()?.session });
   api.get(
     '/history',
     queryParams('list'),
     (c) => {
       const history = deps.history();
       if (!history) return c.json([]);
-      const { limit, before } = c.req.valid('query');
+      const { limit, before, on } = c.req.valid('query');
       history.flushAll(); // a running block's output so far is part of what is asked for
-      return c.json(history.store.list({ script: history.script, limit, before }).map(tag));
+      return c.json(history.store.list({ script: history.script, limit, before, on }).map(tag));
     },
   );
   api.get('/history/:runId', (c) => {
@@ -78,7 +82,9 @@ export function historyRoutes(api: Hono, deps: HistoryRouteDeps): void {
     const run = history?.store.get(c.req.param('runId'));
     // Only this script's runs: the token opens one file, not the history of every script.
     if (!history || !run || run.script !== history.script) return c.json({ error: 'no such run in the history of this script' }, 404);
-    return c.json(tag(run));
+    // A fleet run is one row per host: it is answered once, with every host (a single target's as before).
+    const hosts = run.fleet !== undefined ? history.store.hosts(run.runId) : [];
+    return c.json(hosts.length ? tag(fleetRunOf(hosts)) : tag(run));
   });
   // The transcript of the notebook's runs, as a download (the page's Export).
   api.get('/transcript', queryParams('transcript'), async (c) => {

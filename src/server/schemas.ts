@@ -66,13 +66,14 @@ export const inputBody = z.strictObject({ data: z.string(), target: z.string().m
 /** POST /api/runs/:runId/interrupt: `target` names one host of a fleet run (none: every host). */
 export const interruptBody = z.strictObject({ target: z.string().max(1000).optional() });
 
-/** POST /api/runs/:runId/rerun-failed. */
-export const rerunBody = z.strictObject({ cols: z.int().min(20).max(1000).optional() });
+/** POST /api/runs/:runId/rerun-failed: `runId` the new run's, chosen by the client as for POST /api/runs. */
+export const rerunBody = z.strictObject({ cols: z.int().min(20).max(1000).optional(), runId: id.optional() });
 
-/** GET /api/history. */
+/** GET /api/history: `on` a target or a fleet as written, matched exactly (as `cmdrun history --on`). */
 export const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   before: z.coerce.number().int().min(0).optional(),
+  on: z.string().min(1).max(64 * 1024).optional(),
 });
 
 /** GET /api/transcript. */

@@ -2,15 +2,21 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { openNotebook, type OpenNotebook } from '../helpers/browser.js';
+import { serveCli, type Served } from '../helpers/cli.js';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // A fleet block on the page (issue 19, item 3), in Chromium against 12 real ssh hosts (ports of
 // real sshds on 127.0.0.1) named by an Ansible inventory group: web03's block fails, web12 refuses
 // the key (unreachable). The panel names the fleet, shows a chip per host and a count line, the
-// chosen host's output as a terminal, input to one host, Group identical and Re-run failed.
+// chosen host's output as a terminal, input to one host, Group identical and Re-run failed; after
+// cmdrun restarts, the fleet runs of the history come back as fleet panels.
 let fleet: Fleet;
 let nb: OpenNotebook;
+let script: string;
+let env: NodeJS.ProcessEnv;
+/** The cmdrun started again on the same script and history (the last test). */
+let restarted: Served | undefined;
 /** Screenshots: CMDRUN_SCREENSHOTS keeps them (to look at), else a temp folder. */
 let shots: string;
 
@@ -20,7 +26,7 @@ beforeAll(async () => {
   const dir = tempDir('cmdrun-e2e-fleet-');
   shots = process.env.CMDRUN_SCREENSHOTS ?? dir;
   const port = fleet.ports.web03;
-  const script = join(dir, 'fleet.sh');
+  script = join(dir, 'fleet.sh');
   writeFileSync(
     script,
     [
@@ -33,10 +39,13 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  nb = await openNotebook(script, { CMDRUN_SSH_COMMAND: fleet.sshCommand, ANSIBLE_INVENTORY: inventory });
+  env = { CMDRUN_SSH_COMMAND: fleet.sshCommand, ANSIBLE_INVENTORY: inventory };
+  nb = await openNotebook(script, env);
 }, 60_000);
 afterAll(async () => {
   await nb?.close();
+  restarted?.child.kill('SIGTERM');
+  await restarted?.exited;
   await fleet?.stop();
 });
 
@@ -142,5 +151,59 @@ test('the input line sends to the chosen host only; Interrupt stops the others',
   await waitState(ASK, ['interrupted', 'failed']);
   expect((await chips(ASK)).map((c) => c.state)).toEqual(['interrupted', 'ok', 'interrupted']);
   await nb.page.waitForFunction((q) => document.querySelector(q)!.querySelector('[data-testid="fleet-count"]')?.textContent === '3 hosts: 1 ok, 2 interrupted', ASK);
+  expect(nb.pageErrors).toEqual([]);
+}, 90_000);
+
+test('after cmdrun restarts, fleet runs come back from the history as fleet panels; History lists a fleet run once and shows all of it', async () => {
+  nb.served.child.kill('SIGTERM');
+  await nb.served.exited;
+  restarted = await serveCli([script], env);
+  await nb.page.goto(restarted.url);
+  await nb.page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+  // Each block shows its last run: the check block's last Re-run failed, the ask block's interrupted run.
+  const RERUN = '[data-testid="output"][data-fleet="ssh://web03,ssh://web12"]';
+  await nb.page.waitForFunction((q) => document.querySelector(q)?.querySelector('[data-testid="fleet-count"]')?.textContent === '3 hosts: 1 ok, 2 interrupted', ASK);
+  const ask = nb.page.locator(ASK);
+  await expect(ask.getAttribute('class')).resolves.toContain('from-history');
+  await expect(ask.locator('[data-testid="target"]').textContent()).resolves.toBe('on 3 hosts');
+  await expect(ask.getAttribute('data-state')).resolves.toBe('interrupted');
+  expect((await chips(ASK)).map((c) => `${c.target} ${c.state} ${c.text}`)).toEqual(['ssh://web01 interrupted interrupted', 'ssh://web02 ok ok', 'ssh://web03 interrupted interrupted']);
+  await ask.locator('[data-testid="fleet-host"][data-target="ssh://web02"]').click();
+  await nb.page.waitForFunction((q) => document.querySelector(q)!.querySelector('.output-body')?.textContent?.includes('hello ada'), ASK);
+  expect(await body(ASK)).toBe(`name? ada\nhello ada from ${fleet.ports.web02}`);
+  expect((await chips(RERUN)).map((c) => `${c.target} ${c.text}`)).toEqual(['ssh://web03 failed 3', 'ssh://web12 unreachable']);
+  await expect(nb.page.locator(RERUN).locator('[data-testid="rerun-failed"]').isVisible()).resolves.toBe(false);
+
+  // The block's History: each fleet run once (the first @web run and its two re-runs), newest first.
+  await nb.page.locator('.cm-run-menu-button').first().click();
+  await nb.page.click('.run-menu [data-value="history"]');
+  await nb.page.waitForSelector('.run-menu[aria-label="History"] [role="menuitem"]');
+  const items = await nb.page.locator('.run-menu[aria-label="History"] [role="menuitem"] kbd').allTextContents();
+  expect(items).toEqual([
+    expect.stringMatching(/^2 hosts · 2 failed · [\d.]+ m?s$/),
+    expect.stringMatching(/^2 hosts · 2 failed · [\d.]+ m?s$/),
+    expect.stringMatching(/^@web: 12 hosts · 10 ok, 2 failed · [\d.]+ m?s$/),
+  ]);
+  await nb.page.locator('.run-menu[aria-label="History"] [role="menuitem"]').nth(2).click();
+  await nb.page.waitForFunction((q) => document.querySelector(q)?.querySelector('[data-testid="fleet-count"]')?.textContent === '12 hosts: 10 ok, 1 failed, 1 unreachable', CHECK);
+  const panel = nb.page.locator(CHECK);
+  await expect(panel.locator('[data-testid="target"]').textContent()).resolves.toBe('on @web: 12 hosts');
+  await expect(panel.locator('.output-note').textContent()).resolves.toMatch(/^History · \d{4}-/);
+  await expect(panel.getAttribute('data-exit-code')).resolves.toBe('3');
+  const states = await chips(CHECK);
+  expect(states.map((c) => c.target)).toEqual(fleet.targets);
+  expect(states.map((c) => c.text)).toEqual([...Array(2).fill('ok'), 'failed 3', ...Array(8).fill('ok'), 'unreachable']);
+  const times = await panel.locator('.fleet-host-time').allTextContents();
+  expect(times.every((t) => /^[\d.]+ m?s$/.test(t))).toBe(true);
+  // The first failing host is shown; choosing another shows its output.
+  await nb.page.waitForFunction((q) => document.querySelector(q)!.querySelector('.output-body')?.textContent?.includes('disk full'), CHECK);
+  expect(await body(CHECK)).toBe(`uptime ok\ndisk full on ${fleet.ports.web03}`);
+  await nb.page.screenshot({ path: join(shots, 'fleet-restored.png') });
+  await panel.locator('[data-testid="fleet-host"][data-target="ssh://web05"]').click();
+  await nb.page.waitForFunction((q) => document.querySelector(q)!.querySelector('.output-body')?.textContent === 'uptime ok', CHECK);
+  await panel.locator('[data-testid="group-identical"]').click();
+  expect(await panel.locator('[data-testid="fleet-group"] .fleet-group-head').allTextContents()).toEqual(['web03 (1 host) · failed 3', 'web12 (1 host) · unreachable', 'web[01-02,04-11] (10 hosts) · ok']);
+  expect((await panel.locator('[data-testid="fleet-group"] .fleet-group-output').allTextContents())[1]).toMatch(/Permission denied/);
+  await nb.page.screenshot({ path: join(shots, 'fleet-restored-grouped.png') });
   expect(nb.pageErrors).toEqual([]);
 }, 90_000);

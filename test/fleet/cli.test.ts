@@ -64,6 +64,13 @@ describe('cmdrun run, a fleet block', () => {
     expect(stdout).toMatch(/^-+\nweb04 \(1 host\): unreachable\n-+\n.*Permission denied \(publickey/s);
     expect(stdout).toContain('web[01-03] (3 hosts): ok\n------------------------\nsame\n');
     expect(stdout).toMatch(/web04 +255 unreachable +[\d.]+ m?s +cmdrun: could not start bash on ssh:\/\/web04: ssh exited with status 255\n4 hosts: 3 ok, 1 unreachable\n/);
+    // The unreachable host is a row of the history too, with ssh's message as its output.
+    const history = (args: string[]) => runCli(['history', ...args, '--history', join(dir, 'history.db')], { NO_COLOR: '1' });
+    const listed = (await history([path, '--on', 'ssh://web04'])).stdout.trim().split('\n').slice(1);
+    expect(listed).toEqual([expect.stringMatching(/\/group\.sh +.* +ssh:\/\/web04 +255 unreachable +[\d.]+ m?s +\S+$/)]);
+    const shown = await history(['show', listed[0].split(/ +/).at(-1)!]);
+    expect(shown.stdout).toMatch(/\n# on ssh:\/\/web01,ssh:\/\/web02,ssh:\/\/web03,ssh:\/\/web04: 4 hosts\n/);
+    expect(shown.stdout).toMatch(/\n# ssh:\/\/web04: exit 255 after [\d.]+ m?s, unreachable(; cwd \S+)?\n[^#]*Permission denied \(publickey[^#]*\ncmdrun: could not start bash on ssh:\/\/web04: ssh exited with status 255\n$/);
   }, 120_000);
 
   test('--json events carry the host; an unknown group exits 2 before anything runs, listing the groups', async () => {

@@ -8,6 +8,7 @@ import { HistoryRecorder } from '../../src/history/recorder.js';
 import { SCHEMA } from '../../src/history/rows.js';
 import { openDatabase } from '../../src/history/sqlite.js';
 import { HISTORY_DISK_BOUND, HistoryStore, openHistory, type RunMeta } from '../../src/history/store.js';
+import { fleetRunOf } from '../../src/history/fleet-history.js';
 import { RunQueue } from '../../src/runs/run-queue.js';
 import { DEFAULT_OUTPUT_LIMITS } from '../../src/runs/run.js';
 import type { Run } from '../../src/runs/run.js';
@@ -129,7 +130,7 @@ describe('the file on disk', () => {
   test('a database made before targets (0.5) gets the target and fleet columns when opened; its runs keep theirs empty', () => {
     const path = join(tmp(), 'v05.db');
     const old = openDatabase(path);
-    old.exec(SCHEMA.replace(/,\s*target TEXT,\s*fleet TEXT/, ''));
+    old.exec(SCHEMA.replace(/,\s*target TEXT,\s*fleet TEXT,\s*fleet_index INTEGER,\s*unreachable INTEGER/, ''));
     old.prepare(`INSERT INTO runs (run_id, script, code, user, host, shell, session, started_at) VALUES ('old', '/x/old.sh', 'echo', 'u', 'h', 'bash', 's', 1)`).run();
     expect((old.prepare('PRAGMA table_info(runs)').all() as Array<{ name: string }>).map((c) => c.name)).not.toContain('target');
     old.close();
@@ -143,6 +144,36 @@ describe('the file on disk', () => {
     ]);
     expect(store.list({ on: '@web' }).map((r) => r.runId)).toEqual(['host']);
     expect(store.list({ on: 'ssh://db1' }).map((r) => r.runId)).toEqual(['new']);
+    store.close();
+  });
+
+  test('a fleet run\'s host rows read back in fleet order, with unreachable; rows of 0.6.0 in start order, unreachable from their output', () => {
+    const path = join(tmp(), 'v060.db');
+    const old = openDatabase(path);
+    old.exec(SCHEMA.replace(/,\s*fleet_index INTEGER,\s*unreachable INTEGER/, ''));
+    old.close();
+    const store = HistoryStore.open(path);
+    const ended = { exitCode: 0, durationMs: 5, interrupted: false, sessionRestarted: false, cwd: '/' };
+    // Hosts start in their own order: b (fleet index 1) first.
+    const b = store.begin(meta({ runId: 'f', target: 'ssh://b', fleet: 'ssh://a,ssh://b', fleetIndex: 1, startedAt: 10 }));
+    const a = store.begin(meta({ runId: 'f', target: 'ssh://a', fleet: 'ssh://a,ssh://b', fleetIndex: 0, startedAt: 20 }));
+    store.writeOutput(a, [{ head: true, text: 'Permission denied (publickey).\r\n\ncmdrun: could not start bash on ssh://a: ssh exited with status 255\n' }], [], 90, 0);
+    store.finish(a, { ...ended, exitCode: 255, unreachable: true });
+    store.finish(b, { ...ended, exitCode: 2, unreachable: false });
+    const one = store.begin(meta({ runId: 'one', target: 'local' }));
+    store.finish(one, ended);
+    expect(store.hosts('f').map((h) => [h.target, h.exitCode, h.unreachable])).toEqual([['ssh://a', 255, true], ['ssh://b', 2, false]]);
+    expect(store.get('one')).not.toHaveProperty('unreachable');
+    const run = fleetRunOf(store.hosts('f'));
+    expect(run).toMatchObject({ runId: 'f', fleet: 'ssh://a,ssh://b', startedAt: 10, durationMs: 15, exitCode: 255, finished: true, outputBytes: 90 });
+    expect(run.hosts.map((h) => h.lastLine)).toEqual(['cmdrun: could not start bash on ssh://a: ssh exited with status 255', '']);
+    // A row written before the columns existed: in start order; unreachable told by its output.
+    const oldA = store.begin(meta({ runId: 'g', target: 'ssh://a', fleet: 'ssh://a,ssh://b', startedAt: 30 }));
+    const oldB = store.begin(meta({ runId: 'g', target: 'ssh://b', fleet: 'ssh://a,ssh://b', startedAt: 31 }));
+    store.writeOutput(oldB, [{ head: true, text: 'Permission denied (publickey).\r\n\ncmdrun: could not start bash on ssh://b: ssh exited with status 255\n' }], [], 90, 0);
+    store.finish(oldA, ended);
+    store.finish(oldB, { ...ended, exitCode: 255 });
+    expect(fleetRunOf(store.hosts('g')).hosts.map((h) => [h.target, h.unreachable])).toEqual([['ssh://a', false], ['ssh://b', true]]);
     store.close();
   });
 

@@ -1,8 +1,8 @@
 // Where the page puts runs after a reload (web/history.ts): by the block's text, then its position,
-// else apart; each block's last earlier run.
+// else apart; each block's last earlier run; a fleet run's host rows folded into one entry.
 import { expect, test } from 'vitest';
 import type { Block } from '../../src/blocks/split.js';
-import { pickEarlierRuns, placeRun } from '../../web/history.js';
+import { foldFleets, historyEntry, pickEarlierRuns, placeRun, type ApiHistorySummary } from '../../web/history.js';
 
 const blocks: Block[] = [
   { index: 0, markerLine: 1, lineStart: 2, lineEnd: 2, title: 'a', code: 'echo a' },
@@ -42,4 +42,25 @@ test('pickEarlierRuns: newest first, text before position, taken blocks skipped,
   // Runs that match no block: the newest of each code.
   expect(apart).toEqual([gone1, api]);
   expect(pickEarlierRuns(blocks, history, new Set(), 1).apart).toEqual([gone1]);
+});
+
+test('foldFleets: a fleet run\'s host rows are one entry, at its newest row; historyEntry counts its hosts', () => {
+  const row = (runId: string, extra: Partial<ApiHistorySummary>): ApiHistorySummary => ({
+    id: ++n, runId, script: '/s.sh', code: 'uptime', user: 'u', host: 'h', shell: 'bash', session: 's1', thisSession: false,
+    startedAt: 1000, finished: true, exitCode: 0, durationMs: 100, interrupted: false, outputBytes: 3, omittedBytes: 0, ...extra,
+  });
+  const local = row('one', { target: 'local', startedAt: 5000, exitCode: 2, durationMs: 1500 });
+  const web02 = row('f1', { target: 'ssh://web02', fleet: '@web', startedAt: 1200, durationMs: 300, exitCode: 3 });
+  const web01 = row('f1', { target: 'ssh://web01', fleet: '@web', startedAt: 1000, durationMs: 100 });
+  const web03 = row('f1', { target: 'ssh://web03', fleet: '@web', startedAt: 1100, durationMs: 50, exitCode: 255, unreachable: true });
+  // The same run id in another session is another run.
+  const other = row('f1', { target: 'ssh://web01', fleet: '@web', session: 's0', startedAt: 500, thisSession: false });
+  const entries = foldFleets([local, web02, web03, web01, other]);
+  expect(entries.map((e) => [e.runId, e.session, e.hostRows?.length])).toEqual([['one', 's1', undefined], ['f1', 's1', 3], ['f1', 's0', 1]]);
+  expect(entries[1].target).toBe('ssh://web02');
+  expect(historyEntry(entries[0]).detail).toBe('exit 2 · 1.5 s');
+  expect(historyEntry(entries[1])).toEqual({ label: expect.stringMatching(/ \(earlier session\)$/), detail: '@web: 3 hosts · 1 ok, 2 failed · 500 ms' });
+  expect(historyEntry(entries[2]).detail).toBe('@web: 1 host · 1 ok · 100 ms');
+  const unfinished = foldFleets([row('f2', { fleet: 'ssh://a,ssh://b', target: 'ssh://a', finished: false, exitCode: undefined }), row('f2', { fleet: 'ssh://a,ssh://b', target: 'ssh://b' })]);
+  expect(historyEntry(unfinished[0]).detail).toBe('2 hosts · unfinished');
 });

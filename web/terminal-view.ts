@@ -1,0 +1,226 @@
+/**
+ * An output panel's terminal: a headless xterm.js terminal interprets the output (colours, `\r`
+ * progress lines, cursor movement, erase-line) and this view draws its buffer as styled text,
+ * redrawing only the lines that can have changed since the last frame. At most SHOWN_LINES lines
+ * are drawn until the user asks for all of them; a bar above the text says how many are not.
+ */
+import type { IBuffer, IMarker, Terminal as TerminalType } from '@xterm/headless';
+import { RawOutput } from './raw-output.js';
+import { bufferText, drawLogicalLine, lastContentRow } from './terminal-render.js';
+
+let xterm: Promise<typeof import('@xterm/headless')> | undefined;
+/** Loads xterm.js, a chunk of its own: the editor does not wait for it. Call early to prefetch. */
+export function loadTerminal(): Promise<typeof import('@xterm/headless')> {
+  return (xterm ??= import('@xterm/headless'));
+}
+
+/** Lines shown until the user expands the panel (the last ones). */
+export const SHOWN_LINES = 2000;
+/** Lines the terminal keeps (and an expanded panel shows); older ones only remain in Copy all. */
+const SCROLLBACK = 10_000;
+/** Raw output kept for Copy all once the terminal dropped lines (UTF-16 code units, the last ones). */
+const RAW_LIMIT = 8 * 1024 * 1024;
+
+/** A small button of an output panel. */
+export function button(label: string, title: string): HTMLButtonElement {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'output-action';
+  b.textContent = label;
+  b.title = title;
+  return b;
+}
+
+/** A drawn logical line: its element and how many buffer rows it spans. */
+interface DrawnLine {
+  el: HTMLElement;
+  rows: number;
+}
+
+/** The terminal of one output panel: `more` (the bar of lines not shown) and `body` (the text) go in the panel. */
+export class TerminalView {
+  /** The bar that says how many lines are not drawn, with Show all. */
+  readonly more: HTMLElement;
+  /** The drawn output. */
+  readonly body: HTMLElement;
+  private readonly moreText: HTMLElement;
+  private readonly expandButton: HTMLButtonElement;
+  /** Set once xterm.js has loaded; `ready` resolves then (output written before waits for it). */
+  private term!: TerminalType;
+  private newTerminal!: () => TerminalType;
+  private readonly ready: Promise<void>;
+  private drawScheduled = false;
+  private written = false;
+  private expanded = false;
+  /** Drawn lines, in order; the first starts at buffer row `start.line`. */
+  private drawn: DrawnLine[] = [];
+  private drawnRows = 0;
+  private start?: IMarker;
+  /** The viewport's top row at the last draw: rows above it cannot have changed since. */
+  private dirty?: IMarker;
+  /** The buffer's first row, to learn when the terminal dropped lines from its scrollback. */
+  private origin?: IMarker;
+  private drawnBuffer?: IBuffer;
+  private raw = new RawOutput(RAW_LIMIT);
+
+  /**
+   * @param cols terminal width in character cells
+   * @param drawnNow called after each draw (the panel's height may have changed), with whether any output was written
+   */
+  constructor(
+    cols: number,
+    private readonly drawnNow: (hasOutput: boolean) => void,
+  ) {
+    this.more = document.createElement('div');
+    this.more.className = 'output-more';
+    this.more.hidden = true;
+    this.moreText = document.createElement('span');
+    this.expandButton = button('Show all', 'Show every line the panel keeps');
+    this.expandButton.onclick = () => this.setExpanded(!this.expanded);
+    this.more.append(this.moreText, this.expandButton);
+    this.body = document.createElement('pre');
+    this.body.className = 'output-body empty';
+    this.ready = loadTerminal().then((module) => {
+      // A CommonJS module: its exports arrive as `default` of the chunk's namespace.
+      const { Terminal } = (module as unknown as { default?: typeof module }).default ?? module;
+      this.newTerminal = () => new Terminal({ cols, rows: 30, convertEol: true, scrollback: SCROLLBACK, allowProposedApi: true });
+      this.term = this.newTerminal();
+    });
+  }
+
+  /** Starts over with an empty terminal (a fleet panel shows another host's output next). */
+  clear(): void {
+    this.raw = new RawOutput(RAW_LIMIT);
+    this.written = false;
+    void this.ready.then(() => {
+      this.term.dispose();
+      for (const marker of [this.start, this.dirty, this.origin]) marker?.dispose();
+      this.start = this.dirty = this.origin = this.drawnBuffer = undefined;
+      this.term = this.newTerminal();
+      this.draw();
+    });
+  }
+
+  /** Appends terminal output; the view redraws once per animation frame at most. */
+  write(text: string): void {
+    this.written = true;
+    this.raw.push(text);
+    void this.ready.then(() => this.term.write(text, () => this.scheduleDraw()));
+  }
+
+  /** Resolves once the terminal has taken in every output written so far, and it is drawn. */
+  settle(): Promise<void> {
+    return this.ready.then(() => new Promise<void>((resolve) => this.term.write('', () => (this.draw(), resolve()))));
+  }
+
+  /** text() once the terminal has taken in every output written so far. */
+  settledText(): Promise<string> {
+    return this.ready.then(() => new Promise<string>((resolve) => this.term.write('', () => resolve(this.text()))));
+  }
+
+  /** The output as plain text: the terminal's lines, or the raw output once lines were dropped. */
+  text(): string {
+    if (this.term && !this.origin?.isDisposed && this.term.buffer.active.type === 'normal') return bufferText(this.term.buffer.active);
+    return this.raw.plain();
+  }
+
+  /** Frees the terminal. */
+  dispose(): void {
+    void this.ready.then(() => this.term.dispose());
+  }
+
+  private setExpanded(expanded: boolean): void {
+    this.expanded = expanded;
+    this.start?.dispose();
+    this.start = undefined; // a full draw
+    this.draw();
+  }
+
+  private scheduleDraw(): void {
+    if (this.drawScheduled) return;
+    this.drawScheduled = true;
+    requestAnimationFrame(() => {
+      this.drawScheduled = false;
+      this.draw();
+    });
+  }
+
+  /** A marker on buffer row `row` (markers follow their row when the scrollback drops lines). */
+  private markRow(row: number): IMarker | undefined {
+    const buffer = this.term.buffer.active;
+    return this.term.registerMarker(row - (buffer.baseY + buffer.cursorY));
+  }
+
+  /**
+   * Draws what changed: rows above the viewport top of the last draw are scrollback and never
+   * change, so only the lines from there on are drawn again (a full draw after the buffer was
+   * cleared, switched or trimmed past them). At most SHOWN_LINES rows stay drawn unless expanded.
+   */
+  private draw(): void {
+    const buffer = this.term.buffer.active;
+    const atBottom = this.body.scrollHeight - this.body.scrollTop - this.body.clientHeight < 4;
+    const last = lastContentRow(buffer);
+    const limit = this.expanded ? Infinity : SHOWN_LINES;
+
+    const incremental = buffer === this.drawnBuffer && buffer.type === 'normal' && !!this.start && !this.start.isDisposed && !!this.dirty && !this.dirty.isDisposed;
+    let from: number;
+    if (incremental) {
+      // Drop the drawn lines that reach the first row that may have changed, and always the last
+      // drawn one (its closing "\n" depends on what follows it); draw again from there.
+      const dirtyRow = this.dirty!.line;
+      let row = this.start!.line + this.drawnRows;
+      while (this.drawn.length > 0) {
+        const line = this.drawn.pop()!;
+        line.el.remove();
+        row -= line.rows;
+        this.drawnRows -= line.rows;
+        if (row <= dirtyRow) break;
+      }
+      from = row;
+    } else {
+      this.body.replaceChildren();
+      this.drawn = [];
+      this.drawnRows = 0;
+      from = Math.max(0, last + 1 - Math.min(limit, buffer.length));
+      while (from > 0 && buffer.getLine(from)?.isWrapped) from--; // a logical line's first row
+      this.drawnBuffer = buffer;
+      if (!this.origin && buffer.type === 'normal') this.origin = this.markRow(0);
+    }
+    let first = this.drawn.length > 0 ? this.start!.line : from;
+
+    const added: HTMLElement[] = [];
+    for (let row = from; row <= last; ) {
+      const line = drawLogicalLine(buffer, row, last);
+      this.drawn.push(line);
+      this.drawnRows += line.rows;
+      added.push(line.el);
+      row += line.rows;
+    }
+    this.body.append(...added);
+    while (this.drawnRows > limit && this.drawn.length > 1) {
+      const line = this.drawn.shift()!;
+      line.el.remove();
+      this.drawnRows -= line.rows;
+      first += line.rows;
+    }
+    if (buffer.type === 'normal') {
+      if (!this.start || this.start.isDisposed || this.start.line !== first) {
+        this.start?.dispose();
+        this.start = this.markRow(first);
+      }
+      this.dirty?.dispose();
+      this.dirty = this.markRow(buffer.baseY);
+    }
+
+    const hidden = first;
+    const dropped = this.origin?.isDisposed === true;
+    this.more.hidden = hidden === 0 && !dropped && !this.expanded;
+    const older = dropped ? `older lines are only in Copy (the panel keeps the last ${SCROLLBACK.toLocaleString('en')})` : '';
+    this.moreText.textContent = hidden > 0 ? `… ${hidden.toLocaleString('en')} earlier lines not shown${older ? `; ${older}` : ''}` : older && `… ${older}`;
+    this.expandButton.hidden = hidden === 0 && !this.expanded;
+    this.expandButton.textContent = this.expanded ? `Show last ${SHOWN_LINES}` : 'Show all';
+    this.body.classList.toggle('empty', this.drawn.length === 0 && !this.written);
+    if (atBottom) this.body.scrollTop = this.body.scrollHeight;
+    this.drawnNow(this.written);
+  }
+}
