@@ -3,7 +3,7 @@
 // Ansible ad-hoc (-m shell, -m raw) with ControlPersist warm, and N parallel cold `ssh HOST true`.
 // The hosts are the tests' fleet fixture (test/helpers/fleet.ts): ports of real sshds on 127.0.0.1.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -106,6 +106,14 @@ export async function ansibleAdHoc(fx, hosts, dir, module) {
   return run;
 }
 
+/** Ends the ControlPersist masters Ansible left in `dir`'s ansible-N/cp folders (they would stay 600 s). */
+export async function closeAnsibleMasters(dir) {
+  const sockets = readdirSync(dir)
+    .filter((d) => d.startsWith('ansible-'))
+    .flatMap((d) => readdirSync(join(dir, d, 'cp')).map((s) => join(dir, d, 'cp', s)));
+  await parallel(sockets.map((s) => ['ssh', ['-S', s, '-O', 'exit', 'host']])).catch(() => undefined);
+}
+
 /** POSTs `code` on fleet `on` (at most `forks` hosts at once) and reads to the run's own end: {ms, end}. */
 export async function runFleet(server, on, code, forks) {
   const t0 = performance.now();
@@ -176,6 +184,7 @@ export async function fleetSection({ dir, script, withServer, row, f, results, h
       row('fleet page: 50 hosts x 1 MB, longest frame (ms)', f(p.maxFrameMs, 0), '', `p95 ${f(p.p95FrameMs, 0)} ms, ${p.frames} frames, ${f(p.endMs / 1000, 1)} s to the end`, '≤ 100 ms', p.maxFrameMs <= 100);
     }
   } finally {
+    await closeAnsibleMasters(dir);
     await fx.stop();
   }
 }
