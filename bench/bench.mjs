@@ -39,7 +39,7 @@ const HISTORY = ['--history', join(dir, 'history.db')];
 /**
  * Rows for 50 MB of output (REMOTE_OUTPUT) through cmdrun's session on `server` beside the same
  * block typed into a bare shell `bare` in a PTY, BIG_OUTPUT_RUNS times each: MB/s of the medians,
- * and the bytes each delivered when either fell short.
+ * and the bytes each delivered when either fell short. Returns the figures for results.json.
  */
 async function bigOutputRows(server, bare, label, bareLabel) {
   const [ptyRuns, runs] = [[], []];
@@ -55,6 +55,7 @@ async function bigOutputRows(server, bare, label, bareLabel) {
   const bareDelivered = Math.min(...ptyRuns.map((r) => r.bytes));
   row(`${label} 50 MB output (MB/s)`, f(mbps(ms), 0), `${f(mbps(ptyMs), 0)} ${bareLabel}`, `${f(ptyMs / ms, 2)} of bare`, 'every byte', delivered === bytes);
   if (delivered !== bytes || bareDelivered !== bytes) row(`  ${label} 50 MB: bytes delivered`, `${delivered}`, `${bareDelivered}`, `of ${bytes}`);
+  return { runs: BIG_OUTPUT_RUNS, bytes, deliveredBytes: delivered, bareDeliveredBytes: bareDelivered, cmdrunMs: ms, bareMs: ptyMs };
 }
 
 /** Calls fn(server) with a fresh cmdrun serving `file` (with `args`), and stops it afterwards. */
@@ -256,11 +257,11 @@ async function remote() {
       for (const q of ['median', 'p95']) {
         row(`remote block \`true\`, ${q} (ms)`, f(ours[q], 2), `${f(base[q], 2)} bare ssh -tt bash`, `+${f(ours[q] - base[q], 2)} ms, ${f(ours[q] / base[q], 1)}x`);
       }
-      await bigOutputRows(server, bare, 'remote', 'bare ssh -tt');
+      const output = await bigOutputRows(server, bare, 'remote', 'bare ssh -tt');
       results.remote = {
         target: 'ssh://127.0.0.1 (test sshd)',
         latencyTrueMs: { cmdrun: ours, bareSsh: base, runs: LATENCY_RUNS },
-        output: { block: REMOTE_OUTPUT, runs: BIG_OUTPUT_RUNS, bytes, deliveredBytes: delivered, bareDeliveredBytes: bareDelivered, cmdrunMs: ms, bareSshMs: ptyMs },
+        output: { block: REMOTE_OUTPUT, ...output },
       };
     }, args);
   } finally {
@@ -293,11 +294,11 @@ async function container() {
       for (const q of ['median', 'p95']) {
         row(`container block \`true\`, ${q} (ms)`, f(ours[q], 2), `${f(base[q], 2)} bare podman exec -it bash`, `+${f(ours[q] - base[q], 2)} ms, ${f(ours[q] / base[q], 1)}x`);
       }
-      await bigOutputRows(server, bare, 'container', 'bare podman exec -it');
+      const output = await bigOutputRows(server, bare, 'container', 'bare podman exec -it');
       results.container = {
         target: 'podman://<busybox + bash image, runc>',
         latencyTrueMs: { cmdrun: ours, barePodmanExec: base, runs: LATENCY_RUNS },
-        output: { block: REMOTE_OUTPUT, runs: BIG_OUTPUT_RUNS, bytes, deliveredBytes: delivered, bareDeliveredBytes: bareDelivered, cmdrunMs: ms, barePodmanExecMs: ptyMs },
+        output: { block: REMOTE_OUTPUT, ...output },
       };
     }, [...HISTORY, '--on', `podman://${name}`]);
   } finally {
