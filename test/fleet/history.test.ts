@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { HistoryHost } from '../../src/history/fleet-history.js';
 import { HistoryStore } from '../../src/history/store.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
@@ -41,19 +42,8 @@ afterAll(async () => {
   await fleet?.stop();
 });
 
-interface Host {
-  target: string;
-  startedAt: number;
-  finished: boolean;
-  exitCode?: number;
-  durationMs?: number;
-  interrupted?: boolean;
-  unreachable: boolean;
-  lastLine: string;
-  output: string;
-}
 type Row = Record<string, unknown> & { runId: string; target?: string; fleet?: string; exitCode?: number; unreachable?: boolean };
-type FleetAnswer = Row & { hosts: Host[]; output: string; thisSession: boolean };
+type FleetAnswer = Row & { hosts: HistoryHost[]; output: string; thisSession: boolean };
 
 const json = async <T>(s: RunningServer, path: string) => (await (await api(s, path)).json()) as T;
 const post = async (body: Record<string, unknown>) => readEvents(await api(server, '/api/runs', { method: 'POST', json: body }));
