@@ -228,6 +228,14 @@ function checkFunction(b: string, source: string, dir: string, from: string, to:
 export const checkText = (padded: string): string => `if false; then __cmdrun_c() { ${padded}\n\n}\nfi\n`;
 
 /**
+ * On another machine the input watcher (remote.ts) reads the running block's id from the file
+ * `block`: `__cmdrun_pre` writes it, and the end hook empties it (an empty file: no block runs,
+ * the watcher then only checks that the session lives, once a second). '' for a local session.
+ */
+const watchedBlock = (b: string, ctx: SessionLayout, id: string, indent = '  '): string => (ctx.remote ? `\n${indent}${b}printf '%s' ${id} >${quote(`${ctx.dir}/block`)}` : '');
+const unwatched = (b: string, ctx: SessionLayout): string => watchedBlock(b, ctx, "''", '    ');
+
+/**
  * `__cmdrun_pre ID [run]`, the first step of every block line: sets the block's id and writes its
  * start marker; for a shell block (no second word) it then checks the block's syntax and runs
  * `enter` (bash: goes to the folder the block is sourced from). `__cmdrun_with PROG FILE` runs an
@@ -235,14 +243,6 @@ export const checkText = (padded: string): string => `if false; then __cmdrun_c(
  * reports a missing command). Both live in the startup file, so the line typed for each block is
  * short: bash reads a script that is a terminal one byte per read(2) (a 330-byte line cost ~50 µs).
  */
-/**
- * On another machine the input watcher (remote.ts) reads the running block's id from the file
- * `block`: `__cmdrun_pre` writes it, and the end hook empties it (an empty file: no block runs,
- * the watcher then only checks that the session lives, once a second). '' for a local session.
- */
-const watchedBlock = (b: string, ctx: SessionLayout, id: string): string => (ctx.remote ? `\n  ${b}printf '%s' ${id} >${quote(`${ctx.dir}/block`)}` : '');
-const unwatched = (b: string, ctx: SessionLayout): string => watchedBlock(b, ctx, "''").replace('\n', '\n  ');
-
 function blockFunctions(b: string, ctx: SessionLayout, enter = ''): string {
   const check = layoutPaths(ctx).check;
   const watched = watchedBlock(b, ctx, '"$1"');
