@@ -20,6 +20,21 @@ export class ApiError extends Error {
   }
 }
 
+/** How long the page takes in an event stream before it lets the browser draw (ms). */
+const STREAM_SLICE_MS = 10;
+
+/** Resolves in a task of its own (a message to itself: no timer clamping), after what the browser has queued. */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(undefined);
+  });
+}
+
 export class Api {
   constructor(private readonly token: string) {}
 
@@ -80,10 +95,17 @@ export class Api {
       onEvent: (message) => onMessage({ id: Number(message.id ?? 0), event: message.event ?? 'message', data: JSON.parse(message.data) }),
     });
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let since = performance.now();
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
       parser.feed(value);
+      // read() resolves at once while chunks are queued: a burst (50 fleet hosts printing) would
+      // be taken in as one long task, the page frozen meanwhile. Let the page draw between slices.
+      if (performance.now() - since > STREAM_SLICE_MS) {
+        await nextTask();
+        since = performance.now();
+      }
     }
   }
 

@@ -57,6 +57,11 @@ function rowSegments(line: IBufferLine, out: Segment[], cell: IBufferCell, trimR
   for (let x = 0, col = 0; x < line.length && col < length; x++) {
     line.getCell(x, cell);
     if (cell.getWidth() === 0) continue; // the right half of a wide character
+    if (cell.isAttributeDefault() && current && !current.classes && !current.fg && !current.bg) {
+      current.text += cell.getChars() || ' '; // most output has no style: no style object per cell
+      col += Math.max(1, cell.getWidth());
+      continue;
+    }
     const style = styleOf(cell);
     if (!current || current.classes !== style.classes || current.fg !== style.fg || current.bg !== style.bg) {
       current = { text: '', ...style };
@@ -121,18 +126,23 @@ function linkElement(link: Link): HTMLAnchorElement {
 }
 
 /**
- * Draws logical line `row` (with the rows wrapped after it) into a new element; returns it and
- * the number of rows it spans. Every line but the one ending at `lastRow` ends with "\n".
+ * Draws logical line `row` (with the rows wrapped after it) into a new node (a text node when it
+ * is plain text, else an element); returns it and the number of rows it spans. Every line but the
+ * one ending at `lastRow` ends with "\n".
  */
-export function drawLogicalLine(buffer: IBuffer, row: number, lastRow: number): { el: HTMLElement; rows: number } {
+export function drawLogicalLine(buffer: IBuffer, row: number, lastRow: number): { el: ChildNode; rows: number } {
   const cell = buffer.getNullCell();
   const segments: Segment[] = [];
   let end = row;
   while (end < lastRow && buffer.getLine(end + 1)?.isWrapped) end++;
   for (let y = row; y <= end; y++) rowSegments(buffer.getLine(y)!, segments, cell, y === end);
-  const el = document.createElement('span');
   const text = segments.map((s) => s.text).join('');
   const links = text.includes(':') ? findLinks(text) : [];
+  const rows = end - row + 1;
+  const newline = end < lastRow ? '\n' : '';
+  // A line of plain text (most output) is a text node: half the nodes to make and lay out.
+  if (links.length === 0 && segments.every((s) => !s.classes && !s.fg && !s.bg)) return { el: document.createTextNode(text + newline), rows };
+  const el = document.createElement('span');
   // Walk the segments and cut them at link boundaries; link parts go inside <a>.
   let offset = 0;
   let li = 0;
@@ -159,8 +169,8 @@ export function drawLogicalLine(buffer: IBuffer, row: number, lastRow: number): 
     }
     offset += seg.text.length;
   }
-  if (end < lastRow) el.append('\n');
-  return { el, rows: end - row + 1 };
+  if (newline) el.append(newline);
+  return { el, rows };
 }
 
 /** The last row with any text (-1 when there is none): the rows after it are the blank screen. */

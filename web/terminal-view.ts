@@ -6,6 +6,7 @@
  */
 import type { IBuffer, IMarker, Terminal as TerminalType } from '@xterm/headless';
 import { RawOutput } from './raw-output.js';
+import { DrawnLines } from './drawn-lines.js';
 import { bufferText, drawLogicalLine, lastContentRow } from './terminal-render.js';
 
 let xterm: Promise<typeof import('@xterm/headless')> | undefined;
@@ -18,6 +19,8 @@ export function loadTerminal(): Promise<typeof import('@xterm/headless')> {
 export const SHOWN_LINES = 2000;
 /** Lines the terminal keeps (and an expanded panel shows); older ones only remain in Copy all. */
 const SCROLLBACK = 10_000;
+/** The longest write handed to xterm.js at once (UTF-16 code units). */
+const WRITE_PIECE = 16 * 1024;
 /** Raw output kept for Copy all once the terminal dropped lines (UTF-16 code units, the last ones). */
 const RAW_LIMIT = 8 * 1024 * 1024;
 
@@ -29,12 +32,6 @@ export function button(label: string, title: string): HTMLButtonElement {
   b.textContent = label;
   b.title = title;
   return b;
-}
-
-/** A drawn logical line: its element and how many buffer rows it spans. */
-interface DrawnLine {
-  el: HTMLElement;
-  rows: number;
 }
 
 /** The terminal of one output panel: `more` (the bar of lines not shown) and `body` (the text) go in the panel. */
@@ -53,8 +50,7 @@ export class TerminalView {
   private written = false;
   private expanded = false;
   /** Drawn lines, in order; the first starts at buffer row `start.line`. */
-  private drawn: DrawnLine[] = [];
-  private drawnRows = 0;
+  private readonly drawn: DrawnLines;
   private start?: IMarker;
   /** The viewport's top row at the last draw: rows above it cannot have changed since. */
   private dirty?: IMarker;
@@ -80,6 +76,7 @@ export class TerminalView {
     this.more.append(this.moreText, this.expandButton);
     this.body = document.createElement('pre');
     this.body.className = 'output-body empty';
+    this.drawn = new DrawnLines(this.body);
     this.ready = loadTerminal().then((module) => {
       // A CommonJS module: its exports arrive as `default` of the chunk's namespace.
       const { Terminal } = (module as unknown as { default?: typeof module }).default ?? module;
@@ -105,7 +102,15 @@ export class TerminalView {
   write(text: string): void {
     this.written = true;
     this.raw.push(text);
-    void this.ready.then(() => this.term.write(text, () => this.scheduleDraw()));
+    void this.ready.then(() => {
+      // xterm.js takes in its writes a few at a time between frames (12 ms a slice), but each
+      // write whole: a long one (a host's whole output, when the user chooses it) is cut in pieces.
+      for (let at = 0; at < text.length; at += WRITE_PIECE) {
+        const piece = text.slice(at, at + WRITE_PIECE);
+        if (at + WRITE_PIECE >= text.length) this.term.write(piece, () => this.scheduleDraw());
+        else this.term.write(piece);
+      }
+    });
   }
 
   /** Resolves once the terminal has taken in every output written so far, and it is drawn. */
@@ -162,25 +167,22 @@ export class TerminalView {
     const last = lastContentRow(buffer);
     const limit = this.expanded ? Infinity : SHOWN_LINES;
 
-    const incremental = buffer === this.drawnBuffer && buffer.type === 'normal' && !!this.start && !this.start.isDisposed && !!this.dirty && !this.dirty.isDisposed;
+    // A burst of more rows than are shown since the last draw: drawn afresh, from the last ones.
+    const incremental =
+      buffer === this.drawnBuffer && buffer.type === 'normal' && !!this.start && !this.start.isDisposed && !!this.dirty && !this.dirty.isDisposed && last - this.dirty.line < limit;
     let from: number;
     if (incremental) {
       // Drop the drawn lines that reach the first row that may have changed, and always the last
       // drawn one (its closing "\n" depends on what follows it); draw again from there.
       const dirtyRow = this.dirty!.line;
-      let row = this.start!.line + this.drawnRows;
+      let row = this.start!.line + this.drawn.rows;
       while (this.drawn.length > 0) {
-        const line = this.drawn.pop()!;
-        line.el.remove();
-        row -= line.rows;
-        this.drawnRows -= line.rows;
+        row -= this.drawn.pop();
         if (row <= dirtyRow) break;
       }
       from = row;
     } else {
-      this.body.replaceChildren();
-      this.drawn = [];
-      this.drawnRows = 0;
+      this.drawn.clear();
       from = Math.max(0, last + 1 - Math.min(limit, buffer.length));
       while (from > 0 && buffer.getLine(from)?.isWrapped) from--; // a logical line's first row
       this.drawnBuffer = buffer;
@@ -188,21 +190,14 @@ export class TerminalView {
     }
     let first = this.drawn.length > 0 ? this.start!.line : from;
 
-    const added: HTMLElement[] = [];
+    const added: { el: ChildNode; rows: number }[] = [];
     for (let row = from; row <= last; ) {
       const line = drawLogicalLine(buffer, row, last);
-      this.drawn.push(line);
-      this.drawnRows += line.rows;
-      added.push(line.el);
+      added.push(line);
       row += line.rows;
     }
-    this.body.append(...added);
-    while (this.drawnRows > limit && this.drawn.length > 1) {
-      const line = this.drawn.shift()!;
-      line.el.remove();
-      this.drawnRows -= line.rows;
-      first += line.rows;
-    }
+    this.drawn.append(added);
+    first += this.drawn.dropFirst(limit);
     if (buffer.type === 'normal') {
       if (!this.start || this.start.isDisposed || this.start.line !== first) {
         this.start?.dispose();
