@@ -19,6 +19,8 @@ export function loadTerminal(): Promise<typeof import('@xterm/headless')> {
 export const SHOWN_LINES = 2000;
 /** Lines the terminal keeps (and an expanded panel shows); older ones only remain in Copy all. */
 const SCROLLBACK = 10_000;
+/** The shortest time between two draws while output streams (ms): what a stream costs the page in layout and paint. */
+const DRAW_INTERVAL_MS = 50;
 /** The longest write handed to xterm.js at once (UTF-16 code units). */
 const WRITE_PIECE = 16 * 1024;
 /** Raw output kept for Copy all once the terminal dropped lines (UTF-16 code units, the last ones). */
@@ -47,6 +49,8 @@ export class TerminalView {
   private newTerminal!: () => TerminalType;
   private readonly ready: Promise<void>;
   private drawScheduled = false;
+  /** performance.now() of the last draw. */
+  private drawnAt = -Infinity;
   private written = false;
   private expanded = false;
   /** Drawn lines, in order; the first starts at buffer row `start.line`. */
@@ -141,13 +145,21 @@ export class TerminalView {
     this.draw();
   }
 
+  /**
+   * Draws at the next frame, but not sooner than DRAW_INTERVAL_MS after the last draw: output
+   * after a pause (an echo, a prompt) shows at once, a stream is drawn 20 times a second.
+   */
   private scheduleDraw(): void {
     if (this.drawScheduled) return;
     this.drawScheduled = true;
-    requestAnimationFrame(() => {
-      this.drawScheduled = false;
-      this.draw();
-    });
+    const frame = () =>
+      requestAnimationFrame(() => {
+        this.drawScheduled = false;
+        this.draw();
+      });
+    const wait = this.drawnAt + DRAW_INTERVAL_MS - performance.now();
+    if (wait > 0) setTimeout(frame, wait);
+    else frame();
   }
 
   /** A marker on buffer row `row` (markers follow their row when the scrollback drops lines). */
@@ -162,6 +174,7 @@ export class TerminalView {
    * cleared, switched or trimmed past them). At most SHOWN_LINES rows stay drawn unless expanded.
    */
   private draw(): void {
+    this.drawnAt = performance.now();
     const buffer = this.term.buffer.active;
     const atBottom = this.body.scrollHeight - this.body.scrollTop - this.body.clientHeight < 4;
     const last = lastContentRow(buffer);
