@@ -2,7 +2,7 @@
 // Prints a table (figure, baseline, target, pass/miss) and writes bench/results.json.
 //
 //   npm run bench                      build dist/, then every section (~1 min)
-//   node bench/bench.mjs [section...]  only these: startup latency runall throughput history secrets remote container page fleet
+//   node bench/bench.mjs [section...]  only these: startup latency runall throughput history secrets remote container page fleet fleetpage
 //   BENCH_NODE_ARGS='--cpu-prof' node bench/bench.mjs throughput   node flags for the servers
 //
 // Units: ms for times, MB = 10^6 bytes for throughput, MiB = 2^20 bytes for memory.
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { barePodmanShell, barePtyShell, bareSshShell, timeBash, timeNodeStart } from './lib/baseline.mjs';
 import { memory, readRun, runBlock, shellPid, startCmdrun, timeCmdrunRun } from './lib/cmdrun.mjs';
 import { measurePage } from './lib/page.mjs';
-import { fleetSection } from './lib/fleet.mjs';
+import { fleetPageSection, fleetSection } from './lib/fleet.mjs';
 import { loadContainerFixture, loadSshdFixture } from './lib/sshd.mjs';
 import { repeat, summary } from './lib/stats.mjs';
 
@@ -352,8 +352,10 @@ async function page() {
 
 /** 10. Fleets (issue 19): bench/lib/fleet.mjs. */
 const fleet = () => fleetSection({ dir, script, withServer, row, f, results, history: HISTORY });
+/** 11. The fleet page (issue 19): bench/lib/fleet.mjs. */
+const fleetPage = () => fleetPageSection({ dir, withServer, row, f, results, history: HISTORY });
 
-const sections = { startup, latency, runall: runAll, throughput, history, secrets, remote, container, page, fleet };
+const sections = { startup, latency, runall: runAll, throughput, history, secrets, remote, container, page, fleet, fleetpage: fleetPage };
 const chosen = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(sections);
 const started = performance.now();
 try {

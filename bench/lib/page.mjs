@@ -1,5 +1,6 @@
 // The page in headless Chromium: time to an interactive editor, and to render a long output.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -85,17 +86,55 @@ async function withBrowser(fn) {
   }
 }
 
+/** Every live process under `root` (Linux /proc/PID/stat: field 4 is the parent) with its command name. */
+function descendants(root) {
+  const byParent = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      byParent.set(ppid, [...(byParent.get(ppid) ?? []), { pid: Number(name), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) }]);
+    } catch {
+      // it exited meanwhile
+    }
+  }
+  const out = [];
+  for (let todo = [root]; todo.length; ) for (const child of byParent.get(todo.pop()) ?? []) out.push(child), todo.push(child.pid);
+  return out;
+}
+
+/**
+ * Pins `root` and the processes under it that `which` takes (every thread of each) to `cpus`, a
+ * taskset(1) list (`0`, `1-3`); processes forked later inherit it.
+ */
+export function pinTree(root, cpus, which = () => true) {
+  for (const p of [{ pid: root, comm: '' }, ...descendants(root)].filter((p, i) => i === 0 || which(p))) {
+    try {
+      execFileSync('taskset', ['-a', '-p', '-c', cpus, String(p.pid)], { stdio: 'ignore' });
+    } catch {
+      // it exited meanwhile
+    }
+  }
+}
+
+/** True for Chromium's processes (browser, zygotes, renderers, GPU, utilities). */
+const isChromium = (p) => /^chrom/.test(p.comm);
+
 /**
  * Opens `server.url` (a notebook whose only block runs on a fleet of `hosts` hosts, each printing
  * `bytes`), runs it and follows the frames until every host's chip is settled: the longest time
  * between two animation frames (ms; what a user feels as a stall), the p95 frame, and the time to
- * the end.
+ * the end. With `browserCpus` (a taskset list), Chromium's processes run on those CPUs only.
  */
-export async function measureFleetPage(server, hosts, bytes) {
+export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {}) {
   return withBrowser(async (browser) => {
+    if (browserCpus !== undefined) pinTree(process.pid, browserCpus, isChromium);
     const page = browser.pages()[0] ?? (await browser.newPage());
     await page.goto(server.url);
     await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+    // As a person would: the block is run once the page has loaded what it fetches after it is ready (xterm.js).
+    await page.waitForFunction(() => performance.getEntriesByName('cmdrun:terminal').length > 0, undefined, { timeout: 30_000 });
     await page.click('.cm-content');
     await page.evaluate(() => {
       window.__frames = [];

@@ -27,6 +27,8 @@ export interface FleetOptions {
   prefix?: string;
   /** Hosts whose ssh_config offers a key the servers do not accept ("Permission denied (publickey)"). */
   refuseKey?: string[];
+  /** The daemons' nice value (SshdOptions.nice). */
+  nice?: number;
 }
 
 /** A running fleet of hosts. */
@@ -101,7 +103,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
         taken.push(port);
         extra.push(port);
       }
-      const sshd = await startSshd({ extraConfig: extra.map((p) => `ListenAddress 127.0.0.1:${p}`) });
+      const sshd = await startSshd({ extraConfig: extra.map((p) => `ListenAddress 127.0.0.1:${p}`), nice: options.nice });
       taken.push(sshd.port);
       daemons.push(sshd);
       [sshd.port, ...extra].forEach((port, i) => (ports[group[i]] = port));

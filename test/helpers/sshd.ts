@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { setPriority, userInfo } from 'node:os';
 import { join } from 'node:path';
 import getPort from 'get-port';
 import { tempDir } from './tmp.js';
@@ -24,6 +24,12 @@ export interface SshdOptions {
   timeoutMs?: number;
   /** More sshd_config lines, appended after the fixture's own. */
   extraConfig?: string[];
+  /**
+   * The daemon's nice value (0-19), which the sessions it forks inherit: the bench runs its hosts
+   * at 19, so that on one machine they take only the CPU the client side leaves, as hosts of
+   * their own would.
+   */
+  nice?: number;
 }
 
 /** A running sshd and the ssh_config that reaches it. */
@@ -130,6 +136,8 @@ async function startIn(dir: string, options: SshdOptions): Promise<Sshd> {
     writeFileSync(config, sshConfigText(dir, port, wrongPort, user, clientKey), { mode: 0o600 });
     // detached: a process group of its own, so a ^C to the test run does not reach it first.
     const child = spawn(SSHD, ['-D', '-e', '-f', sshdConfig], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    // Before it listens: every connection's processes are forked after this.
+    if (options.nice) setPriority(child.pid!, options.nice);
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
