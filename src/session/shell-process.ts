@@ -99,6 +99,8 @@ export class ShellProcess {
   private readonly scanner = new MarkerScanner();
   private readonly chunker = new Utf8Chunker();
   private active: ActiveBlock | undefined;
+  /** A remote shell's new size ("COLS ROWS"), set on its terminal there before the next block (__cmdrun_get). */
+  private sizeToSend?: string;
   private exitCode: number | undefined;
   private readonly exitWaiters: Array<() => void> = [];
   /** The interactive shell's pid (the leader's child), from the ready marker. */
@@ -314,7 +316,9 @@ export class ShellProcess {
     if (this.layout.remote) {
       // The block itself goes first, encoded, for the remote __cmdrun_get (shells.ts, remote.ts).
       const lines = encodeBlockLines(Buffer.from(step.text ?? '', 'utf8'));
-      typed = `__cmdrun_get ${lines.length}${step.interpreter ? ' run' : ''}\n${lines.map((l) => `${l}\n`).join('')}${typed}`;
+      const size = this.sizeToSend ? ` ${this.sizeToSend}` : '';
+      this.sizeToSend = undefined;
+      typed = `__cmdrun_get ${lines.length}${step.interpreter ? ' run' : ''}${size}\n${lines.map((l) => `${l}\n`).join('')}${typed}`;
     }
     return new Promise<BlockEnd>((resolve) => {
       // The echo as the terminal's bytes read as latin1, as `early` holds them.
@@ -384,7 +388,9 @@ export class ShellProcess {
 
   /** Changes the terminal size (SIGWINCH to the foreground job); sizes in character cells. */
   resize(cols: number, rows: number): void {
-    if (!this.exited && (cols !== this.term.cols || rows !== this.term.rows)) this.term.resize(cols, rows);
+    if (this.exited || (cols === this.term.cols && rows === this.term.rows)) return;
+    this.term.resize(cols, rows);
+    if (this.layout.remote) this.sizeToSend = `${cols} ${rows}`;
   }
 
   /** Stops reading the PTY (the writing program blocks once the kernel buffer is full). */

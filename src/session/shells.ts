@@ -157,29 +157,34 @@ const underLeader = (leaderId: string, layout: SessionLayout, args: string[], cw
 export const cdTo = (b: string, cwd: string): string => `${b}cd -- ${cwd ? quote(cwd) : '"$HOME"'}`;
 
 /**
- * `__cmdrun_get N [run]`, for a shell on another machine: reads the N lines that follow it on the
- * terminal, each a printf(1) format that writes a piece of the block (encodeBlockLines in
- * remote.ts: printable ASCII as itself, every other byte as `\ooo`, so no line is near the
- * terminal's 4 KB limit and none holds a byte the line discipline acts on), and writes the block
- * file (after `prefix`) and the check's copy ({@link checkText}); with `run` (an interpreter
- * block), the block file alone. '' when the shell is local.
+ * `__cmdrun_get N [run] [COLS ROWS]`, for a shell on another machine: reads the N lines that
+ * follow it on the terminal, each a printf(1) format that writes a piece of the block
+ * (encodeBlockLines in remote.ts: printable ASCII as itself, every other byte as `\ooo`, so no
+ * line is near the terminal's 4 KB limit and none holds a byte the line discipline acts on), and
+ * writes the block file (after `prefix`) and the check's copy ({@link checkText}); with `run` (an
+ * interpreter block), the block file alone. With COLS and ROWS it first sets the terminal's size
+ * there (stty(1)): the engine's client sends a resize on a channel of its own (`docker exec`
+ * through the Docker API), which may come after the block started. '' when the shell is local.
  */
 function getFunction(b: string, ctx: RcContext, prefix: string): string {
   if (!ctx.remote) return '';
   const paths = layoutPaths(ctx);
   return `__cmdrun_get() {
-  __cmdrun_n=$1
-  if [ "$#" -gt 1 ]; then __cmdrun_cf=/dev/null; __cmdrun_p=; else __cmdrun_cf=${quote(paths.check)}; __cmdrun_p=${quote(prefix)}; fi
+  __cmdrun_n=$1 __cmdrun_r=
+  shift
+  if [ "\${1-}" = run ]; then __cmdrun_r=1; shift; fi
+  [ "$#" -lt 2 ] || command stty cols "$1" rows "$2" 2>/dev/null
+  if [ -n "$__cmdrun_r" ]; then __cmdrun_cf=/dev/null; __cmdrun_p=; else __cmdrun_cf=${quote(paths.check)}; __cmdrun_p=${quote(prefix)}; fi
   {
     ${b}printf '%s' "$__cmdrun_p" >&3
-    [ "$#" -gt 1 ] || ${b}printf 'if false; then __cmdrun_c() { '
+    [ -n "$__cmdrun_r" ] || ${b}printf 'if false; then __cmdrun_c() { '
     while [ "$__cmdrun_n" -gt 0 ]; do
       IFS= ${b}read -r __cmdrun_l
       ${b}printf "$__cmdrun_l" >&3
       ${b}printf "$__cmdrun_l"
       __cmdrun_n=$((__cmdrun_n - 1))
     done
-    [ "$#" -gt 1 ] || ${b}printf '\\n\\n}\\nfi\\n'
+    [ -n "$__cmdrun_r" ] || ${b}printf '\\n\\n}\\nfi\\n'
   } 3>${quote(paths.block)} >"$__cmdrun_cf"
 }`;
 }

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { useNotebook } from '../helpers/browser.js';
-import { canRunContainers, startContainerLab, type ContainerLab } from '../helpers/containers.js';
+import { canRunContainers, CONTAINER_TEST_MS, startContainerLab, type ContainerLab } from '../helpers/containers.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const name = `cmdrun-e2e-${process.pid}`;
@@ -14,7 +14,7 @@ const dir = tempDir('cmdrun-e2e-container-');
 const script = join(dir, 'inside.sh');
 writeFileSync(script, ['# %% local', 'echo "local ran"', `# %% inside on="${target}"`, 'cd /tmp; echo "inside as $(id -un) in $(cat /etc/hostname 2>/dev/null || hostname)"', ''].join('\n'));
 
-describe.skipIf(!canRunContainers())('a container target on the page', () => {
+describe.skipIf(!canRunContainers())('a container target on the page', { timeout: CONTAINER_TEST_MS }, () => {
   let lab: ContainerLab;
   // Registered before the notebook's own hooks: the container runs before the page opens.
   beforeAll(async () => {

@@ -101,7 +101,7 @@ test('after SIGTERM, a new server shows each block\'s last output under it, mark
 test('after SIGKILL mid-run, the running block shows as unfinished with its output; an edited block\'s output is stale', async () => {
   await page.locator('.cm-line', { hasText: 'seq 1 300' }).click();
   await page.keyboard.press('Control+Enter');
-  await page.waitForFunction(() => document.body.textContent?.includes('tick 40'), null, { timeout: 15_000 });
+  await page.waitForFunction(() => document.body.textContent?.includes('tick 40'), null, { timeout: 60_000 });
   await stop('SIGKILL');
   writeFileSync(script, blocks('echo "hello from the present"'));
 
@@ -116,7 +116,7 @@ test('after SIGKILL mid-run, the running block shows as unfinished with its outp
   // The greet block changed on disk: its last output (of the killed session) is shown, dimmed.
   expect(await infoOf('hello from the past')).toMatchObject({ stale: true, history: true, exit: '0' });
   expect(pageErrors).toEqual([]);
-});
+}, 120_000);
 
 test('a run posted through the API that matches no block is listed apart, and every other output is still restored', async () => {
   const res = await fetch(`${served!.origin}/api/runs`, {

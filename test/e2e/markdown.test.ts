@@ -190,7 +190,7 @@ test('a CRLF .sh file keeps its CRLF line breaks after a save from the page', as
 test('a python fence takes input from its input line, and Interrupt stops it', async () => {
   const panel = (text: string) => nb.page.locator('[data-testid="output"]', { hasText: text });
   await nb.page.getByRole('button', { name: 'Run block 6 (ask, python3, not in Run all)', exact: true }).click();
-  await nb.page.waitForSelector('[data-testid="output"].waiting', { timeout: 15_000 });
+  await nb.page.waitForSelector('[data-testid="output"].waiting', { timeout: 60_000 });
   await nb.page.keyboard.type('Ada'); // the input line took the cursor
   await nb.page.keyboard.press('Enter');
   // The output shows before the end event: wait for the exit status itself.
@@ -201,4 +201,4 @@ test('a python fence takes input from its input line, and Interrupt stops it', a
   await nb.page.click('#interrupt');
   await nb.page.waitForFunction(() => [...document.querySelectorAll('[data-testid="output"]')].at(-1)?.getAttribute('data-state') === 'interrupted');
   await expect(panel('napping').locator('.output-body').textContent()).resolves.toContain('KeyboardInterrupt');
-});
+}, 120_000);

@@ -17,7 +17,7 @@ const panelWith = (text: string) => nb.page.locator('[data-testid="output"]', { 
 
 test('Run all: answer the prompt, interrupt the slow block; the blocks after it are cancelled', async () => {
   await nb.page.click('#run-all');
-  await nb.page.waitForSelector('[data-testid="output"].waiting', { timeout: 15_000 });
+  await nb.page.waitForSelector('[data-testid="output"].waiting', { timeout: 60_000 });
   await nb.page.keyboard.type('Ada'); // the input line took the cursor
   await nb.page.keyboard.press('Enter');
   await panelWith('Nice to meet you, Ada!').waitFor();
@@ -28,7 +28,7 @@ test('Run all: answer the prompt, interrupt the slow block; the blocks after it 
   await expect(panelWith('downloading').locator('.output-body').textContent()).resolves.toBe('downloading [##########] 100%');
   mkdirSync(SHOTS, { recursive: true });
   await nb.page.screenshot({ path: join(SHOTS, 'tour-run-all.png'), fullPage: true });
-});
+}, 120_000);
 
 test('block by block: the ▶ button and Shift+Enter run the rest; restart; edit and save', async () => {
   await nb.page.getByRole('button', { name: 'Run block 8 (Clean up)', exact: true }).click();

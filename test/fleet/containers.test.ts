@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { canRunContainers, podman, startContainerLab, type ContainerLab } from '../helpers/containers.js';
+import { canRunContainers, CONTAINER_TEST_MS, podman, startContainerLab, type ContainerLab } from '../helpers/containers.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -17,7 +17,7 @@ afterAll(async () => {
   await lab?.stop();
 }, 120_000);
 
-describe.skipIf(!canRunContainers())('a fleet of containers', () => {
+describe.skipIf(!canRunContainers())('a fleet of containers', { timeout: CONTAINER_TEST_MS }, () => {
   test('podman://A,docker://B runs each block in both, state kept per container; the exit status is the failing one\'s; nothing is left in either', async () => {
     const [a, b] = [await lab.run(), await lab.run()];
     // Each container knows its own role: the block's output tells which session ran it.

@@ -36,6 +36,12 @@ export function hasProgram(name: string): boolean {
   }
 }
 
+/**
+ * The container tests' timeout (ms): starting a container, a session in it and waiting until
+ * nothing is left there (up to 60 s) takes far longer than the suite's 20 s on a loaded machine.
+ */
+export const CONTAINER_TEST_MS = 120_000;
+
 /** True when the container tests can run here: podman, runc, busybox and bash are installed. */
 export const canRunContainers = (): boolean => ['podman', 'runc', 'busybox', 'bash'].every(hasProgram);
 

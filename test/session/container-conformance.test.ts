@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { ShellSession } from '../../src/session/session.js';
 import type { ContainerEngine } from '../../src/session/target.js';
 import { conformanceCases, T } from '../helpers/conformance.js';
-import { canRunContainers, startContainerLab, type ContainerLab } from '../helpers/containers.js';
+import { canRunContainers, CONTAINER_TEST_MS, startContainerLab, type ContainerLab } from '../helpers/containers.js';
 
 let lab: ContainerLab | undefined;
 afterAll(async () => {
@@ -21,7 +21,7 @@ const VARIANTS: Array<[ContainerEngine, 'bash' | 'sh']> = [
 ];
 
 for (const [engine, shell] of VARIANTS) {
-  describe.skipIf(!canRunContainers())(`${shell} session in a container through ${engine}`, () => {
+  describe.skipIf(!canRunContainers())(`${shell} session in a container through ${engine}`, { timeout: CONTAINER_TEST_MS }, () => {
     let session: ShellSession;
     beforeAll(async () => {
       lab ??= await startContainerLab();

@@ -11,7 +11,7 @@ import { ShellSession } from '../../src/session/session.js';
 import type { RemoteOptions } from '../../src/session/remote.js';
 import type { ContainerEngine } from '../../src/session/target.js';
 import { runCli } from '../helpers/cli.js';
-import { canRunContainers, podman, startContainerLab, type ContainerLab } from '../helpers/containers.js';
+import { canRunContainers, CONTAINER_TEST_MS, podman, startContainerLab, type ContainerLab } from '../helpers/containers.js';
 import { run, runCounting, startRun } from '../helpers/session.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -49,7 +49,7 @@ async function untilClean(container: string): Promise<void> {
   }, `nothing of cmdrun's left in ${container}`, { timeoutMs: 60_000, intervalMs: 200 });
 }
 
-describe.skipIf(!canRunContainers())('a container session', () => {
+describe.skipIf(!canRunContainers())('a container session', { timeout: CONTAINER_TEST_MS }, () => {
   test('runs as `bash deploy.sh` there: the user\'s home, $0, messages with the script\'s lines, state across blocks; closing leaves nothing', async () => {
     const c = await lab.run();
     const session = await start(c);
@@ -161,7 +161,7 @@ describe.skipIf(!canRunContainers())('a container session', () => {
   }, 180_000);
 });
 
-describe.skipIf(!canRunContainers())('failures are clear and never hang', () => {
+describe.skipIf(!canRunContainers())('failures are clear and never hang', { timeout: CONTAINER_TEST_MS }, () => {
   test('the engine\'s CLI not installed: status 127, what could not start; once it is there, the next block runs', async () => {
     const c = await lab.run();
     const bin = tempDir('cmdrun-engine-');
@@ -256,7 +256,7 @@ describe.skipIf(!canRunContainers())('failures are clear and never hang', () => 
       await session.close();
     }
     await untilClean(c);
-  }, 60_000);
+  }, CONTAINER_TEST_MS);
 
   test('the container removed mid-block: the block ends saying so; the next block runs in a new container of that name', async () => {
     const c = await lab.run();
@@ -274,7 +274,7 @@ describe.skipIf(!canRunContainers())('failures are clear and never hang', () => 
       await session.close();
     }
     await untilClean(c);
-  }, 60_000);
+  }, CONTAINER_TEST_MS);
 
   test('`cmdrun run --on podman://...` exits with the engine\'s status and says what could not start', async () => {
     const dir = tempDir('cmdrun-container-run-');
@@ -289,5 +289,5 @@ describe.skipIf(!canRunContainers())('failures are clear and never hang', () => 
     const good = await runCli(['run', '--no-history', '--quiet', '--on', `podman://${ok}`, '--podman-command', 'podman', script]);
     expect(good).toMatchObject({ code: 0, stdout: 'never\n' });
     await untilClean(ok);
-  }, 60_000);
+  }, CONTAINER_TEST_MS);
 });

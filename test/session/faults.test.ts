@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ShellSession } from '../../src/session/session.js';
 import { serveCli, type Served } from '../helpers/cli.js';
-import { canRunContainers, startContainerLab, type ContainerLab } from '../helpers/containers.js';
+import { canRunContainers, CONTAINER_TEST_MS, startContainerLab, type ContainerLab } from '../helpers/containers.js';
 import { run, startRun } from '../helpers/session.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -84,7 +84,7 @@ describe('a remote session whose connection goes', () => {
   }, 240_000);
 });
 
-describe.skipIf(!canRunContainers())('cmdrun stopped while remote and container sessions are open', () => {
+describe.skipIf(!canRunContainers())('cmdrun stopped while remote and container sessions are open', { timeout: CONTAINER_TEST_MS }, () => {
   let sshd: Sshd;
   let lab: ContainerLab;
   beforeAll(async () => {
