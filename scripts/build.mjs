@@ -33,7 +33,8 @@ await esbuild.build({
 
 // The page, split: xterm.js is a chunk loaded after the editor is up (web/output-view.ts).
 await esbuild.build({
-  entryPoints: { app: join(root, 'web/main.ts') },
+  // The event streams are read in a worker of their own (web/event-streams.ts).
+  entryPoints: { app: join(root, 'web/main.ts'), 'event-worker': join(root, 'web/event-worker.ts') },
   outdir: web,
   chunkNames: 'chunk-[hash]',
   splitting: true,

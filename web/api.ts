@@ -1,7 +1,7 @@
 /**
  * The page's client of the HTTP API (shared/notes/api.md): JSON calls with the bearer token, and
- * run streams read with fetch + ReadableStream + eventsource-parser (EventSource cannot send the
- * Authorization header).
+ * event streams read with fetch + ReadableStream + eventsource-parser (EventSource cannot send the
+ * Authorization header). Runs' event streams are read by a worker (web/event-streams.ts).
  */
 import { createParser } from 'eventsource-parser';
 
@@ -100,21 +100,12 @@ export class Api {
       const { value, done } = await reader.read();
       if (done) return;
       parser.feed(value);
-      // read() resolves at once while chunks are queued: a burst (50 fleet hosts printing) would
-      // be taken in as one long task, the page frozen meanwhile. Let the page draw between slices.
+      // read() resolves at once while chunks are queued: a burst of output would be taken in as
+      // one long task, the page frozen meanwhile. Let the page draw between slices.
       if (performance.now() - since > STREAM_SLICE_MS) {
         await nextTask();
         since = performance.now();
       }
     }
-  }
-
-  /**
-   * Streams a run's events after id `afterId` (GET /api/runs/:runId/events) until the stream ends
-   * (after `end`, `error` or `shutdown`, or when the connection drops).
-   * @throws ApiError when the server refuses (404: the run is no longer kept).
-   */
-  events(runId: string, afterId: number, onEvent: (event: RunEvent | { id: number; event: 'shutdown' }) => void, signal?: AbortSignal): Promise<void> {
-    return this.stream(`/api/runs/${encodeURIComponent(runId)}/events`, afterId, (message) => onEvent(message as RunEvent), signal);
   }
 }

@@ -147,9 +147,20 @@ export class FleetHosts {
     return this.hosts.filter((h) => h.exitCode !== undefined && hostFailed(this.result(h))).map((h) => h.target);
   }
 
-  /** Every host as group-outputs takes it: its name, its output as plain text, how it ended. */
-  results(): HostResult[] {
-    return this.hosts.map((h) => ({ ...this.result(h), host: h.name, output: h.output.plain() }));
+  /**
+   * Every host as group-outputs takes it: its name, its output as plain text (from `texts` by
+   * target when given: the worker's, while the run streams), how it ended.
+   */
+  results(texts?: Record<string, string>): HostResult[] {
+    return this.hosts.map((h) => ({ ...this.result(h), host: h.name, output: texts ? (texts[h.target] ?? '') : h.output.plain() }));
+  }
+
+  /** Host `target`'s whole output, `dropped` characters of its start not kept, in place of what this page kept of it. */
+  take(target: string, output: { raw: string; dropped: number }): void {
+    const kept = new RawOutput(HOST_OUTPUT_LIMIT);
+    kept.push(output.raw);
+    kept.dropped += output.dropped;
+    this.get(target).output = kept;
   }
 
   private result(h: FleetHost): Omit<HostResult, 'host' | 'output'> {

@@ -12,6 +12,7 @@ import { fleetLabel } from '../src/session/fleet-spec.js';
 import { FleetHosts, type FleetHost, type HostEnd } from './fleet-hosts.js';
 import { rememberFleet } from './fleet-labels.js';
 import { HostStrip } from './host-strip.js';
+import type { HostOutput } from './event-streams.js';
 import type { OutputView } from './output-view.js';
 import { button } from './terminal-view.js';
 
@@ -23,12 +24,26 @@ export interface FleetInfo {
 }
 
 /** What a fleet panel asks of the page. */
+/**
+ * A live fleet run's output, kept by the worker that reads its events (web/event-streams.ts) until
+ * the run is no longer followed; undefined from either: the worker no longer has it (the panel has
+ * every host's output by then).
+ */
+export interface LiveOutputs {
+  /** Shows host `target` from now on: what it printed so far. */
+  show(target: string): Promise<string | undefined>;
+  /** Every host's output so far as plain text, by target. */
+  texts(): Promise<Record<string, string> | undefined>;
+}
+
 export interface FleetActions {
   /**
    * Runs the block again on the failed hosts of this run (a new run, in this panel's place); none
    * for a run of the history (the server no longer has it): the panel then offers no Re-run failed.
    */
   rerunFailed?(): void;
+  /** Where the hosts' output is while the run streams (none: this panel has it all). */
+  live?: LiveOutputs;
 }
 
 /** How often the grouped view is redrawn while hosts print or end (ms). */
@@ -61,6 +76,9 @@ export class FleetPanel {
   private userChose = false;
   private grouped = false;
   private groupsScheduled = false;
+  /** Count the choices and the group draws: a worker's answer to an older one is dropped. */
+  private choices = 0;
+  private groupDraws = 0;
 
   constructor(
     private readonly view: OutputView,
@@ -176,8 +194,14 @@ export class FleetPanel {
     this.shown = h;
     this.view.dom.dataset.shownHost = target;
     this.view.clearOutput();
-    const raw = h.output.raw();
-    if (raw) this.view.write(raw);
+    if (this.actions.live) {
+      // The worker sends this host's output from now on; what it printed so far comes first.
+      const choice = ++this.choices;
+      void this.actions.live.show(target).then((raw = h.output.raw()) => choice === this.choices && raw && this.view.write(raw));
+    } else {
+      const raw = h.output.raw();
+      if (raw) this.view.write(raw);
+    }
     this.view.setInputTarget(h.name);
     this.view.markWaiting(h.waiting);
   }
@@ -194,7 +218,7 @@ export class FleetPanel {
     this.groupButton.setAttribute('aria-pressed', String(grouped));
     this.view.dom.classList.toggle('fleet-grouped', grouped);
     this.groups.hidden = !grouped;
-    if (grouped) this.drawGroups();
+    if (grouped) void this.drawGroups();
     else this.groups.replaceChildren();
   }
 
@@ -204,12 +228,28 @@ export class FleetPanel {
     this.groupsScheduled = true;
     setTimeout(() => {
       this.groupsScheduled = false;
-      if (this.grouped) this.drawGroups();
+      if (this.grouped) void this.drawGroups();
     }, GROUPS_MS);
   }
 
-  private drawGroups(): void {
-    const items = groupOutputs(this.hosts.results()).map((g) => {
+  /**
+   * Takes over host `target`'s whole output from the worker (the run is no longer followed);
+   * once every host's is here, `released()`.
+   */
+  takeOutput(target: string, output: HostOutput): void {
+    this.hosts.take(target, output);
+  }
+
+  /** Every host's output is in this panel now. */
+  released(): void {
+    this.actions.live = undefined;
+  }
+
+  private async drawGroups(): Promise<void> {
+    const draw = ++this.groupDraws;
+    const texts = await this.actions.live?.texts();
+    if (draw !== this.groupDraws || !this.grouped) return;
+    const items = groupOutputs(this.hosts.results(texts)).map((g) => {
       const item = document.createElement('section');
       item.className = `fleet-group${g.failed ? ' failed' : ''}`;
       item.dataset.testid = 'fleet-group';

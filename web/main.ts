@@ -25,6 +25,7 @@ import { fleetName, isFleet } from './fleet-labels.js';
 import { fleetOf } from './fleet-panel.js';
 import { rerunFailed, type RerunDeps } from './fleet-rerun.js';
 import { loadTerminal } from './terminal-view.js';
+import { EventStreams } from './event-streams.js';
 import { Panels, type Place } from './panels.js';
 import { outputHost } from './output-host.js';
 import { ClearedRuns } from './cleared.js';
@@ -86,7 +87,7 @@ async function startPage(): Promise<void> {
   const background = document.getElementById('background')!;
   void new BackgroundOutput(api, background, document.getElementById('background-body')!, document.getElementById('background-clear') as HTMLButtonElement).follow();
   const follower = new RunFollower(
-    api,
+    new EventStreams(token),
     {
       connection: (state) => setText('connection', state),
       running: (run) => {

@@ -4,7 +4,8 @@
  * event id it saw (Last-Event-ID), so no output is lost or shown twice.
  */
 import type { EndData } from '../src/runs/run.js';
-import { Api, ApiError, type RunEvent } from './api.js';
+import { ApiError, type RunEvent } from './api.js';
+import type { EventStreams } from './event-streams.js';
 import { FleetPanel } from './fleet-panel.js';
 import type { OutputView } from './output-view.js';
 
@@ -46,7 +47,7 @@ export class RunFollower {
   stopped = false;
 
   constructor(
-    private readonly api: Api,
+    private readonly streams: EventStreams,
     private readonly on: FollowerEvents,
     /** Types into the run's terminal; in a fleet run, into host `target`'s. */
     private readonly send: (run: PageRun, data: string, target?: string) => void,
@@ -105,7 +106,10 @@ export class RunFollower {
       if (event.event === 'start' || event.event === 'end' || event.event === 'error') this.on.answered?.(run);
       switch (event.event) {
         case 'fleet':
-          run.fleet = new FleetPanel(run.view, event.data, { rerunFailed: () => this.on.rerunFailed?.(run) });
+          run.fleet = new FleetPanel(run.view, event.data, {
+            rerunFailed: () => this.on.rerunFailed?.(run),
+            live: { show: (target) => this.streams.show(run.runId, target), texts: () => this.streams.texts(run.runId) },
+          });
           break;
         case 'params':
         case 'confirm':
@@ -145,7 +149,7 @@ export class RunFollower {
     try {
       while (!finished && !this.stopped) {
         try {
-          await this.api.events(run.runId, lastId, handle);
+          await this.streams.events(run.runId, lastId, handle);
           if (finished || this.stopped) break;
         } catch (err) {
           if (err instanceof ApiError) {
@@ -164,6 +168,12 @@ export class RunFollower {
       if (!finished && this.stopped) run.view.failed('the server stopped');
     } finally {
       this.on.running(undefined);
+      // The worker keeps a fleet run's output only while the run is followed: the panel takes it over.
+      this.streams.release(
+        run.runId,
+        (target, output) => run.fleet?.takeOutput(target, output),
+        () => run.fleet?.released(),
+      );
     }
   }
 }

@@ -31,7 +31,7 @@ beforeAll(() => {
   npm(['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], app);
 }, 240_000);
 
-test('the tarball holds dist/ (CLI, page and its chunks, wasm), bin, README and LICENSE only', () => {
+test('the tarball holds dist/ (CLI, page, its worker and chunks, wasm), bin, README and LICENSE only', () => {
   const all = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).trim().split('\n').sort();
   // The page's lazily loaded chunks (xterm.js) and the CLI's (one per command) have content-hashed names.
   const chunks = all.filter((f) => /^package\/dist\/web\/chunk-[A-Z0-9]+\.js$/.test(f) || /^package\/dist\/cli-[A-Z0-9]+\.js$/.test(f));
@@ -45,6 +45,7 @@ test('the tarball holds dist/ (CLI, page and its chunks, wasm), bin, README and 
       'package/bin/cmdrun.js',
       'package/dist/cli.js',
       'package/dist/web/app.js',
+      'package/dist/web/event-worker.js',
       'package/dist/web/favicon.svg',
       'package/dist/web/index.html',
       'package/dist/web/style.css',

@@ -138,12 +138,22 @@ test('the input line sends to the chosen host only; Interrupt stops the others',
     const p = document.querySelector(q);
     return p && [...p.querySelectorAll<HTMLElement>('[data-testid="fleet-host"]')].every((c) => c.dataset.state === 'running') && p.querySelector('.output-body')?.textContent === 'name? ';
   }, ASK, { timeout: 60_000 });
+  // Grouped while the hosts still run: their output so far comes from the worker reading the stream.
+  await panel.locator('[data-testid="group-identical"]').click();
+  await nb.page.waitForFunction((q) => document.querySelector(q)!.querySelectorAll('[data-testid="fleet-group"]').length > 0, ASK);
+  await expect(panel.locator('[data-testid="fleet-group"] .fleet-group-head').allTextContents()).resolves.toEqual(['web[01-03] (3 hosts) · running']);
+  await expect(panel.locator('[data-testid="fleet-group"] .fleet-group-output').allTextContents()).resolves.toEqual(['name? ']);
+  await panel.locator('[data-testid="group-identical"]').click();
+  // web02's output so far (never shown until now) comes with it.
   await panel.locator('[data-testid="fleet-host"][data-target="ssh://web02"]').click();
+  await nb.page.waitForFunction((q) => document.querySelector(q)!.querySelector('.output-body')?.textContent === 'name? ', ASK);
   const stdin = panel.locator('[data-testid="stdin"]');
   await expect(stdin.getAttribute('aria-label')).resolves.toBe('Input to the block on web02');
   await stdin.fill('ada');
   await stdin.press('Enter');
   await nb.page.waitForFunction((q) => document.querySelector(q)!.querySelector<HTMLElement>('[data-target="ssh://web02"]')?.dataset.state === 'ok', ASK);
+  // The terminal draws its output at its next frame (at most 20 a second): wait for it.
+  await nb.page.waitForFunction((q) => /hello/.test(document.querySelector(q)!.querySelector('.output-body')?.textContent ?? ''), ASK);
   expect(await body(ASK)).toBe(`name? ada\r\nhello ada from ${fleet.ports.web02}`.replace(/\r/g, ''));
   expect((await chips(ASK)).map((c) => c.state)).toEqual(['running', 'ok', 'running']);
   await nb.page.screenshot({ path: join(shots, 'fleet-input.png') });
