@@ -30,6 +30,11 @@ interface FleetOutputs {
 }
 
 const fleets = new Map<string, FleetOutputs>();
+/**
+ * The last event id taken in, by run: a stream resumed after a dropped connection starts after the
+ * last id the page saw, which may be before output kept here without a word (taken in once only).
+ */
+const seen = new Map<string, number>();
 const streams = new Map<number, AbortController>();
 
 const post = (message: FromWorker) => scope.postMessage(message);
@@ -77,6 +82,10 @@ async function open(id: number, token: string, runId: string, afterId: number): 
     const parser = createParser({
       onEvent: (message) => {
         const event = { id: Number(message.id ?? 0), event: message.event ?? 'message', data: JSON.parse(message.data) } as RunEvent;
+        if (event.id) {
+          if (event.id <= (seen.get(runId) ?? 0)) return;
+          seen.set(runId, event.id);
+        }
         const out = forward(runId, event);
         if (out) batch.push(out);
       },
@@ -121,6 +130,7 @@ scope.onmessage = ({ data: message }) => {
       // Every host's buffer to the page, one message each (none is a long task there), then gone.
       const fleet = fleets.get(message.runId);
       fleets.delete(message.runId);
+      seen.delete(message.runId);
       for (const [target, out] of fleet?.hosts ?? []) post({ type: 'host', runId: message.runId, target, raw: out.raw(), dropped: out.dropped });
       post({ type: 'released', runId: message.runId });
       break;

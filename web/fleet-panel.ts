@@ -23,7 +23,6 @@ export interface FleetInfo {
   targets: string[];
 }
 
-/** What a fleet panel asks of the page. */
 /**
  * A live fleet run's output, kept by the worker that reads its events (web/event-streams.ts) until
  * the run is no longer followed; undefined from either: the worker no longer has it (the panel has
@@ -36,6 +35,7 @@ export interface LiveOutputs {
   texts(): Promise<Record<string, string> | undefined>;
 }
 
+/** What a fleet panel asks of the page. */
 export interface FleetActions {
   /**
    * Runs the block again on the failed hosts of this run (a new run, in this panel's place); none
