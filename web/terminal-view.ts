@@ -102,7 +102,7 @@ export class TerminalView {
     });
   }
 
-  /** Appends terminal output; the view redraws once per animation frame at most. */
+  /** Appends terminal output; the view redraws at the next frame, at most 20 times a second (scheduleDraw). */
   write(text: string): void {
     this.written = true;
     this.raw.push(text);
