@@ -79,6 +79,11 @@ export class FleetPanel {
   /** Count the choices and the group draws: a worker's answer to an older one is dropped. */
   private choices = 0;
   private groupDraws = 0;
+  /**
+   * True from a choice until the worker's answer: the shown host's output meanwhile is in the
+   * answer (the worker sent it before it took the choice), so it is not written twice.
+   */
+  private awaitingOutput = false;
 
   constructor(
     private readonly view: OutputView,
@@ -135,7 +140,7 @@ export class FleetPanel {
   /** A host printed: kept in its buffer, written to the terminal only if it is the host shown. */
   output(target: string, text: string): void {
     if (this.hosts.output(target, text)) this.strip.update(this.hosts.get(target));
-    if (target === this.shown?.target) this.view.write(text);
+    if (target === this.shown?.target && !this.awaitingOutput) this.view.write(text);
     if (this.grouped) this.scheduleGroups();
   }
 
@@ -197,7 +202,12 @@ export class FleetPanel {
     if (this.actions.live) {
       // The worker sends this host's output from now on; what it printed so far comes first.
       const choice = ++this.choices;
-      void this.actions.live.show(target).then((raw = h.output.raw()) => choice === this.choices && raw && this.view.write(raw));
+      this.awaitingOutput = true;
+      void this.actions.live.show(target).then((raw = h.output.raw()) => {
+        if (choice !== this.choices) return;
+        this.awaitingOutput = false;
+        if (raw) this.view.write(raw);
+      });
     } else {
       const raw = h.output.raw();
       if (raw) this.view.write(raw);

@@ -36,6 +36,8 @@ beforeAll(async () => {
       `if [ "$port" = ${port} ]; then echo "disk full on $port"; exit 3; fi`,
       '# %% ask on="ssh://web01,ssh://web02,ssh://web03"',
       'printf "name? "; name=$(head -n 1); echo "hello $name from $(echo "$SSH_CONNECTION" | cut -d" " -f4)"',
+      '# %% count on="ssh://web04,ssh://web05"',
+      'p=$(echo "$SSH_CONNECTION" | cut -d" " -f4); for i in $(seq 1 500); do echo "$p $i"; sleep 0.01; done',
       '',
     ].join('\n'),
   );
@@ -163,6 +165,27 @@ test('the input line sends to the chosen host only; Interrupt stops the others',
   await nb.page.waitForFunction((q) => document.querySelector(q)!.querySelector('[data-testid="fleet-count"]')?.textContent === '3 hosts: 1 ok, 2 interrupted', ASK);
   expect(nb.pageErrors).toEqual([]);
 }, 90_000);
+
+test('a fleet run followed again after a reload, and a host chosen while it streams, show each line of output once', async () => {
+  const COUNT = '[data-testid="output"][data-fleet="ssh://web04,ssh://web05"]';
+  const text = () => nb.page.evaluate((q) => document.querySelector(q)?.querySelector('.output-body')?.textContent ?? '', COUNT);
+  const lines = (port: number, n: number) => Array.from({ length: n }, (_, i) => `${port} ${i + 1}`);
+  await nb.page.locator('.cm-line', { hasText: 'seq 1 500' }).click();
+  await nb.page.keyboard.press('Control+Enter');
+  await nb.page.waitForFunction((q) => / 20\n/.test(document.querySelector(q)?.querySelector('.output-body')?.textContent ?? ''), COUNT, { timeout: 60_000 });
+  // Followed again from its start: the fleet event and much output come at once; web04 is shown.
+  await nb.page.reload();
+  await nb.page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+  await nb.page.waitForFunction((q) => / 40\n/.test(document.querySelector(q)?.querySelector('.output-body')?.textContent ?? ''), COUNT, { timeout: 60_000 });
+  const shown = (await text()).split('\n').slice(0, -1); // the last line may be under way
+  expect(shown).toEqual(lines(fleet.ports.web04, shown.length));
+  // web05 is chosen while both print.
+  await nb.page.locator(COUNT).locator('[data-testid="fleet-host"][data-target="ssh://web05"]').click();
+  await waitState(COUNT, ['ok']);
+  await nb.page.waitForFunction((q) => (document.querySelector(q)!.querySelector('.output-body')?.textContent ?? '').endsWith(' 500'), COUNT);
+  expect((await text()).split('\n')).toEqual(lines(fleet.ports.web05, 500));
+  expect(nb.pageErrors).toEqual([]);
+}, 120_000);
 
 test('after cmdrun restarts, fleet runs come back from the history as fleet panels; History lists a fleet run once and shows all of it', async () => {
   nb.served.child.kill('SIGTERM');
