@@ -192,7 +192,7 @@ export async function fleetSection({ dir, script, withServer, row, f, results, h
  * CPU the client side leaves, as hosts of their own would. Measured PAGE_RUNS times in two
  * settings: every process sharing the machine's cores; and Chromium on CPU 1 with the server, its
  * ssh clients and the hosts on CPU 0, as on a machine whose browser is not starved by the rest
- * (skipped with fewer than 2 CPUs). `ctx`: as fleetSection's.
+ * (skipped with fewer than 2 CPUs or without taskset). `ctx`: as fleetSection's.
  */
 export async function fleetPageSection({ dir, withServer, row, f, results, history }) {
   const { startFleet } = await loadFleetFixture(dir);
@@ -202,7 +202,7 @@ export async function fleetPageSection({ dir, withServer, row, f, results, histo
   writeFileSync(file, `# %% on="${on}"\n${PAGE_OUTPUT}\n`);
   const out = (results.fleetPage = {});
   try {
-    for (const own of cpus().length >= 2 ? [false, true] : [false]) {
+    for (const own of cpus().length >= 2 && installed('taskset') ? [false, true] : [false]) {
       // Everything of the bench's on CPU 0 (what it starts later inherits it); Chromium is moved to CPU 1 once launched.
       if (own) pinTree(process.pid, '0');
       try {
