@@ -171,8 +171,8 @@ function getFunction(b: string, ctx: RcContext, prefix: string): string {
   const paths = layoutPaths(ctx);
   return `__cmdrun_get() {
   __cmdrun_n=$1 __cmdrun_r=
-  shift
-  if [ "\${1-}" = run ]; then __cmdrun_r=1; shift; fi
+  ${b}shift
+  if [ "\${1-}" = run ]; then __cmdrun_r=1; ${b}shift; fi
   [ "$#" -lt 2 ] || command stty cols "$1" rows "$2" 2>/dev/null
   if [ -n "$__cmdrun_r" ]; then __cmdrun_cf=/dev/null; __cmdrun_p=; else __cmdrun_cf=${quote(paths.check)}; __cmdrun_p=${quote(prefix)}; fi
   {
