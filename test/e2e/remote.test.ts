@@ -1,5 +1,4 @@
 import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { openNotebook, type OpenNotebook } from '../helpers/browser.js';
@@ -11,9 +10,12 @@ import { tempDir } from '../helpers/tmp.js';
 // status bar lists both sessions.
 let sshd: Sshd;
 let nb: OpenNotebook;
+/** Screenshots: CMDRUN_SCREENSHOTS keeps them (to look at), else the test's temp folder (removed). */
+let shots: string;
 beforeAll(async () => {
   sshd = await startSshd();
   const dir = tempDir('cmdrun-e2e-remote-');
+  shots = process.env.CMDRUN_SCREENSHOTS ?? dir;
   const script = join(dir, 'remote.sh');
   writeFileSync(script, ['# %% here', 'echo "here: ${SSH_CONNECTION:-no ssh}"', `# %% there on="ssh://${sshd.host}"`, 'echo "there: $(echo $SSH_CONNECTION | cut -d" " -f3) in $PWD"', ''].join('\n'));
   nb = await openNotebook(script, { CMDRUN_SSH_COMMAND: sshd.sshCommand });
@@ -43,6 +45,6 @@ test('Run all: the first block runs here, the second on the remote machine; pane
   const bar = await nb.page.evaluate(() => [...document.querySelectorAll('#sessions .session')].map((s) => s.textContent));
   expect(bar[0]).toMatch(/^local/);
   expect(bar[1]).toMatch(new RegExp(`^ssh://${sshd.host}`));
-  await nb.page.screenshot({ path: join(tmpdir(), 'cmdrun-e2e-remote.png') });
+  await nb.page.screenshot({ path: join(shots, 'cmdrun-e2e-remote.png') });
   expect(nb.pageErrors).toEqual([]);
 });
