@@ -3,27 +3,21 @@
 // (test/helpers/containers.ts): podman, and the docker CLI against podman's Docker API.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { canRunContainers, CONTAINER_TEST_MS, podman, startContainerLab, type ContainerLab } from '../helpers/containers.js';
+import { canRunContainers, CONTAINER_TEST_MS, podman, useContainerLab } from '../helpers/containers.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
-let lab: ContainerLab;
-beforeAll(async () => {
-  if (canRunContainers()) lab = await startContainerLab();
-}, 120_000);
-afterAll(async () => {
-  await lab?.stop();
-}, 120_000);
+const lab = useContainerLab();
 
 describe.skipIf(!canRunContainers())('a fleet of containers', { timeout: CONTAINER_TEST_MS }, () => {
   test('podman://A,docker://B runs each block in both, state kept per container; the exit status is the failing one\'s; nothing is left in either', async () => {
-    const [a, b] = [await lab.run(), await lab.run()];
+    const [a, b] = [await lab().run(), await lab().run()];
     // Each container knows its own role: the block's output tells which session ran it.
     await podman('exec', a, 'sh', '-c', 'echo alpha > /etc/role');
     await podman('exec', b, 'sh', '-c', 'echo beta > /etc/role');
-    const env = await lab.dockerEnv();
+    const env = await lab().dockerEnv();
     const dir = tempDir('cmdrun-fleet-containers-');
     const script = join(dir, 'both.sh');
     const on = `podman://${a},docker://${b}`;
@@ -42,7 +36,7 @@ describe.skipIf(!canRunContainers())('a fleet of containers', { timeout: CONTAIN
 
     // The sessions ended with the run: no process of cmdrun's and no folder is left in either container.
     for (const c of [a, b]) {
-      await waitFor(async () => (await lab.processes(c)).length === 0 && (await lab.tmpEntries(c)).length === 0, `nothing of cmdrun's left in ${c}`, { timeoutMs: 60_000, intervalMs: 200 });
+      await waitFor(async () => (await lab().processes(c)).length === 0 && (await lab().tmpEntries(c)).length === 0, `nothing of cmdrun's left in ${c}`, { timeoutMs: 60_000, intervalMs: 200 });
     }
   }, 180_000);
 });

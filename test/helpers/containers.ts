@@ -14,6 +14,7 @@ import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_pro
 import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { tempDir } from './tmp.js';
 import { waitFor } from './wait.js';
 
@@ -98,6 +99,21 @@ const labs = new Set<{ cleanup: () => void }>();
 process.once('exit', () => {
   for (const lab of labs) lab.cleanup();
 });
+
+/**
+ * One lab for the calling test file: started before its tests when containers can run here
+ * ({@link canRunContainers}), stopped after them. Returns the lab (call it inside a test).
+ */
+export function useContainerLab(): () => ContainerLab {
+  let lab: ContainerLab | undefined;
+  beforeAll(async () => {
+    if (canRunContainers()) lab = await startContainerLab();
+  }, 120_000);
+  afterAll(async () => {
+    await lab?.stop();
+  }, 120_000);
+  return () => lab!;
+}
 
 /**
  * Builds the root filesystem (busybox static with its applets, bash and its libraries), imports it

@@ -6,23 +6,17 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { ShellSession } from '../../src/session/session.js';
 import type { RemoteOptions } from '../../src/session/remote.js';
 import type { ContainerEngine } from '../../src/session/target.js';
 import { runCli } from '../helpers/cli.js';
-import { canRunContainers, CONTAINER_TEST_MS, podman, startContainerLab, type ContainerLab } from '../helpers/containers.js';
+import { canRunContainers, CONTAINER_TEST_MS, podman, useContainerLab } from '../helpers/containers.js';
 import { run, runCounting, startRun } from '../helpers/session.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
-let lab: ContainerLab;
-beforeAll(async () => {
-  if (canRunContainers()) lab = await startContainerLab();
-}, 120_000);
-afterAll(async () => {
-  await lab?.stop();
-}, 120_000);
+const lab = useContainerLab();
 
 interface StartOptions {
   engine?: ContainerEngine;
@@ -44,14 +38,14 @@ const start = (container: string, { engine = 'podman', user, shell = 'bash', env
 /** Waits until the container holds no process but its first one and no cmdrun folder in /tmp. */
 async function untilClean(container: string): Promise<void> {
   await waitFor(async () => {
-    const [procs, dirs] = await Promise.all([lab.processes(container), lab.tmpEntries(container)]);
+    const [procs, dirs] = await Promise.all([lab().processes(container), lab().tmpEntries(container)]);
     return procs.length === 0 && dirs.length === 0;
   }, `nothing of cmdrun's left in ${container}`, { timeoutMs: 60_000, intervalMs: 200 });
 }
 
 describe.skipIf(!canRunContainers())('a container session', { timeout: CONTAINER_TEST_MS }, () => {
   test('runs as `bash deploy.sh` there: the user\'s home, $0, messages with the script\'s lines, state across blocks; closing leaves nothing', async () => {
-    const c = await lab.run();
+    const c = await lab().run();
     const session = await start(c);
     try {
       expect(session.target).toBe(`podman://${c}`);
@@ -59,7 +53,7 @@ describe.skipIf(!canRunContainers())('a container session', { timeout: CONTAINER
       expect(first.output).toBe('deploy.sh in /root as root\ndeploy.sh: line 4: nosuch: command not found\n');
       expect(first).toMatchObject({ exitCode: 127, cwd: '/tmp', sessionRestarted: false });
       expect((await run(session, 'echo "$x $CMDRUN $TERM"')).output).toBe('kept 1 xterm-256color\n');
-      expect((await lab.tmpEntries(c)).filter((d) => d.startsWith('cmdrun-remote-'))).toHaveLength(1);
+      expect((await lab().tmpEntries(c)).filter((d) => d.startsWith('cmdrun-remote-'))).toHaveLength(1);
     } finally {
       await session.close();
     }
@@ -67,7 +61,7 @@ describe.skipIf(!canRunContainers())('a container session', { timeout: CONTAINER
   });
 
   test('podman://USER@CONTAINER runs as that user, in their home', async () => {
-    const c = await lab.run();
+    const c = await lab().run();
     const session = await start(c, { user: 'app' });
     try {
       expect(session.target).toBe(`podman://app@${c}`);
@@ -79,9 +73,9 @@ describe.skipIf(!canRunContainers())('a container session', { timeout: CONTAINER
   });
 
   test('a block of any size and content arrives exactly: control characters, ^P^Q (the engines\' detach keys), long lines, 1 MB', async () => {
-    const c = await lab.run();
+    const c = await lab().run();
     for (const engine of ['podman', 'docker'] as const) {
-      const session = await start(c, { engine, env: engine === 'docker' ? await lab.dockerEnv() : undefined });
+      const session = await start(c, { engine, env: engine === 'docker' ? await lab().dockerEnv() : undefined });
       try {
         const bytes = Array.from({ length: 0x7f }, (_, i) => String.fromCharCode(i + 1)).join('');
         const text = ['\x10\x11', bytes, '-leading dash', '%d %s %% \\n', 'x'.repeat(5000), 'é 日本 😀', ...Array.from({ length: 15000 }, (_, i) => `line ${i} ${'y'.repeat(60)}`)].join('\n');
@@ -102,7 +96,7 @@ describe.skipIf(!canRunContainers())('a container session', { timeout: CONTAINER
   }, 120_000);
 
   test('interrupt ends a block within a second and keeps the state; a second one ends the shell and the next block starts a new one', async () => {
-    const c = await lab.run();
+    const c = await lab().run();
     const session = await start(c);
     try {
       await run(session, 'kept=1');
@@ -125,7 +119,7 @@ describe.skipIf(!canRunContainers())('a container session', { timeout: CONTAINER
       expect(killed.output).toContain(`cmdrun: the shell in podman://${c} was closed to stop the block`);
       expect(await run(session, 'echo "${kept-unset}"')).toMatchObject({ output: 'unset\n', exitCode: 0, sessionRestarted: true });
       // The stopped shell's processes (its `sleep 30` too) are gone from the container.
-      await waitFor(async () => !(await lab.processes(c)).some((p) => p.args === 'sleep 30'), 'the end of the interrupted sleep', { timeoutMs: 60_000, intervalMs: 200 });
+      await waitFor(async () => !(await lab().processes(c)).some((p) => p.args === 'sleep 30'), 'the end of the interrupted sleep', { timeoutMs: 60_000, intervalMs: 200 });
     } finally {
       await session.close();
     }
@@ -133,7 +127,7 @@ describe.skipIf(!canRunContainers())('a container session', { timeout: CONTAINER
   });
 
   test('a restart while a block runs ends it saying so; exit N ends the block with N; the next block starts a new shell', async () => {
-    const c = await lab.run();
+    const c = await lab().run();
     const session = await start(c);
     try {
       await run(session, 'kept=1');
@@ -151,7 +145,7 @@ describe.skipIf(!canRunContainers())('a container session', { timeout: CONTAINER
   });
 
   test('100 MB of output arrives complete', async () => {
-    const c = await lab.run();
+    const c = await lab().run();
     const session = await start(c);
     try {
       expect(await runCounting(session, "head -c 100000000 /dev/zero | tr '\\0' x; echo END")).toEqual({ exitCode: 0, bytes: 100_000_004, last: 'END\n' });
@@ -163,7 +157,7 @@ describe.skipIf(!canRunContainers())('a container session', { timeout: CONTAINER
 
 describe.skipIf(!canRunContainers())('failures are clear and never hang', { timeout: CONTAINER_TEST_MS }, () => {
   test('the engine\'s CLI not installed: status 127, what could not start; once it is there, the next block runs', async () => {
-    const c = await lab.run();
+    const c = await lab().run();
     const bin = tempDir('cmdrun-engine-');
     const wrapper = join(bin, 'my-podman');
     const session = await start(c, { extra: { podmanCommand: wrapper } });
@@ -183,7 +177,7 @@ describe.skipIf(!canRunContainers())('failures are clear and never hang', { time
   });
 
   test('the daemon unreachable: the docker CLI\'s message and status; once it listens, the next block runs', async () => {
-    const c = await lab.run();
+    const c = await lab().run();
     const socket = join(tempDir('cmdrun-later-'), 'docker.sock');
     const env = { ...process.env, DOCKER_HOST: `unix://${socket}` };
     const session = await start(c, { engine: 'docker', env });
@@ -192,7 +186,7 @@ describe.skipIf(!canRunContainers())('failures are clear and never hang', { time
       expect(r.exitCode).toBe(1);
       expect(r.output).toMatch(/Cannot connect to the Docker daemon at unix:\/\/.*docker\.sock/);
       expect(r.output).toContain(`cmdrun: could not start bash on docker://${c}: docker exited with status 1`);
-      await lab.dockerEnv(socket);
+      await lab().dockerEnv(socket);
       expect(await run(session, 'echo now')).toMatchObject({ output: 'now\n', exitCode: 0, sessionRestarted: true });
     } finally {
       await session.close();
@@ -208,7 +202,7 @@ describe.skipIf(!canRunContainers())('failures are clear and never hang', { time
       expect(missing.exitCode).toBe(125);
       expect(missing.output).toMatch(/no container with name or ID "cmdrun-test-later-\d+" found/);
       expect(missing.output).toContain(`cmdrun: could not start bash on podman://${name}: podman exited with status 125`);
-      await lab.run(name);
+      await lab().run(name);
       await podman('stop', '-t', '0', name);
       const stopped = await run(session, 'echo never');
       expect(stopped.exitCode).not.toBe(0);
@@ -223,7 +217,7 @@ describe.skipIf(!canRunContainers())('failures are clear and never hang', { time
   });
 
   test('a user unknown in the container: the engine\'s message; once the user exists, the next block runs as them', async () => {
-    const c = await lab.run();
+    const c = await lab().run();
     const session = await start(c, { user: 'deploy' });
     try {
       const r = await run(session, 'echo never');
@@ -239,7 +233,7 @@ describe.skipIf(!canRunContainers())('failures are clear and never hang', { time
   });
 
   test('the container stopped mid-block: the block ends saying so, with the engine\'s status; the next block starts a new shell once it runs again, and the old folder is gone', async () => {
-    const c = await lab.run();
+    const c = await lab().run();
     const session = await start(c);
     try {
       await run(session, 'x=1');
@@ -260,7 +254,7 @@ describe.skipIf(!canRunContainers())('failures are clear and never hang', { time
   }, CONTAINER_TEST_MS);
 
   test('the container removed mid-block: the block ends saying so; the next block runs in a new container of that name', async () => {
-    const c = await lab.run();
+    const c = await lab().run();
     const session = await start(c);
     try {
       const block = startRun(session, 'echo started; sleep 60');
@@ -272,7 +266,7 @@ describe.skipIf(!canRunContainers())('failures are clear and never hang', { time
       const gone = `is gone \\(removed, or podman cannot reach it: podman exited with status \\d+\\); the next block tries again`;
       const stopping = 'stopped \\(\\w+\\); the next block starts a new shell in it';
       expect(r.output).toMatch(new RegExp(`started\\n[\\s\\S]*cmdrun: the container ${c} (${gone}|${stopping})\\n$`));
-      await lab.run(c);
+      await lab().run(c);
       expect(await run(session, 'echo again')).toMatchObject({ output: 'again\n', exitCode: 0, sessionRestarted: true });
     } finally {
       await session.close();
@@ -289,7 +283,7 @@ describe.skipIf(!canRunContainers())('failures are clear and never hang', { time
     expect(r.code).toBe(125);
     expect(r.stdout).toMatch(/no container with name or ID/);
     expect(r.stdout).toContain(`cmdrun: could not start bash on podman://${name}: podman exited with status 125`);
-    const ok = await lab.run();
+    const ok = await lab().run();
     const good = await runCli(['run', '--no-history', '--quiet', '--on', `podman://${ok}`, '--podman-command', 'podman', script]);
     expect(good).toMatchObject({ code: 0, stdout: 'never\n' });
     await untilClean(ok);
