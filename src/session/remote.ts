@@ -150,11 +150,19 @@ export function bootstrap(layout: SessionLayout, { bootId, leaderId, rcName, rc 
  *   (typed input makes cmdrun forget the last one until the next), else when it changes.
  *   With no children files or an unknown architecture it reports nothing: then no block is
  *   reported waiting, and the page offers input to every running remote block.
+ * - while a block runs, it looks at the shell itself (its pid is in the file `block` too): a
+ *   single-threaded shell blocked in a private futex wait (/proc/PID/syscall: futex(2) with
+ *   FUTEX_PRIVATE_FLAG and a wait or lock operation) on two checks in a row is hung for good, as
+ *   no other thread can wake it: busybox ash does this on a few Ctrl-Cs in a hundred during a pure shell
+ *   loop (its SIGINT handler longjmps out of libc with a lock taken; measured with Debian's
+ *   busybox 1.35, also outside cmdrun). It writes an `h` marker (`h;ID;PID`) and SIGKILLs the
+ *   shell: the block ends, and the next one starts a new shell, instead of the block hanging until
+ *   a second interrupt closes the session.
  * With no /proc at all it ends at once.
  */
 const WATCHER = `trap '' INT HUP
 sid=$1 dir=$2 id=$3 tty=$4 me=$$ last=
-case $(uname -m) in x86_64|amd64) nr=0 pn=7;; aarch64|arm64) nr=63 pn=73;; *) nr= pn=;; esac
+case $(uname -m) in x86_64|amd64) nr=0 pn=7 fx=202;; aarch64|arm64) nr=63 pn=73 fx=98;; *) nr= pn= fx=;; esac
 [ -r /proc/$sid/stat ] || exit 0
 [ -r /proc/$sid/task/$sid/children ] || nr=
 t=0.2
@@ -171,11 +179,23 @@ while :; do
     rm -rf -- "$dir"
     exit 0
   fi
-  b=; read -r b <"$dir/block" 2>/dev/null
-  if [ -z "$b" ]; then t=1 last=; continue; fi
+  b=; sh=; read -r b sh <"$dir/block" 2>/dev/null
+  if [ -z "$b" ]; then t=1 last= hung=; continue; fi
   t=0.2
-  [ -n "$nr" ] || continue
   fg=$6
+  h=
+  if [ -n "$fx" ] && [ -n "$sh" ] && read -r h </proc/$sh/syscall 2>/dev/null; then
+    set -- $h
+    [ "$1" = "$fx" ] && [ $(($3 & 128)) = 128 ] && case $(($3 & 127)) in 0|6|9|13) ;; *) false;; esac || h=
+    if [ -n "$h" ] && read -r st </proc/$sh/stat 2>/dev/null; then set -- \${st##*) }; [ "\${18}" = 1 ] || h=; fi
+  fi
+  if [ -n "$h" ] && [ "$h" = "$hung" ]; then
+    printf '\\033]6973;h;%s;%s\\007' "$id" "$sh" >/dev/tty 2>/dev/null
+    kill -9 "$sh" 2>/dev/null
+    hung=; continue
+  fi
+  hung=$h
+  [ -n "$nr" ] || continue
   w=0 todo=$sid
   while [ $w = 0 ]; do
     set -- $todo

@@ -248,6 +248,10 @@ export class ShellSession {
       }, onStart);
       if (end.cwd !== undefined) this.currentCwd = end.cwd;
       if (end.hungUp && remote && !this.closed) say(options, await this.lostMessage(proc, end.exitCode));
+      else if (end.shellExited && proc.hung) {
+        const again = remote?.target.kind === 'ssh' ? 'the next block connects again' : 'the next block starts a new shell';
+        say(options, `\ncmdrun: ${this.opts.shell} on ${this.target} hung (blocked for good on a lock of its own, as busybox sh can be after Ctrl-C) and was killed; ${again}\n`);
+      }
       if (end.shellExited && remote) {
         await proc.terminate();
         // The next block connects again; after a lost connection it is the one that says so.

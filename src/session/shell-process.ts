@@ -105,6 +105,8 @@ export class ShellProcess {
   private readonly exitWaiters: Array<() => void> = [];
   /** The interactive shell's pid (the leader's child), from the ready marker. */
   private shellPid = 0;
+  /** See {@link hung}. */
+  private hungShell = false;
   /** A remote shell's block that its input watcher (remote.ts) last saw waiting for input. */
   private remoteWaits: string | undefined;
   /** Receives output printed while no block runs (background jobs); see {@link onBackground}. */
@@ -120,6 +122,15 @@ export class ShellProcess {
     private readonly keeper?: Keeper,
   ) {
     this.wire();
+  }
+
+  /**
+   * True once a remote shell's input watcher (remote.ts) found the shell hung for good (single-
+   * threaded, blocked in a private futex wait: a lock its own signal handler left taken) and
+   * killed it.
+   */
+  get hung(): boolean {
+    return this.hungShell;
   }
 
   /** The interactive shell's pid. */
@@ -277,6 +288,10 @@ export class ShellProcess {
     if (kind === 'r' && this.onReady(id, Number(rest[0]))) return;
     if (kind === 'w' && id === this.leaderId) {
       this.remoteWaits = rest[0] === '1' ? rest[1] : undefined;
+      return;
+    }
+    if (kind === 'h' && id === this.leaderId) {
+      this.hungShell = true;
       return;
     }
     if (kind === 'q' && id === this.leaderId) {

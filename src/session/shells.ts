@@ -233,11 +233,12 @@ function checkFunction(b: string, source: string, dir: string, from: string, to:
 export const checkText = (padded: string): string => `if false; then __cmdrun_c() { ${padded}\n\n}\nfi\n`;
 
 /**
- * On another machine the input watcher (remote.ts) reads the running block's id from the file
- * `block`: `__cmdrun_pre` writes it, and the end hook empties it (an empty file: no block runs,
- * the watcher then only checks that the session lives, once a second). '' for a local session.
+ * On another machine the input watcher (remote.ts) reads the running block's id and the shell's
+ * pid from the file `block`: `__cmdrun_pre` writes them (`ID PID`), and the end hook empties it
+ * (an empty file: no block runs, the watcher then only checks that the session lives, once a
+ * second). '' for a local session.
  */
-const watchedBlock = (b: string, ctx: SessionLayout, id: string, indent = '  '): string => (ctx.remote ? `\n${indent}${b}printf '%s' ${id} >${quote(`${ctx.dir}/block`)}` : '');
+const watchedBlock = (b: string, ctx: SessionLayout, text: string, indent = '  '): string => (ctx.remote ? `\n${indent}${b}printf '%s' ${text} >${quote(`${ctx.dir}/block`)}` : '');
 const unwatched = (b: string, ctx: SessionLayout): string => watchedBlock(b, ctx, "''", '    ');
 
 /**
@@ -250,7 +251,7 @@ const unwatched = (b: string, ctx: SessionLayout): string => watchedBlock(b, ctx
  */
 function blockFunctions(b: string, ctx: SessionLayout, enter = ''): string {
   const check = layoutPaths(ctx).check;
-  const watched = watchedBlock(b, ctx, '"$1"');
+  const watched = watchedBlock(b, ctx, '"$1 $$"');
   return `__cmdrun_pre() {
   __cmdrun_id=$1
   ${b}printf '${osc}s;%s\\007' "$1" >/dev/tty${watched}
