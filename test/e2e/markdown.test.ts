@@ -161,9 +161,8 @@ test('a reload logs no errors (the favicon is served) and shows the runs under t
   nb.page.on('response', (r) => void (r.status() >= 400 && problems.push(`${r.status()} ${r.url()}`)));
   await nb.page.reload();
   await nb.page.waitForSelector('body[data-ready="true"]');
-  await nb.page.waitForTimeout(300);
-  expect(problems).toEqual([]);
   await panelsDone(nb.page, before.length);
+  expect(problems).toEqual([]);
   expect((await layout(nb.page)).panels.map((p) => p.text)).toEqual(before);
   const stale = await nb.page.evaluate(() => [...document.querySelectorAll('[data-testid="output"]')].map((p) => p.classList.contains('stale')));
   expect(stale).toEqual([false, false, false, false, false, true]);

@@ -70,8 +70,12 @@ test('a page on another origin cannot start a run or read anything', async () =>
     input.name = code;
     input.value = '';
     form.append(input);
-    form.submit();
-    await new Promise((r) => setTimeout(r, 500));
+    // The frame loads the server's answer (its 403) once the post has been handled.
+    await new Promise((resolve, reject) => {
+      frame.onload = resolve;
+      setTimeout(() => reject(new Error('the form post got no answer in 10 s')), 10_000);
+      form.submit();
+    });
     return out;
   }, { target, pwned });
 
@@ -88,12 +92,14 @@ test('a page on another origin cannot start a run or read anything', async () =>
 test('the notebook page cannot be framed by another origin', async () => {
   const page = await browser.newPage();
   await page.goto(attackerOrigin);
-  await page.evaluate((url) => {
+  // The frame's load event: Chromium has answered the navigation (with its error page, when refused).
+  await page.evaluate((url) => new Promise((resolve, reject) => {
     const frame = document.createElement('iframe');
+    frame.onload = resolve;
+    setTimeout(() => reject(new Error('the frame did not load in 10 s')), 10_000);
     frame.src = url;
     document.body.append(frame);
-  }, served.url);
-  await page.waitForTimeout(1000);
+  }), served.url);
   const child = page.frames().find((f) => f !== page.mainFrame());
   expect(child).toBeDefined();
   // Blocked by frame-ancestors 'none' and X-Frame-Options DENY: Chromium puts its error page there.
