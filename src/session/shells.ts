@@ -318,7 +318,7 @@ __cmdrun_end() {
     if [ -n "$__cmdrun_int" ]; then
       __cmdrun_s=130
       \\builtin trap - DEBUG
-      [ -z "$__cmdrun_dbg" ] || \\builtin eval "$__cmdrun_dbg"
+      \\builtin . ${quote(`${dir}/debug-trap`)} 2>/dev/null # the block's own DEBUG trap, as trap -p printed it
       [ -n "$__cmdrun_xd" ] || \\builtin shopt -u extdebug
     fi
     \\builtin printf '${osc}e;%s;%s;%s\\007' "$__cmdrun_id" "$__cmdrun_s" "$PWD" >/dev/tty${unwatched('\\builtin ', ctx)}
@@ -336,7 +336,7 @@ __cmdrun_interrupt() {
   [ -n "\${__cmdrun_id-}" ] && [ -z "$__cmdrun_int" ] || return 0
   case " \${FUNCNAME[*]} " in *" __cmdrun_end "*) return 0;; esac # the block has ended
   __cmdrun_int=1
-  __cmdrun_dbg=$(\\builtin trap -p DEBUG)
+  \\builtin trap -p DEBUG 2>/dev/null >|${quote(`${dir}/debug-trap`)} # no $(...): a fork in this handler, as a second Ctrl-C comes, can leave bash 5.2 spinning for good
   if \\builtin shopt -q extdebug; then __cmdrun_xd=1; else __cmdrun_xd=; fi
   \\builtin shopt -s extdebug
   \\builtin trap __cmdrun_unwind DEBUG

@@ -232,6 +232,14 @@ describe('interrupt', () => {
     }
   });
 
+  test('after an interrupt the unwinding is undone: no DEBUG trap of cmdrun\'s, extdebug off as before', async () => {
+    const block = startRun(session, "trap ': debugged' DEBUG; echo ready; sleep 30");
+    await block.untilOutput('ready');
+    session.interrupt();
+    expect(await block.result).toMatchObject({ exitCode: 130, interrupted: true });
+    expect((await run(session, 'trap -p DEBUG; shopt -q extdebug && echo extdebug on; echo next')).output).toBe('next\n');
+  });
+
   test('a program that catches Ctrl-C gets it once: the catch-up never sends it a second one', async () => {
     // It counts SIGINTs, then waits 2.5 s of its own (past every catch-up check) and says how many came.
     const code = [
