@@ -303,6 +303,8 @@ export const bash: ShellProfile = {
   env: (_dir, rcPath) => ({ BASH_ENV: rcPath }),
   rc: (ctx) => {
     const { readyId, restore, dir, scriptName, cwd } = ctx;
+    // Where the interrupt handler keeps the block's DEBUG trap while it unwinds (a file: no $(...) in a handler).
+    const debugTrap = quote(`${dir}/debug-trap`);
     return `# cmdrun: generated startup file (BASH_ENV)
 ${restoreLines(restore)}
 stty -onlcr noflsh iutf8 2>/dev/null || stty -onlcr noflsh 2>/dev/null
@@ -318,7 +320,7 @@ __cmdrun_end() {
     if [ -n "$__cmdrun_int" ]; then
       __cmdrun_s=130
       \\builtin trap - DEBUG
-      \\builtin . ${quote(`${dir}/debug-trap`)} 2>/dev/null # the block's own DEBUG trap, as trap -p printed it
+      \\builtin . ${debugTrap} 2>/dev/null # the block's own DEBUG trap, as trap -p printed it
       [ -n "$__cmdrun_xd" ] || \\builtin shopt -u extdebug
     fi
     \\builtin printf '${osc}e;%s;%s;%s\\007' "$__cmdrun_id" "$__cmdrun_s" "$PWD" >/dev/tty${unwatched('\\builtin ', ctx)}
@@ -336,7 +338,7 @@ __cmdrun_interrupt() {
   [ -n "\${__cmdrun_id-}" ] && [ -z "$__cmdrun_int" ] || return 0
   case " \${FUNCNAME[*]} " in *" __cmdrun_end "*) return 0;; esac # the block has ended
   __cmdrun_int=1
-  \\builtin trap -p DEBUG 2>/dev/null >|${quote(`${dir}/debug-trap`)} # no $(...): a fork in this handler, as a second Ctrl-C comes, can leave bash 5.2 spinning for good
+  \\builtin trap -p DEBUG 2>/dev/null >|${debugTrap} # no $(...): a fork in this handler, as a second Ctrl-C comes, can leave bash 5.2 spinning for good
   if \\builtin shopt -q extdebug; then __cmdrun_xd=1; else __cmdrun_xd=; fi
   \\builtin shopt -s extdebug
   \\builtin trap __cmdrun_unwind DEBUG
