@@ -59,8 +59,10 @@ export class Keeper {
    */
   static start(remote: ContainerOptions, dir: string, env: Record<string, string>): Keeper {
     const cleanup = viaShell(remote, ['exec', ...containerArgs(remote.target), 'sh', '-c', SESSION_CLEANUP, 'sh', dirPattern(dir)]);
-    // Reads its stdin to the end (cmdrun closed it, or died), then runs the clean-up.
-    const script = 'while read -r _; do :; done; exec "$@" >/dev/null 2>&1';
+    // Reads its stdin to the end (cmdrun closed it, or died), then runs the clean-up; the engine
+    // can fail to start an exec under load (a lock, the runtime), so a failure is tried again
+    // (the clean-up itself exits 0), four tries a second apart.
+    const script = 'while read -r _; do :; done; for t in 1 2 3 4; do "$@" >/dev/null 2>&1 && exit 0; sleep 1; done';
     const child = spawn('sh', ['-c', script, 'keeper', cleanup.file, ...cleanup.args], {
       detached: true, // a session of its own: a signal to cmdrun's terminal or group does not reach it
       stdio: ['pipe', 'ignore', 'ignore'],
@@ -76,12 +78,6 @@ export class Keeper {
   /** The shell is gone or let go of: the keeper ends its processes and folder in the container. Idempotent. */
   release(): void {
     this.child.stdin?.destroy();
-  }
-
-  /** Resolves once the keeper has done its work and exited. */
-  whenDone(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null || this.child.pid === undefined) return Promise.resolve();
-    return new Promise((resolve) => this.child.once('exit', () => resolve()));
   }
 }
 

@@ -61,16 +61,25 @@ export function sessionMembers(sid: number): number[] {
   return pids;
 }
 
-/** Sends `signal` to every process of session `sid`; returns how many were signalled. */
+/**
+ * Sends `signal` to every process of session `sid`; returns how many were signalled. A walk of
+ * /proc misses a process forked after it listed /proc, so SIGKILL is sent in walks until one
+ * finds no process left (50 walks at most): a loop that forks as fast as it can leaves nothing.
+ */
 export function signalSession(sid: number, signal: NodeJS.Signals): number {
   let count = 0;
-  for (const pid of sessionMembers(sid)) {
-    try {
-      process.kill(pid, signal);
-      count++;
-    } catch {
-      // Already gone.
+  for (let walk = 0; walk < (signal === 'SIGKILL' ? 50 : 1); walk++) {
+    let signalled = 0;
+    for (const pid of sessionMembers(sid)) {
+      try {
+        process.kill(pid, signal);
+        signalled++;
+      } catch {
+        // Already gone.
+      }
     }
+    if (!signalled) break;
+    count += signalled;
   }
   return count;
 }

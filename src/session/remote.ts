@@ -59,27 +59,42 @@ export const remoteDir = (): string => `${REMOTE_PREFIX}${randomBytes(12).toStri
 export const dirPattern = (dir: string): string => dir.replace('cmdrun-remote-', 'cmdrun-remot[e]-');
 
 /**
+ * Part of {@link SESSION_CLEANUP} and {@link WATCHER} (POSIX sh, Linux /proc, proc(5)): SIGKILLs
+ * every process but `$me` whose session id (stat field 6) is one of `$sids` (space-separated,
+ * each with a space on both sides). One walk of /proc can miss a process forked after its glob
+ * was read (a shell between two commands, a sleep), so it walks again until a walk finds no live
+ * process to kill (zombies are skipped: they only wait to be reaped), 50 walks at most.
+ */
+const KILL_SESSIONS = `k=0 n=1
+while [ "$n" = 1 ] && [ "$k" -lt 50 ]; do
+  k=$((k + 1)) n=0
+  for f in /proc/[0-9]*; do
+    p=\${f#/proc/}; [ "$p" = "$me" ] && continue
+    read -r st <$f/stat 2>/dev/null || continue
+    set -- \${st##*) }
+    [ "$1" = Z ] && continue
+    case $sids in *" $4 "*) kill -9 "$p" 2>/dev/null && n=1;; esac
+  done
+done`;
+
+/**
  * Ends the far side's processes of a session and removes its folder (POSIX sh, Linux /proc):
  * `sh -c SESSION_CLEANUP sh PATTERN`, PATTERN being {@link dirPattern} of the folder. The
  * processes whose command line names the folder (the session leader, the watcher, a bootstrap)
- * give the sessions to end: every process of those is SIGKILLed. Nothing of it names the folder
- * itself, so it never finds itself.
+ * give the sessions to end: every process of those is SIGKILLed ({@link KILL_SESSIONS}). Nothing
+ * of it names the folder itself, so it never finds itself. Exits 0.
  */
-export const SESSION_CLEANUP = `pat=$1 dir=\${1%%\[*}e\${1#*\]} sids=
+export const SESSION_CLEANUP = `pat=$1 dir=\${1%%\[*}e\${1#*\]} sids= me=$$
 for f in $(grep -l -e "$pat" /proc/[0-9]*/cmdline 2>/dev/null); do
   p=\${f#/proc/}; p=\${p%/cmdline}
   read -r st </proc/$p/stat 2>/dev/null || continue
   set -- \${st##*) }; sids="$sids $4 "
 done
 if [ -n "$sids" ]; then
-  for f in /proc/[0-9]*; do
-    p=\${f#/proc/}; [ "$p" = "$$" ] && continue
-    read -r st <$f/stat 2>/dev/null || continue
-    set -- \${st##*) }
-    case $sids in *" $4 "*) kill -9 "$p" 2>/dev/null;; esac
-  done
+${KILL_SESSIONS}
 fi
-case $dir in ${REMOTE_PREFIX}?*) rm -rf -- "$dir";; esac`;
+case $dir in ${REMOTE_PREFIX}?*) rm -rf -- "$dir";; esac
+exit 0`;
 
 /**
  * Part of the bootstrap: removes the session folders of this user whose sessions are gone (no
@@ -171,11 +186,8 @@ while :; do
   st=; read -r st </proc/$sid/stat 2>/dev/null
   set -- \${st##*) }
   if [ -z "$st" ] || [ "$1" = Z ] || ! { true >/dev/tty; } 2>/dev/null; then # not ":", a special built-in: its redirection error would end sh
-    for f in /proc/[0-9]*; do
-      p=\${f#/proc/}; [ "$p" = "$me" ] && continue
-      read -r st <$f/stat 2>/dev/null || continue
-      set -- \${st##*) }; [ "$4" = "$sid" ] && kill -9 "$p" 2>/dev/null
-    done
+    sids=" $sid "
+${KILL_SESSIONS}
     rm -rf -- "$dir"
     exit 0
   fi

@@ -7,7 +7,6 @@ import { describe, expect, test } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { canRunContainers, CONTAINER_TEST_MS, podman, useContainerLab } from '../helpers/containers.js';
 import { tempDir } from '../helpers/tmp.js';
-import { waitFor } from '../helpers/wait.js';
 
 const lab = useContainerLab();
 
@@ -36,7 +35,7 @@ describe.skipIf(!canRunContainers())('a fleet of containers', { timeout: CONTAIN
 
     // The sessions ended with the run: no process of cmdrun's and no folder is left in either container.
     for (const c of [a, b]) {
-      await waitFor(async () => (await lab().processes(c)).length === 0 && (await lab().tmpEntries(c)).length === 0, `nothing of cmdrun's left in ${c}`, { timeoutMs: 60_000, intervalMs: 200 });
+      await lab().untilNothingLeft(c);
     }
   }, 180_000);
 });

@@ -91,6 +91,12 @@ export interface ContainerLab {
   processes(container: string): Promise<FarProcess[]>;
   /** The names in the container's /tmp that start with `cmdrun-`. */
   tmpEntries(container: string): Promise<string[]>;
+  /**
+   * Resolves once `container` holds no process but its first one ({@link processes}) and no
+   * `cmdrun-` entry in /tmp; after `timeoutMs` (default 60 000 ms) rejects naming what is left.
+   * The two probes run one after the other, so neither sees the other as a process left.
+   */
+  untilNothingLeft(container: string, timeoutMs?: number): Promise<void>;
   /** Removes every container, the image, stops the service and removes {@link dir}. */
   stop(): Promise<void>;
 }
@@ -174,6 +180,17 @@ export async function startContainerLab(): Promise<ContainerLab> {
     async tmpEntries(container) {
       const out = await podman('exec', container, 'sh', '-c', 'cd /tmp && for f in cmdrun-*; do [ -e "$f" ] && echo "$f"; done; :');
       return out.split('\n').filter(Boolean);
+    },
+    async untilNothingLeft(container, timeoutMs = 60_000) {
+      let left = '';
+      await waitFor(async () => {
+        const procs = await lab.processes(container);
+        const entries = await lab.tmpEntries(container);
+        left = [...procs.map((p) => `process ${p.pid} (${p.state}) ${p.args}`), ...entries.map((e) => `/tmp/${e}`)].join('; ');
+        return !left;
+      }, `nothing of cmdrun's left in ${container}`, { timeoutMs, intervalMs: 200 }).catch((err: Error) => {
+        throw new Error(`${err.message}; left: ${left}`);
+      });
     },
     async stop() {
       if (containers.size) await runProgram('podman', ['rm', '-f', '-t', '0', ...containers]);

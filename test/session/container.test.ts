@@ -36,12 +36,7 @@ const start = (container: string, { engine = 'podman', user, shell = 'bash', env
   });
 
 /** Waits until the container holds no process but its first one and no cmdrun folder in /tmp. */
-async function untilClean(container: string): Promise<void> {
-  await waitFor(async () => {
-    const [procs, dirs] = await Promise.all([lab().processes(container), lab().tmpEntries(container)]);
-    return procs.length === 0 && dirs.length === 0;
-  }, `nothing of cmdrun's left in ${container}`, { timeoutMs: 60_000, intervalMs: 200 });
-}
+const untilClean = (container: string): Promise<void> => lab().untilNothingLeft(container);
 
 describe.skipIf(!canRunContainers())('a container session', { timeout: CONTAINER_TEST_MS }, () => {
   test('runs as `bash deploy.sh` there: the user\'s home, $0, messages with the script\'s lines, state across blocks; closing leaves nothing', async () => {
@@ -57,6 +52,19 @@ describe.skipIf(!canRunContainers())('a container session', { timeout: CONTAINER
     } finally {
       await session.close();
     }
+    await untilClean(c);
+  });
+
+  test('closing while a block starts processes as fast as it can leaves nothing: the clean-up walks the container\'s processes until none of the session is left', async () => {
+    // One walk of /proc misses the processes forked after it read its list: here, sleeps started
+    // while the walk runs, which would outlive the session.
+    const c = await lab().run();
+    const session = await start(c);
+    const block = startRun(session, "trap '' HUP; echo forking; while :; do sleep 300 & sleep 0.002; done");
+    await block.untilOutput('forking');
+    await waitFor(async () => (await lab().processes(c)).filter((p) => p.args === 'sleep 300').length >= 20, 'twenty sleeps in the container', { timeoutMs: 60_000, intervalMs: 50 });
+    await session.close();
+    await block.result.catch(() => undefined);
     await untilClean(c);
   });
 

@@ -135,7 +135,7 @@ describe.skipIf(!canRunContainers())('cmdrun stopped while remote and container 
       served.child.kill(signal);
       await served.exited;
       await untilSshSideClean(dirs, sshSleep);
-      await waitFor(async () => (await lab.processes(container)).length === 0 && (await lab.tmpEntries(container)).length === 0, `nothing of cmdrun's left in ${container}`, { timeoutMs: 60_000, intervalMs: 200 });
+      await lab.untilNothingLeft(container);
     } finally {
       if (served.child.exitCode === null && served.child.signalCode === null) served.child.kill('SIGKILL');
     }

@@ -338,6 +338,17 @@ describe('close and restart', () => {
     }
   });
 
+  test('close while a block starts processes as fast as it can, ignoring the hang-up and SIGTERM, leaves no process: the last SIGKILL is sent until none is left', async () => {
+    const own = await startBash();
+    const sid = own.sessionId!;
+    const block = startRun(own, "trap '' HUP TERM; echo forking; while :; do sleep 300 & sleep 0.002; done");
+    await block.untilOutput('forking');
+    await waitFor(() => sessionMembers(sid).length >= 50, 'fifty processes in the session');
+    await own.close();
+    await block.result.catch(() => undefined);
+    expect(sessionMembers(sid)).toEqual([]);
+  });
+
   test('close leaves no process and no temp files behind', async () => {
     const own = await startBash();
     await run(own, 'sleep 300 & disown; sleep 301 &');
