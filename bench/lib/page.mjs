@@ -1,6 +1,6 @@
 // The page in headless Chromium: time to an interactive editor, and to render a long output.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -138,6 +138,13 @@ export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {
     await page.click('.cm-content');
     await page.evaluate(() => {
       window.__frames = [];
+      // What the longest frames spent their time on (Long Animation Frames API, Chromium 123+).
+      window.__loafs = [];
+      try {
+        new PerformanceObserver((list) => window.__loafs.push(...list.getEntries())).observe({ type: 'long-animation-frame' });
+      } catch {
+        // an older Chromium: no attribution
+      }
       let last = performance.now();
       const frame = (now) => {
         window.__frames.push(now - last);
@@ -146,6 +153,12 @@ export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {
       };
       requestAnimationFrame(frame);
     });
+    const cdp = process.env.BENCH_PAGE_PROFILE ? await page.context().newCDPSession(page) : undefined;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+      await cdp.send('Profiler.start');
+    }
     const t0 = performance.now();
     await page.keyboard.press('Shift+Enter');
     await page.waitForFunction(
@@ -158,8 +171,28 @@ export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {
       { polling: 500, timeout: 300_000 },
     );
     const endMs = performance.now() - t0;
+    if (cdp) {
+      const { profile } = await cdp.send('Profiler.stop');
+      writeFileSync(`${process.env.BENCH_PAGE_PROFILE}-${Date.now()}.cpuprofile`, JSON.stringify(profile));
+    }
     const frames = await page.evaluate(() => ((window.__stopFrames = true), window.__frames.slice(1)));
+    // The three longest animation frames: their duration, the part before rendering (tasks and
+    // scripts), style and layout, and the scripts that took 5 ms or more (where, what called them).
+    const longFrames = await page.evaluate(() =>
+      window.__loafs
+        .sort((a, b) => b.duration - a.duration)
+        .slice(0, 3)
+        .map((e) => ({
+          ms: Math.round(e.duration),
+          beforeRenderMs: Math.round((e.renderStart || e.startTime + e.duration) - e.startTime),
+          styleLayoutMs: e.styleAndLayoutStart ? Math.round(e.startTime + e.duration - e.styleAndLayoutStart) : 0,
+          blockingMs: Math.round(e.blockingDuration),
+          scripts: e.scripts
+            .filter((x) => x.duration >= 5)
+            .map((x) => `${Math.round(x.duration)} ms ${x.invokerType} ${x.invoker} ${x.sourceFunctionName || ''} ${(x.sourceURL || '').split('/').pop()}:${x.sourceCharPosition}`),
+        })),
+    );
     const sorted = [...frames].sort((a, b) => a - b);
-    return { endMs, frames: frames.length, maxFrameMs: sorted.at(-1) ?? NaN, p95FrameMs: sorted[Math.floor(sorted.length * 0.95)] ?? NaN, bytes };
+    return { endMs, frames: frames.length, maxFrameMs: sorted.at(-1) ?? NaN, p95FrameMs: sorted[Math.floor(sorted.length * 0.95)] ?? NaN, bytes, longFrames };
   });
 }

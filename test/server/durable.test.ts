@@ -211,7 +211,7 @@ describe('memory and shutdown (the built CLI)', () => {
       served.child.kill('SIGTERM');
       await served.exited;
     }
-  });
+  }, 180_000); // 200 MB through the server: minutes on a loaded machine
 
   test('SIGTERM with a block running and clients connected: a shutdown event, exit 0, nothing left running', async () => {
     const dir = tempDir('cmdrun-stop-');

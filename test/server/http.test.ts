@@ -262,5 +262,5 @@ describe('body limits', () => {
     });
     const init = { method: 'POST', body: chunked, duplex: 'half', headers: { 'content-type': 'application/json' } } as RequestInit;
     expect(outputOf(await readEvents(await api(server, '/api/runs', init)))).toBe('after\n');
-  });
+  }, 180_000); // 240 MB sent: minutes on a loaded machine
 });
