@@ -62,7 +62,7 @@ export function sessionMembers(sid: number): number[] {
 }
 
 /**
- * Sends `signal` to every process of session `sid`; returns how many were signalled. A walk of
+ * Sends `signal` to every process of session `sid`; returns how many signals were sent. A walk of
  * /proc misses a process forked after it listed /proc, so SIGKILL is sent in walks until one
  * finds no process left (50 walks at most): a loop that forks as fast as it can leaves nothing.
  */
