@@ -28,6 +28,14 @@ function sizeChunk(chunk: Chunk): void {
   chunk.el.style.setProperty('--rows', String(chunk.rows));
 }
 
+/** A new, empty chunk element. */
+function newChunk(): HTMLElement {
+  const el = document.createElement('span');
+  el.className = 'output-chunk';
+  return el;
+}
+
+/** The drawn lines of one output panel, in chunks (see the module's comment). */
 export class DrawnLines {
   private lines: Line[] = [];
   private chunks: Chunk[] = [];
@@ -88,11 +96,9 @@ export class DrawnLines {
     for (const { el, rows } of added) {
       let chunk = this.chunks.at(-1);
       if (!chunk || chunk.lines >= CHUNK_LINES) {
-        const div = document.createElement('span');
-        div.className = 'output-chunk';
-        chunk = { el: div, lines: 0, rows: 0 };
+        chunk = { el: newChunk(), lines: 0, rows: 0 };
         this.chunks.push(chunk);
-        fresh.push(div);
+        fresh.push(chunk.el);
       }
       chunk.el.append(el);
       chunk.lines++;
@@ -103,6 +109,34 @@ export class DrawnLines {
     }
     for (const chunk of touched) sizeChunk(chunk);
     this.body.append(...fresh);
+  }
+
+  /**
+   * Inserts `added` (each a line's element and its rows, in order) before the first line, filling
+   * the first chunk first: the rows above a burst's first screenful, drawn later (TerminalView).
+   */
+  prepend(added: readonly { el: ChildNode; rows: number }[]): void {
+    const touched = new Set<Chunk>();
+    const fresh: HTMLElement[] = [];
+    const lines: Line[] = [];
+    for (let i = added.length - 1; i >= 0; i--) {
+      const { el, rows } = added[i];
+      let chunk = this.chunks[0];
+      if (!chunk || chunk.lines >= CHUNK_LINES) {
+        chunk = { el: newChunk(), lines: 0, rows: 0 };
+        this.chunks.unshift(chunk);
+        fresh.unshift(chunk.el);
+      }
+      chunk.el.prepend(el);
+      chunk.lines++;
+      chunk.rows += rows;
+      this.rows += rows;
+      touched.add(chunk);
+      lines.push({ el, rows, chunk });
+    }
+    this.lines = lines.reverse().concat(this.lines);
+    for (const chunk of touched) sizeChunk(chunk);
+    this.body.prepend(...fresh);
   }
 
   /** Takes `line` out of its chunk, and the chunk out of the body once empty (`drop` removes it from the list). */

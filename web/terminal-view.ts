@@ -2,7 +2,9 @@
  * An output panel's terminal: a headless xterm.js terminal interprets the output (colours, `\r`
  * progress lines, cursor movement, erase-line) and this view draws its buffer as styled text,
  * redrawing only the lines that can have changed since the last frame. At most SHOWN_LINES lines
- * are drawn until the user asks for all of them; a bar above the text says how many are not.
+ * are drawn until the user asks for all of them; a bar above the text says how many are not. A
+ * burst of more rows than a screenful is drawn from its end, the rows above it in later idle
+ * callbacks (backfill): no frame draws thousands of lines while 50 fleet hosts stream.
  */
 import type { IBuffer, IMarker, Terminal as TerminalType } from '@xterm/headless';
 import { RawOutput } from './raw-output.js';
@@ -21,6 +23,16 @@ export const SHOWN_LINES = 2000;
 const SCROLLBACK = 10_000;
 /** The shortest time between two draws while output streams (ms): what a stream costs the page in layout and paint. */
 const DRAW_INTERVAL_MS = 50;
+/**
+ * The most rows a streaming draw makes (more than a panel shows: 60vh). A burst of more is drawn
+ * from its last BURST_ROWS rows, and the rows above them are filled in later (backfill), at most
+ * FILL_ROWS at a time in idle callbacks: a burst costs a frame what one screenful costs.
+ */
+const BURST_ROWS = 250;
+/** Rows one backfill step draws (each in an idle callback of its own). */
+const FILL_ROWS = 250;
+/** The longest a backfill step waits for the page to be idle (ms). */
+const FILL_WAIT_MS = 100;
 /** The longest write handed to xterm.js at once (UTF-16 code units). */
 const WRITE_PIECE = 16 * 1024;
 /** Raw output kept for Copy all once the terminal dropped lines (UTF-16 code units, the last ones). */
@@ -62,6 +74,10 @@ export class TerminalView {
   private origin?: IMarker;
   private drawnBuffer?: IBuffer;
   private raw = new RawOutput(RAW_LIMIT);
+  /** A backfill step is scheduled. */
+  private fillScheduled = false;
+  /** Called once the backfill is done (settle() waits for it). */
+  private filled: (() => void)[] = [];
 
   /**
    * @param cols terminal width in character cells
@@ -119,7 +135,7 @@ export class TerminalView {
 
   /** Resolves once the terminal has taken in every output written so far, and it is drawn. */
   settle(): Promise<void> {
-    return this.ready.then(() => new Promise<void>((resolve) => this.term.write('', () => (this.draw(), resolve()))));
+    return this.ready.then(() => new Promise<void>((resolve) => this.term.write('', () => (this.draw(), this.whenFilled(resolve)))));
   }
 
   /** text() once the terminal has taken in every output written so far. */
@@ -141,8 +157,8 @@ export class TerminalView {
   private setExpanded(expanded: boolean): void {
     this.expanded = expanded;
     this.start?.dispose();
-    this.start = undefined; // a full draw
-    this.draw();
+    this.start = undefined; // a full draw, all at once: the user asked for these lines
+    this.draw(false);
   }
 
   /**
@@ -172,17 +188,21 @@ export class TerminalView {
    * Draws what changed: rows above the viewport top of the last draw are scrollback and never
    * change, so only the lines from there on are drawn again (a full draw after the buffer was
    * cleared, switched or trimmed past them). At most SHOWN_LINES rows stay drawn unless expanded.
+   * When `bounded`, a draw makes BURST_ROWS rows at most: a bigger burst (or one that follows
+   * the end) is drawn afresh from its last BURST_ROWS rows, the rows above it by backfill.
    */
-  private draw(): void {
+  private draw(bounded = true): void {
     this.drawnAt = performance.now();
     const buffer = this.term.buffer.active;
     const atBottom = this.body.scrollHeight - this.body.scrollTop - this.body.clientHeight < 4;
     const last = lastContentRow(buffer);
     const limit = this.expanded ? Infinity : SHOWN_LINES;
 
-    // A burst of more rows than are shown since the last draw: drawn afresh, from the last ones.
-    const incremental =
-      buffer === this.drawnBuffer && buffer.type === 'normal' && !!this.start && !this.start.isDisposed && !!this.dirty && !this.dirty.isDisposed && last - this.dirty.line < limit;
+    // A burst of more rows than are shown since the last draw, or of more than BURST_ROWS while
+    // the view follows the end: drawn afresh, from the last ones.
+    const continues = buffer === this.drawnBuffer && buffer.type === 'normal' && !!this.start && !this.start.isDisposed && !!this.dirty && !this.dirty.isDisposed;
+    const burst = continues ? last - this.dirty!.line : Infinity;
+    const incremental = burst < limit && !(bounded && atBottom && burst >= BURST_ROWS);
     let from: number;
     if (incremental) {
       // Drop the drawn lines that reach the first row that may have changed, and always the last
@@ -196,7 +216,8 @@ export class TerminalView {
       from = row;
     } else {
       this.drawn.clear();
-      from = Math.max(0, last + 1 - Math.min(limit, buffer.length));
+      const rows = bounded && buffer.type === 'normal' ? Math.min(limit, BURST_ROWS) : limit;
+      from = Math.max(0, last + 1 - Math.min(rows, buffer.length));
       while (from > 0 && buffer.getLine(from)?.isWrapped) from--; // a logical line's first row
       this.drawnBuffer = buffer;
       if (!this.origin && buffer.type === 'normal') this.origin = this.markRow(0);
@@ -219,16 +240,86 @@ export class TerminalView {
       this.dirty?.dispose();
       this.dirty = this.markRow(buffer.baseY);
     }
+    this.showMore(first);
+    this.body.classList.toggle('empty', this.drawn.length === 0 && !this.written);
+    if (atBottom) this.body.scrollTop = this.body.scrollHeight;
+    if (this.fillRange()) this.scheduleFill();
+    this.drawnNow(this.written);
+  }
 
-    const hidden = first;
+  /**
+   * The buffer rows [from, to) the next backfill step draws: the logical lines right above the
+   * first drawn one that still fit in the SHOWN_LINES rows (all of them when expanded), at most
+   * FILL_ROWS rows but a whole line; undefined when there are none (or the terminal moved on).
+   */
+  private fillRange(): { from: number; to: number } | undefined {
+    const buffer = this.term?.buffer.active;
+    if (!buffer || buffer !== this.drawnBuffer || buffer.type !== 'normal' || !this.start || this.start.isDisposed) return undefined;
+    const to = this.start.line;
+    const room = (this.expanded ? Infinity : SHOWN_LINES) - this.drawn.rows;
+    let lineStart = to - 1;
+    while (lineStart > 0 && buffer.getLine(lineStart)?.isWrapped) lineStart--;
+    if (to <= 0 || to - lineStart > room) return undefined; // the line above does not fit
+    let from = Math.min(lineStart, to - Math.min(room, FILL_ROWS));
+    while (from > 0 && buffer.getLine(from)?.isWrapped) from--;
+    return { from, to };
+  }
+
+  /** Backfills in an idle callback (a timer where there is none), if not scheduled yet. */
+  private scheduleFill(): void {
+    if (this.fillScheduled) return;
+    this.fillScheduled = true;
+    const step = () => ((this.fillScheduled = false), this.fill());
+    if (typeof requestIdleCallback === 'function') requestIdleCallback(step, { timeout: FILL_WAIT_MS });
+    else setTimeout(step, 16);
+  }
+
+  /**
+   * One backfill step: draws the lines of fillRange() above the drawn ones, keeping the view where
+   * it was (at the end when it followed it, else on the same lines: its distance from the end).
+   */
+  private fill(): void {
+    const range = this.fillRange();
+    if (range) {
+      const buffer = this.term.buffer.active;
+      const added: { el: ChildNode; rows: number }[] = [];
+      for (let row = range.from; row < range.to; ) {
+        const line = drawLogicalLine(buffer, row, range.to);
+        added.push(line);
+        row += line.rows;
+      }
+      const fromEnd = this.body.scrollHeight - this.body.scrollTop;
+      const atBottom = fromEnd - this.body.clientHeight < 4;
+      this.drawn.prepend(added);
+      const first = range.from + this.drawn.dropFirst(this.expanded ? Infinity : SHOWN_LINES);
+      this.start!.dispose();
+      this.start = this.markRow(first);
+      this.body.scrollTop = atBottom ? this.body.scrollHeight : this.body.scrollHeight - fromEnd;
+      this.showMore(first);
+    }
+    if (this.fillRange()) this.scheduleFill();
+    else for (const done of this.filled.splice(0)) done();
+  }
+
+  /** Calls `done` once the backfill is done (now when there is none). */
+  private whenFilled(done: () => void): void {
+    if (!this.fillRange()) return done();
+    this.filled.push(done);
+    this.scheduleFill();
+  }
+
+  /**
+   * Updates the bar above the text: the lines not shown (while a backfill runs, those it will not
+   * draw), and the lines the terminal dropped. `first` is the first drawn row.
+   */
+  private showMore(first: number): void {
+    const limit = this.expanded ? Infinity : SHOWN_LINES;
+    const hidden = this.fillRange() ? Math.max(0, first + this.drawn.rows - limit) : first;
     const dropped = this.origin?.isDisposed === true;
     this.more.hidden = hidden === 0 && !dropped && !this.expanded;
     const older = dropped ? `older lines are only in Copy (the panel keeps the last ${SCROLLBACK.toLocaleString('en')})` : '';
     this.moreText.textContent = hidden > 0 ? `… ${hidden.toLocaleString('en')} earlier lines not shown${older ? `; ${older}` : ''}` : older && `… ${older}`;
     this.expandButton.hidden = hidden === 0 && !this.expanded;
     this.expandButton.textContent = this.expanded ? `Show last ${SHOWN_LINES}` : 'Show all';
-    this.body.classList.toggle('empty', this.drawn.length === 0 && !this.written);
-    if (atBottom) this.body.scrollTop = this.body.scrollHeight;
-    this.drawnNow(this.written);
   }
 }
