@@ -78,6 +78,8 @@ export class TerminalView {
   private fillScheduled = false;
   /** Called once the backfill is done (settle() waits for it). */
   private filled: (() => void)[] = [];
+  /** The last draw left rows after its last line for later draws (the user had scrolled up). */
+  private behind = false;
 
   /**
    * @param cols terminal width in character cells
@@ -135,7 +137,14 @@ export class TerminalView {
 
   /** Resolves once the terminal has taken in every output written so far, and it is drawn. */
   settle(): Promise<void> {
-    return this.ready.then(() => new Promise<void>((resolve) => this.term.write('', () => (this.draw(), this.whenFilled(resolve)))));
+    return this.ready.then(() => new Promise<void>((resolve) => this.term.write('', () => this.drawAll(resolve))));
+  }
+
+  /** Draws (a frame at a time while draws leave rows for later), then calls `done` once the backfill is done too. */
+  private drawAll(done: () => void): void {
+    this.draw();
+    if (this.behind) requestAnimationFrame(() => this.drawAll(done));
+    else this.whenFilled(done);
   }
 
   /** text() once the terminal has taken in every output written so far. */
@@ -188,8 +197,9 @@ export class TerminalView {
    * Draws what changed: rows above the viewport top of the last draw are scrollback and never
    * change, so only the lines from there on are drawn again (a full draw after the buffer was
    * cleared, switched or trimmed past them). At most SHOWN_LINES rows stay drawn unless expanded.
-   * When `bounded`, a draw makes BURST_ROWS rows at most: a bigger burst (or one that follows
-   * the end) is drawn afresh from its last BURST_ROWS rows, the rows above it by backfill.
+   * When `bounded`, a draw makes about BURST_ROWS rows at most: while the view follows the end,
+   * a bigger burst is drawn afresh from its last BURST_ROWS rows, the rows above them by backfill;
+   * while the user has scrolled up, from its first ones, the next BURST_ROWS at each later draw.
    */
   private draw(bounded = true): void {
     this.drawnAt = performance.now();
@@ -204,6 +214,7 @@ export class TerminalView {
     const burst = continues ? last - this.dirty!.line : Infinity;
     const incremental = burst < limit && !(bounded && atBottom && burst >= BURST_ROWS);
     let from: number;
+    let to = last; // the last row drawn now
     if (incremental) {
       // Drop the drawn lines that reach the first row that may have changed, and always the last
       // drawn one (its closing "\n" depends on what follows it); draw again from there.
@@ -214,6 +225,7 @@ export class TerminalView {
         if (row <= dirtyRow) break;
       }
       from = row;
+      if (bounded && !atBottom && last + 1 - from > BURST_ROWS) to = from + BURST_ROWS - 1;
     } else {
       this.drawn.clear();
       const rows = bounded && buffer.type === 'normal' ? Math.min(limit, BURST_ROWS) : limit;
@@ -225,8 +237,8 @@ export class TerminalView {
     let first = this.drawn.length > 0 ? this.start!.line : from;
 
     const added: { el: ChildNode; rows: number }[] = [];
-    for (let row = from; row <= last; ) {
-      const line = drawLogicalLine(buffer, row, last);
+    for (let row = from; row <= to; ) {
+      const line = drawLogicalLine(buffer, row, to);
       added.push(line);
       row += line.rows;
     }
@@ -238,8 +250,10 @@ export class TerminalView {
         this.start = this.markRow(first);
       }
       this.dirty?.dispose();
-      this.dirty = this.markRow(buffer.baseY);
+      this.dirty = this.markRow(Math.min(buffer.baseY, to));
     }
+    this.behind = to < last;
+    if (this.behind) this.scheduleDraw();
     this.showMore(first);
     this.body.classList.toggle('empty', this.drawn.length === 0 && !this.written);
     if (atBottom) this.body.scrollTop = this.body.scrollHeight;
@@ -281,6 +295,11 @@ export class TerminalView {
   private fill(): void {
     const range = this.fillRange();
     if (range) {
+      const fromEnd = this.body.scrollHeight - this.body.scrollTop;
+      const atBottom = fromEnd - this.body.clientHeight < 4;
+      // While the view follows a stream's end, the rows above it wait for a pause: the next draw
+      // of a burst would drop them again.
+      if (atBottom && this.drawScheduled) return this.scheduleFill();
       const buffer = this.term.buffer.active;
       const added: { el: ChildNode; rows: number }[] = [];
       for (let row = range.from; row < range.to; ) {
@@ -288,8 +307,6 @@ export class TerminalView {
         added.push(line);
         row += line.rows;
       }
-      const fromEnd = this.body.scrollHeight - this.body.scrollTop;
-      const atBottom = fromEnd - this.body.clientHeight < 4;
       this.drawn.prepend(added);
       const first = range.from + this.drawn.dropFirst(this.expanded ? Infinity : SHOWN_LINES);
       this.start!.dispose();
