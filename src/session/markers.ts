@@ -15,9 +15,10 @@ const TERMINATOR = '\x07';
  * What a marker announces. `r`: the shell is ready (with its pid); `s`: a block starts; `e`: a
  * block ended; `q`: the shell has ended (written by the session leader, with the shell's status);
  * `w`: on a remote machine, whether the block (its id) waits for terminal input; `h`: on a remote
- * machine, the shell hung for good and its input watcher killed it (both remote.ts).
+ * machine, the shell hung for good and its input watcher killed it; `c`: on a remote machine, the
+ * start times of the shell's commands running in the foreground (all three remote.ts).
  */
-export type MarkerKind = 'r' | 's' | 'e' | 'q' | 'w' | 'h';
+export type MarkerKind = 'r' | 's' | 'e' | 'q' | 'w' | 'h' | 'c';
 
 /** One marker: its kind and its `;`-separated fields (the last field keeps any further `;`). */
 export interface Marker {
@@ -26,14 +27,15 @@ export interface Marker {
   id: string;
   /** For `e`: the exit status as text, then the shell's working directory; for `r`: the shell's
    * pid; for `q`: the shell's exit status (128 + N when signal N ended it); for `h`: the shell's
-   * pid there. */
+   * pid there; for `c`: the block's id, the time there and the start times (clock ticks since
+   * boot, space-separated). */
   rest: string[];
 }
 
 /** A piece of the terminal stream: plain output, or a marker. */
 export type Piece = { text: string } | { marker: Marker };
 
-const FIELDS_OF: Record<MarkerKind, number> = { r: 2, s: 1, e: 3, q: 2, w: 3, h: 2 };
+const FIELDS_OF: Record<MarkerKind, number> = { r: 2, s: 1, e: 3, q: 2, w: 3, h: 2, c: 4 };
 
 function parseMarker(body: string): Marker | undefined {
   const kind = body[0] as MarkerKind;

@@ -62,6 +62,19 @@ export function sessionMembers(sid: number): number[] {
 }
 
 /**
+ * The live children of process `pid`, from /proc/PID/task/PID/children (proc(5): the children of
+ * that thread, which for a single-threaded shell are all of its children). [] when the process is
+ * gone or the kernel has no children files (CONFIG_PROC_CHILDREN).
+ */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
  * Sends `signal` to every process of session `sid`; returns how many signals were sent. A walk of
  * /proc misses a process forked after it listed /proc, so SIGKILL is sent in walks until one
  * finds no process left (50 walks at most): a loop that forks as fast as it can leaves nothing.

@@ -165,6 +165,11 @@ export function bootstrap(layout: SessionLayout, { bootId, leaderId, rcName, rc 
  *   (typed input makes cmdrun forget the last one until the next), else when it changes.
  *   With no children files or an unknown architecture it reports nothing: then no block is
  *   reported waiting, and the page offers input to every running remote block.
+ * - while a block runs, it reports the start times of the shell's children in the terminal's
+ *   foreground process group (field 22 of their stat, clock ticks since boot) whenever they
+ *   change, with the time there (/proc/uptime): `c;ID;BLOCK;NOW;START START...`. Nothing there
+ *   can see a Ctrl-C (this watcher, started in the background, ignores SIGINT for good: sh(1)),
+ *   so cmdrun tells from these whether a command the shell started missed it (session.ts ctrlC);
  * - while a block runs, it looks at the shell itself (its pid is in the file `block` too): a
  *   single-threaded shell blocked in a private futex wait (/proc/PID/syscall: futex(2) with
  *   FUTEX_PRIVATE_FLAG and a wait or lock operation) on two checks in a row is hung for good, as
@@ -179,8 +184,8 @@ const WATCHER = `trap '' INT HUP
 sid=$1 dir=$2 id=$3 tty=$4 me=$$ last=
 case $(uname -m) in x86_64|amd64) nr=0 pn=7 fx=202;; aarch64|arm64) nr=63 pn=73 fx=98;; *) nr= pn= fx=;; esac
 [ -r /proc/$sid/stat ] || exit 0
-[ -r /proc/$sid/task/$sid/children ] || nr=
-t=0.2
+ck=1; [ -r /proc/$sid/task/$sid/children ] || nr= ck=
+t=0.2 lastc=
 while :; do
   sleep $t 2>/dev/null || sleep 1
   st=; read -r st </proc/$sid/stat 2>/dev/null
@@ -192,9 +197,21 @@ ${KILL_SESSIONS}
     exit 0
   fi
   b=; sh=; read -r b sh <"$dir/block" 2>/dev/null
-  if [ -z "$b" ]; then t=1 last= hung=; continue; fi
+  if [ -z "$b" ]; then t=1 last= hung= lastc=; continue; fi
   t=0.2
   fg=$6
+  if [ -n "$ck" ] && [ -n "$sh" ]; then
+    c= kids=; read -r kids </proc/$sh/task/$sh/children 2>/dev/null
+    for p in $kids; do
+      read -r st </proc/$p/stat 2>/dev/null || continue
+      set -- \${st##*) }
+      [ "$1" != Z ] && [ "$3" = "$fg" ] && c="$c \${20}"
+    done
+    if [ "$b;$c" != "$lastc" ]; then
+      lastc="$b;$c" up=; read -r up x </proc/uptime
+      printf '\\033]6973;c;%s;%s;%s;%s\\007' "$id" "$b" "\${up%.*}\${up#*.}" "\${c# }" >/dev/tty 2>/dev/null
+    fi
+  fi
   h=
   if [ -n "$fx" ] && [ -n "$sh" ] && read -r h </proc/$sh/syscall 2>/dev/null; then
     set -- $h

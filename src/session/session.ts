@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { BlockFile } from './block-file.js';
 import { containerState, type ContainerOptions } from './container.js';
 import { makeSessionDir } from './local.js';
-import { uptimeTicks } from './processes.js';
+import { mayTrapInterrupt, typeCtrlC } from './ctrl-c.js';
 import { carrier, remoteDir, type RemoteOptions } from './remote.js';
 import { ShellProcess, ShellStartError, type OutputReceiver } from './shell-process.js';
 import { relativeName, shellEnv, type BlockResult, type RunOptions, type SessionOptions, type SessionStatus } from './session-types.js';
@@ -16,8 +16,6 @@ import { formatTarget } from './target.js';
 
 export * from './session-types.js';
 
-/** How long after Ctrl-C the shell is checked for what the signal missed (ms); see ctrlC(). */
-const READ_INTERRUPT_MS = 50;
 
 /** How often a running block is checked for waiting on input (ms)... */
 const WAITING_POLL_MS = 150;
@@ -240,7 +238,8 @@ export class ShellSession {
         else if (options.input) proc.write(options.input); // after the block line: the block reads it
       };
       // A block given input (a hidden one reading values) reads the terminal even in batch mode.
-      const step = { file, interpreter: options.interpreter, ...(remote ? { text: padded, noInput: remote.batch && !options.input } : {}) };
+      const traps = !options.interpreter && mayTrapInterrupt(code);
+      const step = { file, interpreter: options.interpreter, traps, ...(remote ? { text: padded, noInput: remote.batch && !options.input } : {}) };
       const end = await proc.run(step, (text, bytes) => {
         lastOutput = performance.now();
         reported = false;
@@ -270,6 +269,7 @@ export class ShellSession {
       };
     } finally {
       clearInterval(poll);
+      this.proc?.onChildrenReport(undefined);
       this.inputSent = () => {};
       this.running = false;
     }
@@ -355,45 +355,15 @@ export class ShellSession {
     return true;
   }
 
-  /**
-   * Types Ctrl-C: the terminal sends SIGINT to its foreground process group. Two cases need help,
-   * checked {@link READ_INTERRUPT_MS} later:
-   * - without job control (bash), the shell's own `read` takes its INT trap and reads on (bash(1):
-   *   SIGNALS): the line it has is dropped (^U) and end of input (^D) ends it;
-   * - a command the shell was starting as the signal came never got it, and the shell waits for it:
-   *   bash blocks SIGINT around fork(2), and the child has bash's handlers until it resets them to
-   *   exec; a job-control shell (zsh, dash) got the signal itself while its new job was not yet the
-   *   terminal's foreground group (on a loaded machine that job may have been forked well before).
-   *   So the foreground group's processes that take SIGINT's default action and still run, and the
-   *   shell's children started since the Ctrl-C, get their SIGINT now (see
-   *   ShellProcess.missedInterrupt): what a terminal would have sent them had the shell been quick.
-   *   A program that catches SIGINT and was running at the Ctrl-C never gets a second one (a second
-   *   Ctrl-C means "force" to many). (Local sessions only: a remote shell's processes are out of
-   *   reach.)
-   */
+  /** Types Ctrl-C into the running block's terminal, and catches up what it misses (ctrl-c.ts). */
   private ctrlC(proc: ShellProcess): void {
-    // The window opens before the write: Node may be descheduled after it on a loaded machine.
-    const since = uptimeTicks() - 1;
-    proc.write('\x03');
     const block = this.blocks;
-    const signalled = new Set<number>();
-    const check = (first: boolean) => {
-      if (this.blocks !== block || !this.running) return;
-      if (first && !this.profile.jobControl && proc.shellReadsInput()) proc.write('\x15\x04');
-      for (const pid of proc.missedInterrupt(since)) {
-        if (signalled.has(pid)) continue;
-        signalled.add(pid);
-        try {
-          process.kill(pid, 'SIGINT');
-        } catch {
-          // It ended meanwhile.
-        }
-      }
-    };
-    // Checked again later: on a loaded machine the shell may finish that fork(2) late.
-    setTimeout(() => check(true), READ_INTERRUPT_MS);
-    setTimeout(() => check(false), READ_INTERRUPT_MS * 10);
-    setTimeout(() => check(false), READ_INTERRUPT_MS * 40);
+    typeCtrlC(proc, {
+      jobControl: this.profile.jobControl,
+      remote: this.opts.remote !== undefined,
+      ended: () => this.blocks !== block || !this.running,
+      firstInterrupt: () => this.interrupts === 1,
+    });
   }
 
   /** Pauses reading the shell's output (flow control for slow consumers). */

@@ -6,11 +6,21 @@ import { randomBytes } from 'node:crypto';
 import pty from '@lydell/node-pty';
 import { MarkerScanner, type Marker } from './markers.js';
 import { Utf8Chunker } from './utf8.js';
-import { readsTerminal, readStat, sessionMembers, signalSession, sigintIsDefault, waitsForTerminalInput } from './processes.js';
+import { childrenOf, readsTerminal, readStat, sessionMembers, signalSession, sigintIsDefault, waitsForTerminalInput } from './processes.js';
 import type { Keeper } from './container.js';
 import { carrier, encodeBlockLines, type RemoteOptions } from './remote.js';
 import type { RunStep, SessionLayout, ShellProfile } from './shells.js';
 import { launchShell } from './transport.js';
+
+/** What a remote shell's input watcher reports of the shell's commands in the foreground (`c` marker). */
+export interface ChildrenReport {
+  /** When the report arrived here (performance.now(), ms). */
+  at: number;
+  /** The time there as the watcher wrote the report (clock ticks since boot, USER_HZ = 100). */
+  now: number;
+  /** When each of the shell's children in the terminal's foreground process group started there (clock ticks since boot). */
+  starts: number[];
+}
 
 /** How a block ended, as seen from this process. */
 export interface BlockEnd {
@@ -111,6 +121,10 @@ export class ShellProcess {
   private remoteWaits: string | undefined;
   /** Receives output printed while no block runs (background jobs); see {@link onBackground}. */
   private background: OutputReceiver = () => {};
+  /** See {@link mayTrapInterrupt}. */
+  private traps = false;
+  /** See {@link onChildrenReport}. */
+  private childrenReport: ((report: ChildrenReport) => void) | undefined;
 
   private constructor(
     private readonly term: pty.IPty,
@@ -131,6 +145,23 @@ export class ShellProcess {
    */
   get hung(): boolean {
     return this.hungShell;
+  }
+
+  /**
+   * True once a block run in this shell may have set an INT trap of its own (RunStep.traps): a
+   * command started after a Ctrl-C may then be one the user's trap let run (ctrl-c.ts).
+   */
+  get mayTrapInterrupt(): boolean {
+    return this.traps;
+  }
+
+  /**
+   * Sets (or, with undefined, clears) the receiver of a remote shell's children reports: its input
+   * watcher (remote.ts) reports the start times of the shell's commands in the foreground whenever
+   * they change during a block; only those of the running block are passed on.
+   */
+  onChildrenReport(receiver: ((report: ChildrenReport) => void) | undefined): void {
+    this.childrenReport = receiver;
   }
 
   /** The interactive shell's pid. */
@@ -290,6 +321,10 @@ export class ShellProcess {
       this.remoteWaits = rest[0] === '1' ? rest[1] : undefined;
       return;
     }
+    if (kind === 'c' && id === this.leaderId) {
+      if (rest[0] === block?.id) this.childrenReport?.({ at: performance.now(), now: Number(rest[1]), starts: rest[2].split(' ').filter(Boolean).map(Number) });
+      return;
+    }
     if (kind === 'h' && id === this.leaderId) {
       this.hungShell = true;
       return;
@@ -328,6 +363,7 @@ export class ShellProcess {
     if (this.exited) throw new Error('the shell has exited');
     const id = newMarkerId();
     let typed = `${this.profile.runLine(id, step, this.layout)}\n`;
+    if (step.traps) this.traps = true;
     if (this.layout.remote) {
       // The block itself goes first, encoded, for the remote __cmdrun_get (shells.ts, remote.ts).
       const lines = encodeBlockLines(Buffer.from(step.text ?? '', 'utf8'));
@@ -459,6 +495,21 @@ export class ShellProcess {
       const stat = readStat(pid);
       if (!stat || stat.pgrp !== fg) return false;
       return sigintIsDefault(pid) || (stat.ppid === this.shellPid && stat.starttime >= sinceTicks);
+    });
+  }
+
+  /**
+   * The shell's own children in the terminal's foreground process group started at or after
+   * `sinceTicks` (clock ticks since boot): the second half of {@link missedInterrupt}, found
+   * through the shell's children file alone (childrenOf), cheap enough to ask every second. Local shells
+   * only: [] for a remote one.
+   */
+  startedSince(sinceTicks: number): number[] {
+    if (this.layout.remote || !this.shellPid) return [];
+    const fg = this.foregroundGroup();
+    return childrenOf(this.shellPid).filter((pid) => {
+      const stat = readStat(pid);
+      return stat !== undefined && stat.state !== 'Z' && stat.pgrp === fg && stat.starttime >= sinceTicks;
     });
   }
 

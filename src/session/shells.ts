@@ -73,6 +73,11 @@ export interface RunStep {
    * no one to type into it (`cmdrun run` without a terminal), whose reads cannot be seen from here.
    */
   noInput?: boolean;
+  /**
+   * The block may set an INT trap of its own (ctrl-c.ts mayTrapInterrupt): from then on that
+   * shell's Ctrl-Cs get no catch-up (ShellProcess.mayTrapInterrupt).
+   */
+  traps?: boolean;
 }
 
 /** How to start a shell: the program, arguments and working directory handed to the PTY. */

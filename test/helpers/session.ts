@@ -1,5 +1,34 @@
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { childrenOf } from '../../src/session/processes.js';
 import { ShellSession, type BlockResult } from '../../src/session/session.js';
+import { waitFor } from './wait.js';
+
+/**
+ * A block whose own INT trap lets it go on after Ctrl-C, and then runs a command that says if a
+ * SIGINT reaches it in the 4 s it sleeps (past cmdrun's late checks of a missed Ctrl-C).
+ */
+export const USER_TRAP_BLOCK = [
+  "trap 'echo caught' INT",
+  'echo ready; sleep 30',
+  `sh -c 'trap "echo got-int; exit 1" INT; sleep 4 & wait $!; echo slept 4 s'`,
+].join('\n');
+
+/**
+ * Resolves once process `pid` (a session's shell: on this machine, or over ssh to this machine's
+ * sshd) has a child running `command` (its command line, arguments joined by spaces): the
+ * command has started, past the fork a Ctrl-C can miss.
+ */
+export async function untilChildRuns(pid: number, command: string): Promise<void> {
+  const runs = (child: number) => {
+    try {
+      return readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ') === command;
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(() => childrenOf(pid).some(runs), `${pid} to run ${command}`, { timeoutMs: 60_000 });
+}
 
 /** A block's result and everything it printed. */
 export type Ran = BlockResult & { output: string };

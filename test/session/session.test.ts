@@ -3,8 +3,10 @@ import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { readStat, sessionMembers } from '../../src/session/processes.js';
+import { mayTrapInterrupt } from '../../src/session/ctrl-c.js';
 import { ShellSession } from '../../src/session/session.js';
-import { run, startBash, startRun } from '../helpers/session.js';
+import { run, startBash, startRun, untilChildRuns, USER_TRAP_BLOCK } from '../helpers/session.js';
+import { holdForks } from '../helpers/strace.js';
 import { waitFor } from '../helpers/wait.js';
 
 let session: ShellSession;
@@ -229,6 +231,59 @@ describe('interrupt', () => {
       session.interrupt();
       await pending;
       expect((await run(session, 'echo "next $kept"')).output, `attempt ${i}`).toBe('next 1\n');
+    }
+  });
+
+  test('a Ctrl-C that lands while bash forks a command ends the block, however late the fork ends', async () => {
+    // strace holds bash in fork(2) for 3 s, past the first checks (50 ms, 0.5 s, 2 s): bash blocks
+    // SIGINT there, so `sleep` never gets the Ctrl-C and bash waits for it. A real machine does
+    // this under load; cmdrun goes on checking for such a child until the block ends.
+    const own = await startBash();
+    try {
+      await run(own, 'kept=1');
+      const hold = await holdForks(own.pid!, 3000);
+      try {
+        const block = startRun(own, 'echo started; sleep 30; echo not-reached');
+        await block.untilOutput('started');
+        await hold.untilForking();
+        const t0 = performance.now();
+        own.interrupt();
+        const r = await block.result;
+        expect(performance.now() - t0).toBeLessThan(20_000); // ~4 s; 30 s when the sleep is missed
+        expect(r).toMatchObject({ exitCode: 130, interrupted: true, sessionRestarted: false });
+        expect(r.output).not.toContain('not-reached');
+      } finally {
+        await hold.stop();
+      }
+      expect((await run(own, 'echo "$kept"')).output).toBe('1\n');
+    } finally {
+      await own.close();
+    }
+  });
+
+  test('which blocks may set an INT trap of their own (then no Ctrl-C is caught up in that shell)', () => {
+    for (const code of ["trap 'echo caught' INT", 'trap - int', "trap '' 2", 'trap cleanup EXIT INT TERM', 'trap handler "${sigs[@]}"', 'trap h $SIGS; echo']) {
+      expect(mayTrapInterrupt(code), code).toBe(true);
+    }
+    for (const code of ['trap cleanup EXIT', 'trap "rm -f $tmp" EXIT', "trap ': debugged' DEBUG", 'echo no traps here', 'kill -INT 1234']) {
+      expect(mayTrapInterrupt(code), code).toBe(false);
+    }
+  });
+
+  test('a block that traps INT goes on after Ctrl-C, and what it runs next gets no Ctrl-C of cmdrun\'s', async () => {
+    // The catch-up goes on until the block ends; a command started after the Ctrl-C is one that
+    // missed it only while cmdrun's own trap is the shell's. Here the block's trap lets it go on.
+    const own = await startBash();
+    try {
+      const block = startRun(own, USER_TRAP_BLOCK);
+      await untilChildRuns(own.pid!, 'sleep 30'); // a Ctrl-C as bash forks it is missed, and none is caught up here
+      own.interrupt();
+      const r = await block.result;
+      expect(r.output).toContain('caught');
+      expect(r.output).toContain('slept 4 s');
+      expect(r.output).not.toContain('got-int');
+    } finally {
+      await own.close();
     }
   });
 

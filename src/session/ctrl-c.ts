@@ -1,0 +1,115 @@
+/**
+ * Ctrl-C for a session's running block, and the catch-up of what it missed: a Ctrl-C typed as the
+ * shell starts a command can miss that command, which the shell then waits for.
+ *
+ * Why it is missed: bash blocks SIGINT around fork(2) (its make_child), and the child has bash's
+ * handlers until it resets them to exec, so a child forked as the signal came never gets it; a
+ * job-control shell (zsh, dash) gets the signal itself while its new job is not yet the terminal's
+ * foreground process group (on a loaded machine that job may have been forked well before).
+ * A real terminal has the same race; there a second Ctrl-C stops the command, here it escalates.
+ */
+import { uptimeTicks } from './processes.js';
+import type { ShellProcess } from './shell-process.js';
+
+/** How long after Ctrl-C the shell is first checked for what the signal missed (ms). */
+export const READ_INTERRUPT_MS = 50;
+/** How often, past the first checks, an interrupted bash block is checked until it ends (ms). */
+export const LATE_INTERRUPT_MS = 1000;
+
+/**
+ * True when a shell block may set an INT trap of its own: it says `trap` and names SIGINT (`INT`,
+ * `SIGINT`, any case, as bash(1) accepts signal names; or `2`), or ends a `trap` line with an
+ * expansion (signals named by a variable). A heuristic on the text: a trap set by a sourced
+ * file or by a function defined elsewhere is not seen. Once such a block ran in a shell, its
+ * Ctrl-Cs get no catch-up ({@link typeCtrlC}): the user's trap may let the block go on, and a
+ * command it starts after the Ctrl-C cannot be told from one that missed it.
+ */
+export function mayTrapInterrupt(code: string): boolean {
+  if (!/\btrap\b/.test(code)) return false;
+  return /\b(sig)?int\b/i.test(code) || /\btrap\b[^\n]*\s(2|["']?\$\S*)\s*(;|&|\||$)/m.test(code);
+}
+
+/** What {@link typeCtrlC} needs to know of the session. */
+export interface CtrlCContext {
+  /** The shell runs each job in a process group of its own (zsh, dash), not bash. */
+  jobControl: boolean;
+  /** The shell is on another machine (its processes are out of reach from here). */
+  remote: boolean;
+  /** True once the block the Ctrl-C was typed for has ended. */
+  ended(): boolean;
+  /** True while this Ctrl-C is still the block's only interrupt (a second one escalates instead). */
+  firstInterrupt(): boolean;
+}
+
+/**
+ * Types Ctrl-C: the terminal sends SIGINT to its foreground process group. Then, checked
+ * {@link READ_INTERRUPT_MS}, 10x and 40x that later:
+ * - without job control (bash), the shell's own `read` takes its INT trap and reads on (bash(1):
+ *   SIGNALS): the line it has is dropped (^U) and end of input (^D) ends it;
+ * - the foreground group's processes that take SIGINT's default action and still run, and the
+ *   shell's children started since the Ctrl-C, get their SIGINT now (ShellProcess.missedInterrupt):
+ *   what a terminal would have sent them had the shell been quick. A program that catches SIGINT
+ *   and was running at the Ctrl-C never gets a second one (a second Ctrl-C means "force" to many).
+ * On a loaded machine bash may finish that fork(2) after every check: it is then checked every
+ * {@link LATE_INTERRUPT_MS} until the block ends, for children of the shell started since the
+ * Ctrl-C (ShellProcess.startedSince). While cmdrun's INT trap is bash's, the shell starts no
+ * command after the signal (its trap runs first and unwinds the block): such a child is the one
+ * it was forking. zsh and dash need no late check: their new job, once it is the foreground
+ * group, takes SIGINT's default action or was started since, and a check sees it.
+ *
+ * A remote shell's processes are out of reach from here, and nothing there can see a Ctrl-C (a
+ * process started in the background, as its input watcher is, ignores SIGINT for good: sh(1)).
+ * Its watcher reports the start times of the shell's foreground commands instead
+ * (ChildrenReport, remote.ts), and one started since the Ctrl-C (its time there reckoned back
+ * from the report's, so a little early: by the round trip) missed it: Ctrl-C is typed once more,
+ * while it is the block's first interrupt.
+ *
+ * No catch-up at all once a block of the shell may have set its own INT trap
+ * ({@link mayTrapInterrupt}, ShellProcess.mayTrapInterrupt): the block may go on after Ctrl-C.
+ */
+export function typeCtrlC(proc: ShellProcess, ctx: CtrlCContext): void {
+  // The window opens before the write: Node may be descheduled after it on a loaded machine.
+  const since = uptimeTicks() - 1;
+  const sentAt = performance.now();
+  proc.write('\x03');
+  const catchUp = !proc.mayTrapInterrupt;
+  if (ctx.remote) {
+    if (!catchUp) return;
+    proc.onChildrenReport((report) => {
+      if (ctx.ended() || !ctx.firstInterrupt()) return;
+      const at = report.now - Math.floor((report.at - sentAt) / 10); // ms to clock ticks (USER_HZ 100)
+      if (!report.starts.some((start) => start >= at)) return;
+      proc.onChildrenReport(undefined);
+      proc.write('\x03');
+    });
+    return;
+  }
+  const signalled = new Set<number>();
+  const signal = (pids: number[]) => {
+    for (const pid of pids) {
+      if (signalled.has(pid)) continue;
+      signalled.add(pid);
+      try {
+        process.kill(pid, 'SIGINT');
+      } catch {
+        // It ended meanwhile.
+      }
+    }
+  };
+  const check = (first: boolean) => {
+    if (ctx.ended()) return;
+    if (first && !ctx.jobControl && proc.shellReadsInput()) proc.write('\x15\x04');
+    if (catchUp) signal(proc.missedInterrupt(since));
+  };
+  const late = () => {
+    if (ctx.ended()) return;
+    signal(proc.startedSince(since));
+    setTimeout(late, LATE_INTERRUPT_MS).unref();
+  };
+  setTimeout(() => check(true), READ_INTERRUPT_MS);
+  setTimeout(() => check(false), READ_INTERRUPT_MS * 10);
+  setTimeout(() => {
+    check(false);
+    if (catchUp && !ctx.jobControl) setTimeout(late, LATE_INTERRUPT_MS).unref();
+  }, READ_INTERRUPT_MS * 40);
+}

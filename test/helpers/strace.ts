@@ -1,0 +1,52 @@
+// Holding a process in fork(2) for a while, to put a Ctrl-C exactly where a real one sometimes
+// lands: strace(1) attached to it delays every clone/clone3 it makes (`-e inject=...:delay_enter`).
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { waitFor } from './wait.js';
+
+/** A strace attached to a process; stop() detaches it (the process goes on untouched). */
+export interface ForkHold {
+  /** Resolves once the process is held in a fork (in clone(2) or clone3(2), before the kernel makes the child). */
+  untilForking(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The fork system calls' numbers (x86_64: clone, fork, vfork, clone3; arm64: clone, clone3). */
+const FORKS = process.arch === 'x64' ? ['56', '57', '58', '435'] : ['220', '435'];
+
+/** True while `pid` is in one of the fork system calls (/proc/PID/syscall: its number first). */
+function forking(pid: number): boolean {
+  try {
+    return FORKS.includes(readFileSync(`/proc/${pid}/syscall`, 'utf8').split(' ')[0]);
+  } catch {
+    return false;
+  }
+}
+
+/** The pid tracing `pid` (/proc/PID/status TracerPid), 0 when none. */
+const tracer = (pid: number): number => Number(/^TracerPid:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+
+/**
+ * Attaches strace to `pid` (its main thread only, not its children) so that each fork it makes
+ * waits `delayMs` before the kernel makes the child. Resolves once strace has attached.
+ * @throws Error when strace cannot attach (not installed, no permission to trace).
+ */
+export async function holdForks(pid: number, delayMs: number): Promise<ForkHold> {
+  const child = spawn('strace', ['-qq', '-o', '/dev/null', '-e', 'trace=clone,clone3,fork,vfork', '-e', `inject=clone,clone3,fork,vfork:delay_enter=${delayMs * 1000}`, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  await waitFor(() => gone || tracer(pid) === child.pid, `strace to attach to ${pid}`);
+  if (gone) throw new Error(`strace could not attach to ${pid}: ${stderr.trim()}`);
+  return {
+    untilForking: async () => {
+      await waitFor(() => forking(pid), `${pid} to fork`, { intervalMs: 1 });
+    },
+    async stop() {
+      if (!gone) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
