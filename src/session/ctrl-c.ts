@@ -62,7 +62,9 @@ export interface CtrlCContext {
  * Its watcher reports the start times of the shell's foreground commands instead
  * (ChildrenReport, remote.ts), and one started since the Ctrl-C (its time there reckoned back
  * from the report's, so a little early: by the round trip) missed it: Ctrl-C is typed once more,
- * while it is the block's first interrupt.
+ * while it is the block's first interrupt. bash only: a zsh or dash job that caught Ctrl-C and
+ * exited lets the shell (not in the foreground group, so not signalled) start the next command,
+ * which cannot be told from there from a job that missed it.
  *
  * No catch-up at all once a block of the shell may have set its own INT trap
  * ({@link mayTrapInterrupt}, ShellProcess.mayTrapInterrupt): the block may go on after Ctrl-C.
@@ -74,7 +76,7 @@ export function typeCtrlC(proc: ShellProcess, ctx: CtrlCContext): void {
   proc.write('\x03');
   const catchUp = !proc.mayTrapInterrupt;
   if (ctx.remote) {
-    if (!catchUp) return;
+    if (!catchUp || ctx.jobControl) return;
     proc.onChildrenReport((report) => {
       if (ctx.ended() || !ctx.firstInterrupt()) return;
       const at = report.now - Math.floor((report.at - sentAt) / 10); // ms to clock ticks (USER_HZ 100)
