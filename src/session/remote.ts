@@ -169,7 +169,7 @@ export function bootstrap(layout: SessionLayout, { bootId, leaderId, rcName, rc 
  *   foreground process group (field 22 of their stat, clock ticks since boot) whenever they
  *   change, with the time there (/proc/uptime): `c;ID;BLOCK;NOW;START START...`. Nothing there
  *   can see a Ctrl-C (this watcher, started in the background, ignores SIGINT for good: sh(1)),
- *   so cmdrun tells from these whether a command the shell started missed it (session.ts ctrlC);
+ *   so cmdrun tells from these whether a command the shell started missed it (ctrl-c.ts);
  * - while a block runs, it looks at the shell itself (its pid is in the file `block` too): a
  *   single-threaded shell blocked in a private futex wait (/proc/PID/syscall: futex(2) with
  *   FUTEX_PRIVATE_FLAG and a wait or lock operation) on two checks in a row is hung for good, as
