@@ -8,7 +8,7 @@
  * foreground process group (on a loaded machine that job may have been forked well before).
  * A real terminal has the same race; there a second Ctrl-C stops the command, here it escalates.
  */
-import { uptimeTicks } from './processes.js';
+import { childrenOf, readStat, sessionMembers, sigintIsDefault, uptimeTicks } from './processes.js';
 import type { ShellProcess } from './shell-process.js';
 
 /** How long after Ctrl-C the shell is first checked for what the signal missed (ms). */
@@ -47,12 +47,12 @@ export interface CtrlCContext {
  * - without job control (bash), the shell's own `read` takes its INT trap and reads on (bash(1):
  *   SIGNALS): the line it has is dropped (^U) and end of input (^D) ends it;
  * - the foreground group's processes that take SIGINT's default action and still run, and the
- *   shell's children started since the Ctrl-C, get their SIGINT now (ShellProcess.missedInterrupt):
+ *   shell's children started since the Ctrl-C, get their SIGINT now (missedInterrupt):
  *   what a terminal would have sent them had the shell been quick. A program that catches SIGINT
  *   and was running at the Ctrl-C never gets a second one (a second Ctrl-C means "force" to many).
  * On a loaded machine bash may finish that fork(2) after every check: it is then checked every
  * {@link LATE_INTERRUPT_MS} until the block ends, for children of the shell started since the
- * Ctrl-C (ShellProcess.startedSince). While cmdrun's INT trap is bash's, the shell starts no
+ * Ctrl-C (startedSince). While cmdrun's INT trap is bash's, the shell starts no
  * command after the signal (its trap runs first and unwinds the block): such a child is the one
  * it was forking. zsh and dash need no late check: their new job, once it is the foreground
  * group, takes SIGINT's default action or was started since, and a check sees it.
@@ -101,11 +101,11 @@ export function typeCtrlC(proc: ShellProcess, ctx: CtrlCContext): void {
   const check = (first: boolean) => {
     if (ctx.ended()) return;
     if (first && !ctx.jobControl && proc.shellReadsInput()) proc.write('\x15\x04');
-    if (catchUp) signal(proc.missedInterrupt(since));
+    if (catchUp) signal(missedInterrupt(proc, since));
   };
   const late = () => {
     if (ctx.ended()) return;
-    signal(proc.startedSince(since));
+    signal(startedSince(proc, since));
     setTimeout(late, LATE_INTERRUPT_MS).unref();
   };
   setTimeout(() => check(true), READ_INTERRUPT_MS);
@@ -114,4 +114,39 @@ export function typeCtrlC(proc: ShellProcess, ctx: CtrlCContext): void {
     check(false);
     if (catchUp && !ctx.jobControl) setTimeout(late, LATE_INTERRUPT_MS).unref();
   }, READ_INTERRUPT_MS * 40);
+}
+
+/**
+ * The live processes of `proc`'s terminal foreground process group that a Ctrl-C typed at
+ * `sinceTicks` (clock ticks since boot, see uptimeTicks) missed: those that take SIGINT's default
+ * action yet still run (whenever they started: a job that became the foreground group only after
+ * the Ctrl-C, or a child that exec'd after swallowing it with the shell's handler), and the
+ * shell's own children started since then that catch it (the fork the shell was making as the
+ * signal came). Never the shell itself, nor a background job of a job-control shell (its own
+ * process group). Local shells only: [] for a remote one.
+ */
+export function missedInterrupt(proc: ShellProcess, sinceTicks: number): number[] {
+  if (proc.layout.remote) return [];
+  const fg = proc.foregroundGroup();
+  return sessionMembers(proc.sid).filter((pid) => {
+    if (pid === proc.sid || pid === proc.pid) return false;
+    const stat = readStat(pid);
+    if (!stat || stat.pgrp !== fg) return false;
+    return sigintIsDefault(pid) || (stat.ppid === proc.pid && stat.starttime >= sinceTicks);
+  });
+}
+
+/**
+ * The shell's own children in its terminal's foreground process group started at or after
+ * `sinceTicks` (clock ticks since boot): the second half of {@link missedInterrupt}, found
+ * through the shell's children file alone (childrenOf), cheap enough to ask every second. Local
+ * shells only: [] for a remote one.
+ */
+export function startedSince(proc: ShellProcess, sinceTicks: number): number[] {
+  if (proc.layout.remote || !proc.pid) return [];
+  const fg = proc.foregroundGroup();
+  return childrenOf(proc.pid).filter((pid) => {
+    const stat = readStat(pid);
+    return stat !== undefined && stat.state !== 'Z' && stat.pgrp === fg && stat.starttime >= sinceTicks;
+  });
 }

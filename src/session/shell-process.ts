@@ -6,76 +6,14 @@ import { randomBytes } from 'node:crypto';
 import pty from '@lydell/node-pty';
 import { MarkerScanner, type Marker } from './markers.js';
 import { Utf8Chunker } from './utf8.js';
-import { childrenOf, readsTerminal, readStat, sessionMembers, signalSession, sigintIsDefault, waitsForTerminalInput } from './processes.js';
+import { readsTerminal, readStat, sessionMembers, signalSession, waitsForTerminalInput } from './processes.js';
 import type { Keeper } from './container.js';
 import { carrier, encodeBlockLines, type RemoteOptions } from './remote.js';
 import type { RunStep, SessionLayout, ShellProfile } from './shells.js';
 import { launchShell } from './transport.js';
+import { ShellStartError, type BlockEnd, type ChildrenReport, type OutputReceiver, type SpawnOptions } from './shell-process-types.js';
 
-/** What a remote shell's input watcher reports of the shell's commands in the foreground (`c` marker). */
-export interface ChildrenReport {
-  /** When the report arrived here (performance.now(), ms). */
-  at: number;
-  /** The time there as the watcher wrote the report (clock ticks since boot, USER_HZ = 100). */
-  now: number;
-  /** When each of the shell's children in the terminal's foreground process group started there (clock ticks since boot). */
-  starts: number[];
-}
-
-/** How a block ended, as seen from this process. */
-export interface BlockEnd {
-  /** The block's exit status (`$?`), or 128 + signal number when the shell was killed. */
-  exitCode: number;
-  /** The shell's working directory after the block; undefined when the shell died. */
-  cwd?: string;
-  /** True when the shell exited during the block (`exit`, `exec`, a signal). */
-  shellExited: boolean;
-  /**
-   * True when the terminal closed with no word from the session leader: the leader was killed,
-   * or, for a remote shell, ssh ended (the connection was lost or closed); exitCode is then ssh's.
-   */
-  hungUp?: boolean;
-}
-
-/** A shell that could not start; `status` is its exit status (ssh's 255 for a remote one) when it exited. */
-export class ShellStartError extends Error {
-  constructor(
-    message: string,
-    readonly status?: number,
-  ) {
-    super(message);
-    this.name = 'ShellStartError';
-  }
-}
-
-/** Options for {@link ShellProcess.spawn}. */
-export interface SpawnOptions {
-  profile: ShellProfile;
-  /** The shell executable, a name looked up in PATH or a path. */
-  shell: string;
-  /** The session's private temp folder, where the startup file is written. */
-  dir: string;
-  cwd: string;
-  env: Record<string, string>;
-  cols: number;
-  rows: number;
-  /** Where the session's files are (on the remote machine for a remote shell). */
-  layout: SessionLayout;
-  /** How long to wait for the startup file's ready marker, in ms (default 10 s; remote 120 s). */
-  readyTimeoutMs?: number;
-  /** Run the shell on another machine over ssh or in a container (layout.remote is then true). */
-  remote?: RemoteOptions;
-  /** Receives what the terminal shows before the shell is ready (a remote: ssh's prompts and messages). */
-  onEarly?: OutputReceiver;
-  /** Called with the process as soon as it is spawned, before it is ready (to type into ssh's prompts). */
-  onSpawned?: (proc: ShellProcess) => void;
-}
-
-/**
- * Receives terminal output: `bytes` as the terminal gave them, and `text`, their UTF-8 decoding
- * (invalid bytes as U+FFFD). Chunks end on character boundaries (utf8.ts), so each decodes alone.
- */
-export type OutputReceiver = (text: string, bytes: Buffer) => void;
+export * from './shell-process-types.js';
 
 interface ActiveBlock {
   id: string;
@@ -476,41 +414,6 @@ export class ShellProcess {
         // Already gone.
       }
     }
-  }
-
-  /**
-   * The live processes of the terminal's foreground process group that a Ctrl-C typed at
-   * `sinceTicks` (clock ticks since boot, see uptimeTicks) missed: those that take SIGINT's default
-   * action yet still run (whenever they started: a job that became the foreground group only after
-   * the Ctrl-C, or a child that exec'd after swallowing it with the shell's handler), and the
-   * shell's own children started since then that catch it (the fork the shell was making as the
-   * signal came). Never the shell itself, nor a background job of a job-control shell (its own
-   * process group). Local shells only: [] for a remote one.
-   */
-  missedInterrupt(sinceTicks: number): number[] {
-    if (this.layout.remote) return [];
-    const fg = this.foregroundGroup();
-    return sessionMembers(this.sid).filter((pid) => {
-      if (pid === this.sid || pid === this.shellPid) return false;
-      const stat = readStat(pid);
-      if (!stat || stat.pgrp !== fg) return false;
-      return sigintIsDefault(pid) || (stat.ppid === this.shellPid && stat.starttime >= sinceTicks);
-    });
-  }
-
-  /**
-   * The shell's own children in the terminal's foreground process group started at or after
-   * `sinceTicks` (clock ticks since boot): the second half of {@link missedInterrupt}, found
-   * through the shell's children file alone (childrenOf), cheap enough to ask every second. Local shells
-   * only: [] for a remote one.
-   */
-  startedSince(sinceTicks: number): number[] {
-    if (this.layout.remote || !this.shellPid) return [];
-    const fg = this.foregroundGroup();
-    return childrenOf(this.shellPid).filter((pid) => {
-      const stat = readStat(pid);
-      return stat !== undefined && stat.state !== 'Z' && stat.pgrp === fg && stat.starttime >= sinceTicks;
-    });
   }
 
   /** Sends `signal` to every process of the shell's terminal session. */
