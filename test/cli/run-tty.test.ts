@@ -7,6 +7,7 @@ import pty from '@lydell/node-pty';
 import { expect, test } from 'vitest';
 import { BIN } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
+import { waitFor as until } from '../helpers/wait.js';
 
 /** Starts `cmdrun run FILE --no-history --quiet` on a terminal; resolves its output and status at exit. */
 function onTerminal(file: string) {
@@ -15,8 +16,8 @@ function onTerminal(file: string) {
   term.onData((data) => (output += data));
   const exited = new Promise<number>((resolve) => term.onExit(({ exitCode }) => resolve(exitCode)));
   const waitFor = async (text: string) => {
-    for (let i = 0; i < 1000 && !output.includes(text); i++) await new Promise((r) => setTimeout(r, 15));
-    expect(output).toContain(text);
+    // Bounded by the test's own time limit only: a cold, loaded machine starts cmdrun slowly.
+    await until(() => output.includes(text), `${JSON.stringify(text)} on the terminal; it shows ${JSON.stringify(output)}`, { timeoutMs: 55_000, intervalMs: 15 });
   };
   return { term, exited, waitFor, output: () => output };
 }
