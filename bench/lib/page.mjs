@@ -159,6 +159,7 @@ export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {
       await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
       await cdp.send('Profiler.start');
     }
+    const trace = process.env.BENCH_PAGE_TRACE ? await startTrace(page) : undefined;
     const t0 = performance.now();
     await page.keyboard.press('Shift+Enter');
     await page.waitForFunction(
@@ -175,6 +176,7 @@ export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {
       const { profile } = await cdp.send('Profiler.stop');
       writeFileSync(`${process.env.BENCH_PAGE_PROFILE}-${Date.now()}.cpuprofile`, JSON.stringify(profile));
     }
+    const cpu = trace ? await trace.stop() : undefined;
     const frames = await page.evaluate(() => ((window.__stopFrames = true), window.__frames.slice(1)));
     // The three longest animation frames: their duration, the part before rendering (tasks and
     // scripts), style and layout, and the scripts that took 5 ms or more (where, what called them).
@@ -193,6 +195,41 @@ export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {
         })),
     );
     const sorted = [...frames].sort((a, b) => a - b);
-    return { endMs, frames: frames.length, maxFrameMs: sorted.at(-1) ?? NaN, p95FrameMs: sorted[Math.floor(sorted.length * 0.95)] ?? NaN, bytes, longFrames };
+    return { endMs, frames: frames.length, maxFrameMs: sorted.at(-1) ?? NaN, p95FrameMs: sorted[Math.floor(sorted.length * 0.95)] ?? NaN, bytes, longFrames, ...(cpu && { cpu }) };
   });
+}
+
+/** Trace events of the page's main thread whose thread CPU time is summarized (see startTrace). */
+const CPU_EVENTS = { task: 'ThreadControllerImpl::RunTask', animationFrame: 'FireAnimationFrame', idleCallback: 'FireIdleCallback', timer: 'TimerFire' };
+
+/**
+ * Starts a Chromium trace of `page` (BENCH_PAGE_TRACE=1); `stop()` ends it and resolves with the
+ * thread CPU time (ms) of the page's main thread: the longest and the total of its tasks, its
+ * animation-frame callbacks (the terminal's draws), idle callbacks (the backfill) and timers
+ * (xterm.js parsing). Unlike the frames' wall time, CPU time holds when other work shares the cores.
+ */
+async function startTrace(page) {
+  const cdp = await page.context().newCDPSession(page);
+  const events = [];
+  cdp.on('Tracing.dataCollected', ({ value }) => events.push(...value.filter((e) => e.ph === 'M' || Object.values(CPU_EVENTS).includes(e.name))));
+  await cdp.send('Tracing.start', { transferMode: 'ReportEvents', traceConfig: { includedCategories: ['toplevel', 'devtools.timeline'], excludedCategories: ['*'] } });
+  return {
+    async stop() {
+      const complete = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
+      await cdp.send('Tracing.end');
+      await complete;
+      await cdp.detach();
+      // The page's main thread: the renderer main thread with the most animation frames.
+      const thread = (e) => `${e.pid}:${e.tid}`;
+      const mains = events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map(thread);
+      const frames = (t) => events.filter((e) => thread(e) === t && e.name === CPU_EVENTS.animationFrame).length;
+      const main = mains.sort((a, b) => frames(b) - frames(a))[0];
+      const out = {};
+      for (const [key, name] of Object.entries(CPU_EVENTS)) {
+        const ms = events.filter((e) => thread(e) === main && e.name === name && e.ph === 'X' && e.tdur !== undefined).map((e) => e.tdur / 1000);
+        out[key] = { maxMs: Math.round(Math.max(0, ...ms)), totalMs: Math.round(ms.reduce((a, b) => a + b, 0)), count: ms.length };
+      }
+      return out;
+    },
+  };
 }
