@@ -50,21 +50,21 @@ export interface CtrlCContext {
  *   shell's children started since the Ctrl-C, get their SIGINT now (missedInterrupt):
  *   what a terminal would have sent them had the shell been quick. A program that catches SIGINT
  *   and was running at the Ctrl-C never gets a second one (a second Ctrl-C means "force" to many).
- * On a loaded machine bash may finish that fork(2) after every check: it is then checked every
- * {@link LATE_INTERRUPT_MS} until the block ends, for children of the shell started since the
- * Ctrl-C (startedSince). While cmdrun's INT trap is bash's, the shell starts no
- * command after the signal (its trap runs first and unwinds the block): such a child is the one
- * it was forking. zsh and dash need no late check: their new job, once it is the foreground
- * group, takes SIGINT's default action or was started since, and a check sees it.
+ * On a loaded machine the shell may finish that fork(2) after every check: it is then checked
+ * every {@link LATE_INTERRUPT_MS} until the block ends, for children of the shell started since
+ * the Ctrl-C (startedSince). Once the shell itself got Ctrl-C it starts nothing more of the block
+ * (bash: cmdrun's INT trap runs first and unwinds it; zsh and dash abandon the rest of its line):
+ * such a child is the one it was forking. A zsh or dash job that got Ctrl-C, caught it and exited
+ * 0 lets the shell go on, as in a terminal: so with zsh and dash there is no catch-up at all unless
+ * the shell was the terminal's foreground group as Ctrl-C came (its job not yet, or none).
  *
  * A remote shell's processes are out of reach from here, and nothing there can see a Ctrl-C (a
  * process started in the background, as its input watcher is, ignores SIGINT for good: sh(1)).
  * Its watcher reports the start times of the shell's foreground commands instead
  * (ChildrenReport, remote.ts), and one started since the Ctrl-C (its time there reckoned back
  * from the report's, so a little early: by the round trip) missed it: Ctrl-C is typed once more,
- * while it is the block's first interrupt. bash only: a zsh or dash job that caught Ctrl-C and
- * exited lets the shell (not in the foreground group, so not signalled) start the next command,
- * which cannot be told from there from a job that missed it.
+ * while it is the block's first interrupt. bash only: whether a zsh or dash there was in the
+ * foreground as Ctrl-C came is not known here.
  *
  * No catch-up at all once a block of the shell may have set its own INT trap
  * ({@link mayTrapInterrupt}, ShellProcess.mayTrapInterrupt): the block may go on after Ctrl-C.
@@ -73,10 +73,12 @@ export function typeCtrlC(proc: ShellProcess, ctx: CtrlCContext): void {
   // The window opens before the write: Node may be descheduled after it on a loaded machine.
   const since = uptimeTicks() - 1;
   const sentAt = performance.now();
+  // A job-control shell got the signal itself only while it was the foreground group.
+  const shellGotIt = !ctx.jobControl || (!ctx.remote && proc.foregroundGroup() === readStat(proc.pid)?.pgrp);
   proc.write('\x03');
-  const catchUp = !proc.mayTrapInterrupt;
+  const catchUp = shellGotIt && !proc.mayTrapInterrupt;
   if (ctx.remote) {
-    if (!catchUp || ctx.jobControl) return;
+    if (!catchUp) return;
     proc.onChildrenReport((report) => {
       if (ctx.ended() || !ctx.firstInterrupt()) return;
       const at = report.now - Math.floor((report.at - sentAt) / 10); // ms to clock ticks (USER_HZ 100)
@@ -112,7 +114,7 @@ export function typeCtrlC(proc: ShellProcess, ctx: CtrlCContext): void {
   setTimeout(() => check(false), READ_INTERRUPT_MS * 10);
   setTimeout(() => {
     check(false);
-    if (catchUp && !ctx.jobControl) setTimeout(late, LATE_INTERRUPT_MS).unref();
+    if (catchUp) setTimeout(late, LATE_INTERRUPT_MS).unref();
   }, READ_INTERRUPT_MS * 40);
 }
 

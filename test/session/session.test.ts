@@ -234,32 +234,55 @@ describe('interrupt', () => {
     }
   });
 
-  test('a Ctrl-C that lands while bash forks a command ends the block, however late the fork ends', async () => {
-    // strace holds bash in fork(2) for 3 s, past the first checks (50 ms, 0.5 s, 2 s): bash blocks
-    // SIGINT there, so `sleep` never gets the Ctrl-C and bash waits for it. A real machine does
-    // this under load; cmdrun goes on checking for such a child until the block ends.
-    const own = await startBash();
-    try {
-      await run(own, 'kept=1');
-      const hold = await holdForks(own.pid!, 3000);
+  for (const shell of ['bash', 'zsh', 'dash'] as const) {
+    test(`${shell}: a Ctrl-C that lands while the shell forks a command ends the block, however late the fork ends`, async () => {
+      // strace holds the shell in fork(2) for 3 s, past the first checks (50 ms, 0.5 s, 2 s): bash
+      // blocks SIGINT there, so `sleep` never gets the Ctrl-C and bash waits for it; zsh and dash
+      // get it themselves, their new job not yet the foreground group. A real machine does this
+      // under load; cmdrun goes on checking for such a child until the block ends.
+      const own = await ShellSession.start({ shell, cwd: tmpdir(), scriptName: 'test.sh' });
       try {
-        const block = startRun(own, 'echo started; sleep 30; echo not-reached');
-        await block.untilOutput('started');
-        await hold.untilForking();
-        const t0 = performance.now();
+        await run(own, 'kept=1');
+        const hold = await holdForks(own.pid!, 3000);
+        try {
+          const block = startRun(own, 'echo started; sleep 30; echo not-reached');
+          await block.untilOutput('started');
+          await hold.untilForking();
+          const t0 = performance.now();
+          own.interrupt();
+          const r = await block.result;
+          expect(performance.now() - t0).toBeLessThan(20_000); // ~4 s; 30 s when the sleep is missed
+          expect(r).toMatchObject({ exitCode: 130, interrupted: true, sessionRestarted: false });
+          expect(r.output).not.toContain('not-reached');
+        } finally {
+          await hold.stop();
+        }
+        expect((await run(own, 'echo "$kept"')).output).toBe('1\n');
+      } finally {
+        await own.close();
+      }
+    });
+  }
+
+  for (const shell of ['bash', 'zsh', 'dash'] as const) {
+    test(`${shell}: a program that catches Ctrl-C and exits 0 ends the block (bash), or the shell goes on as in a terminal and what it runs next gets no Ctrl-C of cmdrun's (zsh, dash)`, async () => {
+      // bash got Ctrl-C too (no job control): cmdrun's trap unwinds the block. zsh's and dash's job
+      // got it alone; they go on, and a command they start after it is not one that missed it.
+      const own = await ShellSession.start({ shell, cwd: tmpdir(), scriptName: 'test.sh' });
+      try {
+        const catcher = `python3 -c "import signal, sys, time; signal.signal(signal.SIGINT, lambda *a: sys.exit(0)); print('ready', flush=True); time.sleep(30)"`;
+        const block = startRun(own, `${catcher}; sleep 3.5; echo after-$?`); // past the checks at 2 s and 3 s
+        await block.untilOutput('ready');
         own.interrupt();
         const r = await block.result;
-        expect(performance.now() - t0).toBeLessThan(20_000); // ~4 s; 30 s when the sleep is missed
-        expect(r).toMatchObject({ exitCode: 130, interrupted: true, sessionRestarted: false });
-        expect(r.output).not.toContain('not-reached');
+        expect(r).toMatchObject({ exitCode: 130, interrupted: true });
+        if (shell === 'bash') expect(r.output).not.toContain('after-');
+        else expect(r.output).toContain('after-0');
       } finally {
-        await hold.stop();
+        await own.close();
       }
-      expect((await run(own, 'echo "$kept"')).output).toBe('1\n');
-    } finally {
-      await own.close();
-    }
-  });
+    });
+  }
 
   test('which blocks may set an INT trap of their own (then no Ctrl-C is caught up in that shell)', () => {
     for (const code of ["trap 'echo caught' INT", 'trap - int', "trap '' 2", 'trap cleanup EXIT INT TERM', 'trap handler "${sigs[@]}"', 'trap h $SIGS; echo']) {
