@@ -206,7 +206,7 @@ export class TerminalView {
     const buffer = this.term.buffer.active;
     const atBottom = this.body.scrollHeight - this.body.scrollTop - this.body.clientHeight < 4;
     const last = lastContentRow(buffer);
-    const limit = this.expanded ? Infinity : SHOWN_LINES;
+    const limit = this.limit;
 
     // A burst of more rows than are shown since the last draw, or of more than BURST_ROWS while
     // the view follows the end: drawn afresh, from the last ones.
@@ -236,12 +236,7 @@ export class TerminalView {
     }
     let first = this.drawn.length > 0 ? this.start!.line : from;
 
-    const added: { el: ChildNode; rows: number }[] = [];
-    for (let row = from; row <= to; ) {
-      const line = drawLogicalLine(buffer, row, to);
-      added.push(line);
-      row += line.rows;
-    }
+    const added = drawRows(buffer, from, to, to);
     this.drawn.append(added);
     first += this.drawn.dropFirst(limit);
     if (buffer.type === 'normal') {
@@ -270,7 +265,7 @@ export class TerminalView {
     const buffer = this.term?.buffer.active;
     if (!buffer || buffer !== this.drawnBuffer || buffer.type !== 'normal' || !this.start || this.start.isDisposed) return undefined;
     const to = this.start.line;
-    const room = (this.expanded ? Infinity : SHOWN_LINES) - this.drawn.rows;
+    const room = this.limit - this.drawn.rows;
     let lineStart = to - 1;
     while (lineStart > 0 && buffer.getLine(lineStart)?.isWrapped) lineStart--;
     if (to <= 0 || to - lineStart > room) return undefined; // the line above does not fit
@@ -300,15 +295,9 @@ export class TerminalView {
       // While the view follows a stream's end, the rows above it wait for a pause: the next draw
       // of a burst would drop them again.
       if (atBottom && this.drawScheduled) return this.scheduleFill();
-      const buffer = this.term.buffer.active;
-      const added: { el: ChildNode; rows: number }[] = [];
-      for (let row = range.from; row < range.to; ) {
-        const line = drawLogicalLine(buffer, row, range.to);
-        added.push(line);
-        row += line.rows;
-      }
-      this.drawn.prepend(added);
-      const first = range.from + this.drawn.dropFirst(this.expanded ? Infinity : SHOWN_LINES);
+      // Every line ends with "\n": the drawn lines follow them.
+      this.drawn.prepend(drawRows(this.term.buffer.active, range.from, range.to - 1, range.to));
+      const first = range.from + this.drawn.dropFirst(this.limit);
       this.start!.dispose();
       this.start = this.markRow(first);
       this.body.scrollTop = atBottom ? this.body.scrollHeight : this.body.scrollHeight - fromEnd;
@@ -325,13 +314,17 @@ export class TerminalView {
     this.scheduleFill();
   }
 
+  /** The most rows kept drawn: SHOWN_LINES, or all of them when expanded. */
+  private get limit(): number {
+    return this.expanded ? Infinity : SHOWN_LINES;
+  }
+
   /**
    * Updates the bar above the text: the lines not shown (while a backfill runs, those it will not
    * draw), and the lines the terminal dropped. `first` is the first drawn row.
    */
   private showMore(first: number): void {
-    const limit = this.expanded ? Infinity : SHOWN_LINES;
-    const hidden = this.fillRange() ? Math.max(0, first + this.drawn.rows - limit) : first;
+    const hidden = this.fillRange() ? Math.max(0, first + this.drawn.rows - this.limit) : first;
     const dropped = this.origin?.isDisposed === true;
     this.more.hidden = hidden === 0 && !dropped && !this.expanded;
     const older = dropped ? `older lines are only in Copy (the panel keeps the last ${SCROLLBACK.toLocaleString('en')})` : '';
@@ -339,4 +332,18 @@ export class TerminalView {
     this.expandButton.hidden = hidden === 0 && !this.expanded;
     this.expandButton.textContent = this.expanded ? `Show last ${SHOWN_LINES}` : 'Show all';
   }
+}
+
+/**
+ * Draws the logical lines that start at rows `from` to `end` of `buffer` (drawLogicalLine: every
+ * line but the one ending at `lastRow` ends with "\n").
+ */
+function drawRows(buffer: IBuffer, from: number, end: number, lastRow: number): { el: ChildNode; rows: number }[] {
+  const added: { el: ChildNode; rows: number }[] = [];
+  for (let row = from; row <= end; ) {
+    const line = drawLogicalLine(buffer, row, lastRow);
+    added.push(line);
+    row += line.rows;
+  }
+  return added;
 }

@@ -130,12 +130,8 @@ export function typeCtrlC(proc: ShellProcess, ctx: CtrlCContext): void {
 export function missedInterrupt(proc: ShellProcess, sinceTicks: number): number[] {
   if (proc.layout.remote) return [];
   const fg = proc.foregroundGroup();
-  return sessionMembers(proc.sid).filter((pid) => {
-    if (pid === proc.sid || pid === proc.pid) return false;
-    const stat = readStat(pid);
-    if (!stat || stat.pgrp !== fg) return false;
-    return sigintIsDefault(pid) || (stat.ppid === proc.pid && stat.starttime >= sinceTicks);
-  });
+  const defaults = sessionMembers(proc.sid).filter((pid) => pid !== proc.sid && pid !== proc.pid && readStat(pid)?.pgrp === fg && sigintIsDefault(pid));
+  return [...new Set([...defaults, ...startedSince(proc, sinceTicks)])];
 }
 
 /**

@@ -16,7 +16,6 @@ import { formatTarget } from './target.js';
 
 export * from './session-types.js';
 
-
 /** How often a running block is checked for waiting on input (ms)... */
 const WAITING_POLL_MS = 150;
 /** ...once its output has been quiet this long (ms). */
