@@ -5,8 +5,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { readStat, sessionMembers } from '../../src/session/processes.js';
 import { mayTrapInterrupt } from '../../src/session/ctrl-c.js';
 import { ShellSession } from '../../src/session/session.js';
-import { run, startBash, startRun, untilChildRuns, USER_TRAP_BLOCK } from '../helpers/session.js';
-import { holdForks } from '../helpers/strace.js';
+import { expectCtrlCInHeldFork, expectUserTrapGoesOn } from '../helpers/interrupts.js';
+import { run, startBash, startRun } from '../helpers/session.js';
 import { waitFor } from '../helpers/wait.js';
 
 let session: ShellSession;
@@ -242,22 +242,7 @@ describe('interrupt', () => {
       // under load; cmdrun goes on checking for such a child until the block ends.
       const own = await ShellSession.start({ shell, cwd: tmpdir(), scriptName: 'test.sh' });
       try {
-        await run(own, 'kept=1');
-        const hold = await holdForks(own.pid!, 3000);
-        try {
-          const block = startRun(own, 'echo started; sleep 30; echo not-reached');
-          await block.untilOutput('started');
-          await hold.untilForking();
-          const t0 = performance.now();
-          own.interrupt();
-          const r = await block.result;
-          expect(performance.now() - t0).toBeLessThan(20_000); // ~4 s; 30 s when the sleep is missed
-          expect(r).toMatchObject({ exitCode: 130, interrupted: true, sessionRestarted: false });
-          expect(r.output).not.toContain('not-reached');
-        } finally {
-          await hold.stop();
-        }
-        expect((await run(own, 'echo "$kept"')).output).toBe('1\n');
+        await expectCtrlCInHeldFork(own, 3000);
       } finally {
         await own.close();
       }
@@ -298,13 +283,7 @@ describe('interrupt', () => {
     // missed it only while cmdrun's own trap is the shell's. Here the block's trap lets it go on.
     const own = await startBash();
     try {
-      const block = startRun(own, USER_TRAP_BLOCK);
-      await untilChildRuns(own.pid!, 'sleep 30'); // a Ctrl-C as bash forks it is missed, and none is caught up here
-      own.interrupt();
-      const r = await block.result;
-      expect(r.output).toContain('caught');
-      expect(r.output).toContain('slept 4 s');
-      expect(r.output).not.toContain('got-int');
+      await expectUserTrapGoesOn(own);
     } finally {
       await own.close();
     }
