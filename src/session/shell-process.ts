@@ -305,7 +305,9 @@ export class ShellProcess {
     if (this.layout.remote) {
       // The block itself goes first, encoded, for the remote __cmdrun_get (shells.ts, remote.ts).
       const lines = encodeBlockLines(Buffer.from(step.text ?? '', 'utf8'));
-      const size = this.sizeToSend ? ` ${this.sizeToSend}` : '';
+      // A container shell's size goes with every block: its stty also turns `onlcr` off, which
+      // the engine may have turned on after the shell started (conmon does; __cmdrun_get).
+      const size = this.keeper ? ` ${this.term.cols} ${this.term.rows}` : this.sizeToSend ? ` ${this.sizeToSend}` : '';
       this.sizeToSend = undefined;
       typed = `__cmdrun_get ${lines.length}${step.interpreter ? ' run' : ''}${size}\n${lines.map((l) => `${l}\n`).join('')}${typed}`;
     }

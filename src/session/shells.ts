@@ -168,8 +168,10 @@ export const cdTo = (b: string, cwd: string): string => `${b}cd -- ${cwd ? quote
  * line is near the terminal's 4 KB limit and none holds a byte the line discipline acts on), and
  * writes the block file (after `prefix`) and the check's copy ({@link checkText}); with `run` (an
  * interpreter block), the block file alone. With COLS and ROWS it first sets the terminal's size
- * there (stty(1)): the engine's client sends a resize on a channel of its own (`docker exec`
- * through the Docker API), which may come after the block started. '' when the shell is local.
+ * there and turns `onlcr` off again (stty(1)): the engine's client sends a resize on a channel of
+ * its own (`docker exec` through the Docker API), which may come after the block started; and
+ * conmon (podman's) turns `onlcr` on when it takes the exec's terminal from runc, which on a
+ * loaded machine can be after the startup file turned it off. '' when the shell is local.
  */
 function getFunction(b: string, ctx: RcContext, prefix: string): string {
   if (!ctx.remote) return '';
@@ -178,7 +180,7 @@ function getFunction(b: string, ctx: RcContext, prefix: string): string {
   __cmdrun_n=$1 __cmdrun_r=
   ${b}shift
   if [ "\${1-}" = run ]; then __cmdrun_r=1; ${b}shift; fi
-  [ "$#" -lt 2 ] || command stty cols "$1" rows "$2" 2>/dev/null
+  [ "$#" -lt 2 ] || command stty -onlcr cols "$1" rows "$2" 2>/dev/null
   if [ -n "$__cmdrun_r" ]; then __cmdrun_cf=/dev/null; __cmdrun_p=; else __cmdrun_cf=${quote(paths.check)}; __cmdrun_p=${quote(prefix)}; fi
   {
     ${b}printf '%s' "$__cmdrun_p" >&3

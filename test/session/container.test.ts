@@ -55,6 +55,25 @@ describe.skipIf(!canRunContainers())('a container session', { timeout: CONTAINER
     await untilClean(c);
   });
 
+  test('output stays `\\n` when the engine turns `onlcr` back on after the shell started, as conmon does once it has the terminal', async () => {
+    // runc clears onlcr on an exec's terminal and hands it to conmon, which sets it again when its
+    // main loop takes the terminal: on a loaded machine after bash's startup file turned it off.
+    // Here the test is that late conmon: it turns onlcr on from outside between two blocks.
+    for (const engine of ['podman', 'docker'] as const) {
+      const c = await lab().run();
+      const session = await start(c, { engine, env: engine === 'docker' ? await lab().dockerEnv() : undefined });
+      try {
+        const tty = (await run(session, 'tty')).output.trim();
+        expect(tty).toMatch(/^\/dev\/pts\/\d+$/);
+        await podman('exec', c, 'stty', '-F', tty, 'onlcr');
+        expect((await run(session, 'printf "a\\nb\\n"; stty -a | grep -o -- "-*onlcr"')).output).toBe('a\nb\n-onlcr\n');
+      } finally {
+        await session.close();
+      }
+      await untilClean(c);
+    }
+  });
+
   test('closing while a block starts processes as fast as it can leaves nothing: the clean-up walks the container\'s processes until none of the session is left', async () => {
     // One walk of /proc misses the processes forked after it read its list: here, sleeps started
     // while the walk runs, which would outlive the session.
