@@ -5,7 +5,7 @@
 //   node bench/bench.mjs [section...]  only these: startup latency runall throughput history secrets remote container page fleet fleetpage
 //   BENCH_NODE_ARGS='--cpu-prof' node bench/bench.mjs throughput   node flags for the servers
 //   BENCH_PAGE_PROFILE=/tmp/fp node bench/bench.mjs fleetpage   also a CPU profile of the page per run (/tmp/fp-*.cpuprofile)
-//   BENCH_PAGE_TRACE=1 node bench/bench.mjs fleetpage   also the page's thread CPU time per run (`cpu`: longest task, draw, backfill)
+//   BENCH_PAGE_TRACE=1 node bench/bench.mjs fleetpage   also the page's thread CPU time per run (`cpu`: longest task, draw, backfill; `cpu.threads`: the CPU time of each of Chromium's threads by name)
 //
 // Units: ms for times, MB = 10^6 bytes for throughput, MiB = 2^20 bytes for memory.
 import { cpus, release, tmpdir } from 'node:os';

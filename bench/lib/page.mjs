@@ -122,6 +122,35 @@ export function pinTree(root, cpus, which = () => true) {
 const isChromium = (p) => /^chrom/.test(p.comm);
 
 /**
+ * CPU time (ms: utime + stime, proc(5), at 100 ticks a second) of every thread of Chromium's
+ * processes under `root`, by thread id, with its process type (`--type=`; `browser` without) and
+ * the thread's name: `renderer/DedicatedWorker`, `renderer/Compositor`, `gpu-process/...`.
+ */
+function chromiumThreadCpu(root) {
+  const out = new Map();
+  for (const p of descendants(root).filter(isChromium)) {
+    try {
+      const type = /--type=(\S+)/.exec(readFileSync(`/proc/${p.pid}/cmdline`, 'utf8'))?.[1] ?? 'browser';
+      for (const tid of readdirSync(`/proc/${p.pid}/task`)) {
+        const stat = readFileSync(`/proc/${p.pid}/task/${tid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(tid, { name: `${type}/${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}`, ms: (Number(fields[11]) + Number(fields[12])) * 10 });
+      }
+    } catch {
+      // it exited meanwhile
+    }
+  }
+  return out;
+}
+
+/** The CPU time (ms) Chromium's threads took between two {@link chromiumThreadCpu} snapshots, by thread name, largest first. */
+function threadCpuSince(before, after) {
+  const byName = new Map();
+  for (const [tid, t] of after) byName.set(t.name, (byName.get(t.name) ?? 0) + t.ms - (before.get(tid)?.ms ?? 0));
+  return Object.fromEntries([...byName].filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]).slice(0, 8));
+}
+
+/**
  * Opens `server.url` (a notebook whose only block runs on a fleet of `hosts` hosts, each printing
  * `bytes`), runs it and follows the frames until every host's chip is settled: the longest time
  * between two animation frames (ms; what a user feels as a stall), the p95 frame, and the time to
@@ -160,6 +189,7 @@ export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {
       await cdp.send('Profiler.start');
     }
     const trace = process.env.BENCH_PAGE_TRACE ? await startTrace(page) : undefined;
+    const threadsBefore = trace ? chromiumThreadCpu(process.pid) : undefined;
     const t0 = performance.now();
     await page.keyboard.press('Shift+Enter');
     await page.waitForFunction(
@@ -176,7 +206,8 @@ export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {
       const { profile } = await cdp.send('Profiler.stop');
       writeFileSync(`${process.env.BENCH_PAGE_PROFILE}-${Date.now()}.cpuprofile`, JSON.stringify(profile));
     }
-    const cpu = trace ? await trace.stop() : undefined;
+    const threads = threadsBefore ? threadCpuSince(threadsBefore, chromiumThreadCpu(process.pid)) : undefined;
+    const cpu = trace ? { ...(await trace.stop()), threads } : undefined;
     const frames = await page.evaluate(() => ((window.__stopFrames = true), window.__frames.slice(1)));
     // The three longest animation frames: their duration, the part before rendering (tasks and
     // scripts), style and layout, and the scripts that took 5 ms or more (where, what called them).
