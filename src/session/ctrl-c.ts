@@ -50,11 +50,13 @@ export interface CtrlCContext {
  *   shell's children started since the Ctrl-C, get their SIGINT now (missedInterrupt):
  *   what a terminal would have sent them had the shell been quick. A program that catches SIGINT
  *   and was running at the Ctrl-C never gets a second one (a second Ctrl-C means "force" to many).
- * On a loaded machine the shell may finish that fork(2) after every check: it is then checked
- * every {@link LATE_INTERRUPT_MS} until the block ends, for children of the shell started since
- * the Ctrl-C (startedSince). Once the shell itself got Ctrl-C it starts nothing more of the block
- * (bash: cmdrun's INT trap runs first and unwinds it; zsh and dash abandon the rest of its line):
- * such a child is the one it was forking. A zsh or dash job that got Ctrl-C, caught it and exited
+ * On a loaded machine the shell may finish that fork(2), or its child reset the shell's handler
+ * and exec its command, after every check: it is then checked every {@link LATE_INTERRUPT_MS}
+ * until the block ends, for children of the shell started since the Ctrl-C or now taking
+ * SIGINT's default action (shellChildrenMissed). A process is signalled again only once it runs
+ * another program: one signalled before its exec lost it to the shell's handler. Once the shell
+ * itself got Ctrl-C it starts nothing more of the block (bash: cmdrun's INT trap runs first and
+ * unwinds it; zsh and dash abandon the rest of its line): such a child is the one it was forking. A zsh or dash job that got Ctrl-C, caught it and exited
  * 0 lets the shell go on, as in a terminal: so with zsh and dash there is no catch-up at all unless
  * the shell was the terminal's foreground group as Ctrl-C came (its job not yet, or none).
  *
@@ -88,11 +90,15 @@ export function typeCtrlC(proc: ShellProcess, ctx: CtrlCContext): void {
     });
     return;
   }
-  const signalled = new Set<number>();
+  // Each process is sent SIGINT once per program it runs: one signalled between fork(2) and
+  // exec(2) still had the shell's handler (or SIGINT blocked) and lost it, so it gets it again
+  // once it runs its command; a program that catches SIGINT never gets a second one.
+  const signalled = new Map<number, string>();
   const signal = (pids: number[]) => {
     for (const pid of pids) {
-      if (signalled.has(pid)) continue;
-      signalled.add(pid);
+      const comm = readStat(pid)?.comm;
+      if (comm === undefined || signalled.get(pid) === comm) continue;
+      signalled.set(pid, comm);
       try {
         process.kill(pid, 'SIGINT');
       } catch {
@@ -107,7 +113,7 @@ export function typeCtrlC(proc: ShellProcess, ctx: CtrlCContext): void {
   };
   const late = () => {
     if (ctx.ended()) return;
-    signal(startedSince(proc, since));
+    signal(shellChildrenMissed(proc, since));
     setTimeout(late, LATE_INTERRUPT_MS).unref();
   };
   setTimeout(() => check(true), READ_INTERRUPT_MS);
@@ -124,27 +130,30 @@ export function typeCtrlC(proc: ShellProcess, ctx: CtrlCContext): void {
  * action yet still run (whenever they started: a job that became the foreground group only after
  * the Ctrl-C, or a child that exec'd after swallowing it with the shell's handler), and the
  * shell's own children started since then that catch it (the fork the shell was making as the
- * signal came). Never the shell itself, nor a background job of a job-control shell (its own
+ * signal came; {@link shellChildrenMissed}). Never the shell itself, nor a background job of a job-control shell (its own
  * process group). Local shells only: [] for a remote one.
  */
 export function missedInterrupt(proc: ShellProcess, sinceTicks: number): number[] {
   if (proc.layout.remote) return [];
   const fg = proc.foregroundGroup();
   const defaults = sessionMembers(proc.sid).filter((pid) => pid !== proc.sid && pid !== proc.pid && readStat(pid)?.pgrp === fg && sigintIsDefault(pid));
-  return [...new Set([...defaults, ...startedSince(proc, sinceTicks)])];
+  return [...new Set([...defaults, ...shellChildrenMissed(proc, sinceTicks)])];
 }
 
 /**
- * The shell's own children in its terminal's foreground process group started at or after
- * `sinceTicks` (clock ticks since boot): the second half of {@link missedInterrupt}, found
- * through the shell's children file alone (childrenOf), cheap enough to ask every second. Local
- * shells only: [] for a remote one.
+ * The shell's own children in its terminal's foreground process group that a Ctrl-C typed at
+ * `sinceTicks` (clock ticks since boot) missed: those started at or after it (the fork the shell
+ * was making as the signal came), and those that take SIGINT's default action yet still run (one
+ * forked before it that had not yet reset the shell's handler: it lost the signal, and runs its
+ * command once it does). Found through the shell's children file alone (childrenOf), cheap enough
+ * to ask every second; a grandchild (what a program that caught Ctrl-C starts to clean up) is
+ * never among them. Local shells only: [] for a remote one.
  */
-export function startedSince(proc: ShellProcess, sinceTicks: number): number[] {
+export function shellChildrenMissed(proc: ShellProcess, sinceTicks: number): number[] {
   if (proc.layout.remote || !proc.pid) return [];
   const fg = proc.foregroundGroup();
   return childrenOf(proc.pid).filter((pid) => {
     const stat = readStat(pid);
-    return stat !== undefined && stat.state !== 'Z' && stat.pgrp === fg && stat.starttime >= sinceTicks;
+    return stat !== undefined && stat.state !== 'Z' && stat.pgrp === fg && (stat.starttime >= sinceTicks || sigintIsDefault(pid));
   });
 }

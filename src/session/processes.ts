@@ -8,6 +8,8 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 /** Fields of /proc/PID/stat (proc(5)) that cmdrun reads. */
 export interface ProcStat {
   pid: number;
+  /** Field 2: the command name (the executable's name, at most 15 bytes; it changes at exec). */
+  comm: string;
   /** Field 3: state (R running, S sleeping, Z zombie, ...). */
   state: string;
   /** Field 4: parent pid. */
@@ -40,7 +42,7 @@ export function readStat(pid: number): ProcStat | undefined {
   }
   // The command name (field 2) is in parentheses and may itself contain spaces or ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { pid, state: fields[0], ppid: Number(fields[1]), pgrp: Number(fields[2]), session: Number(fields[3]), tpgid: Number(fields[5]), starttime: Number(fields[19]) };
+  return { pid, comm: text.slice(text.indexOf('(') + 1, text.lastIndexOf(')')), state: fields[0], ppid: Number(fields[1]), pgrp: Number(fields[2]), session: Number(fields[3]), tpgid: Number(fields[5]), starttime: Number(fields[19]) };
 }
 
 /** Lists the live pids whose session id is `sid` (the session leader included; zombies are dead). */

@@ -2,7 +2,10 @@
 import { expect } from 'vitest';
 import type { ShellSession } from '../../src/session/session.js';
 import { run, startRun, untilChildRuns, USER_TRAP_BLOCK } from './session.js';
-import { holdForks } from './strace.js';
+import { readFileSync } from 'node:fs';
+import { childrenOf } from '../../src/session/processes.js';
+import { holdForks, holdNewChildren } from './strace.js';
+import { waitFor } from './wait.js';
 
 /**
  * Holds `session`'s shell in fork(2) for `holdMs` (strace) as it starts `sleep 30`, types Ctrl-C
@@ -40,4 +43,38 @@ export async function expectUserTrapGoesOn(session: ShellSession): Promise<void>
   expect(r.output).toContain('caught');
   expect(r.output).toContain('slept 4 s');
   expect(r.output).not.toContain('got-int');
+}
+
+/**
+ * Holds each child `session`'s local shell forks right after fork(2) for `holdMs` (strace), with
+ * the shell's handlers and SIGINT blocked, types Ctrl-C while the child of `sleep 30` is held
+ * there, and expects the block to end interrupted well before the sleep would (30 s): the child
+ * lost the Ctrl-C to the shell's handler, then reset it and ran `sleep`, which must still get it.
+ */
+export async function expectCtrlCBeforeChildExecs(session: ShellSession, holdMs: number): Promise<void> {
+  const shell = session.pid!;
+  const comm = (pid: number) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      return ''; // gone
+    }
+  };
+  await run(session, 'kept=1');
+  const hold = await holdNewChildren(shell, holdMs);
+  try {
+    const block = startRun(session, 'echo started; sleep 30; echo not-reached');
+    await block.untilOutput('started');
+    // The shell's child that will run `sleep`, held before it runs anything of its own.
+    await waitFor(() => childrenOf(shell).some((pid) => comm(pid) === comm(shell)), 'the shell\'s held child', { intervalMs: 1 });
+    const t0 = performance.now();
+    session.interrupt();
+    const r = await block.result;
+    expect(performance.now() - t0).toBeLessThan(20_000); // the hold and a check; 30 s when the sleep is missed
+    expect(r).toMatchObject({ exitCode: 130, interrupted: true, sessionRestarted: false });
+    expect(r.output).not.toContain('not-reached');
+  } finally {
+    await hold.stop();
+  }
+  expect((await run(session, 'echo "$kept"')).output).toBe('1\n');
 }

@@ -50,3 +50,34 @@ export async function holdForks(pid: number, delayMs: number): Promise<ForkHold>
     },
   };
 }
+
+/** A strace holding each new child of a process right after fork(2); stop() detaches it. */
+export interface ChildHold {
+  stop(): Promise<void>;
+}
+
+/**
+ * Attaches strace to `pid` and the children it forks from now on (`-f`), so that each new child
+ * waits `delayMs` at its first system call: set_robust_list(2), which glibc makes in the child
+ * right after fork (`when=1`: a process's first only; the program it then runs is not held).
+ * There a child of a shell still has the shell's signal mask and handlers: a Ctrl-C then is
+ * lost to the shell's handler before the child resets it and runs its command. Resolves once
+ * strace has attached.
+ * @throws Error when strace cannot attach (not installed, no permission to trace).
+ */
+export async function holdNewChildren(pid: number, delayMs: number): Promise<ChildHold> {
+  const child = spawn('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=set_robust_list', '-e', `inject=set_robust_list:delay_exit=${delayMs * 1000}:when=1`, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  await waitFor(() => gone || tracer(pid) === child.pid, `strace to attach to ${pid}`);
+  if (gone) throw new Error(`strace could not attach to ${pid}: ${stderr.trim()}`);
+  return {
+    async stop() {
+      if (!gone) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
