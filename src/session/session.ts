@@ -5,8 +5,8 @@
 import { rm } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
 import { BlockFile } from './block-file.js';
-import { containerState, type ContainerOptions } from './container.js';
 import { makeSessionDir } from './local.js';
+import { lostMessage } from './lost.js';
 import { mayTrapInterrupt, typeCtrlC } from './ctrl-c.js';
 import { carrier, remoteDir, type RemoteOptions } from './remote.js';
 import { ShellProcess, ShellStartError, type OutputReceiver } from './shell-process.js';
@@ -245,8 +245,10 @@ export class ShellSession {
         options.onOutput(text, bytes);
       }, onStart);
       if (end.cwd !== undefined) this.currentCwd = end.cwd;
-      if (end.hungUp && remote && !this.closed) say(options, await this.lostMessage(proc, end.exitCode));
-      else if (end.shellExited && proc.hung) {
+      if (end.hungUp && remote && !this.closed) {
+        const why = this.interrupts >= 2 ? 'closed to stop the block' : proc === this.restarted ? 'closed by a restart' : undefined;
+        say(options, await lostMessage(remote, this.target, this.opts.env, why, end.exitCode));
+      } else if (end.shellExited && proc.hung) {
         const again = remote?.target.kind === 'ssh' ? 'the next block connects again' : 'the next block starts a new shell';
         say(options, `\ncmdrun: ${this.opts.shell} on ${this.target} hung (blocked for good on a lock of its own, as busybox sh can be after Ctrl-C) and was killed; ${again}\n`);
       }
@@ -272,27 +274,6 @@ export class ShellSession {
       this.inputSent = () => {};
       this.running = false;
     }
-  }
-
-  /**
-   * cmdrun's line after a remote shell's terminal closed during a block: closed by cmdrun (a second
-   * interrupt, a restart), or lost: for a container, what its engine says of it (stopped, removed),
-   * else the connection. `status` is the carrier's exit status.
-   */
-  private async lostMessage(proc: ShellProcess, status: number): Promise<string> {
-    const remote = this.opts.remote!;
-    const name = carrier(remote);
-    const why = this.interrupts >= 2 ? 'closed to stop the block' : proc === this.restarted ? 'closed by a restart' : undefined;
-    if (remote.target.kind === 'ssh' || why) {
-      const again = remote.target.kind === 'ssh' ? 'the next block connects again' : 'the next block starts a new shell in it';
-      const what = remote.target.kind === 'ssh' ? `the connection to ${this.target}` : `the shell in ${this.target}`;
-      return `\ncmdrun: ${what} was ${why ?? 'lost'} (${name} exited with status ${status}); ${again}\n`;
-    }
-    const { container } = remote.target;
-    const state = await containerState(remote as ContainerOptions, this.opts.env);
-    if (state === undefined) return `\ncmdrun: the container ${container} is gone (removed, or ${name} cannot reach it: ${name} exited with status ${status}); the next block tries again\n`;
-    if (state !== 'running') return `\ncmdrun: the container ${container} stopped (${state}); the next block starts a new shell in it\n`;
-    return `\ncmdrun: the shell in ${this.target} was lost (${name} exited with status ${status}); the next block starts a new shell in it\n`;
   }
 
   /** Receives output printed while no block runs, e.g. by a background job; see {@link onBackground}. */
