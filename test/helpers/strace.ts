@@ -32,22 +32,12 @@ const tracer = (pid: number): number => Number(/^TracerPid:\s*(\d+)/m.exec(readF
  * @throws Error when strace cannot attach (not installed, no permission to trace).
  */
 export async function holdForks(pid: number, delayMs: number): Promise<ForkHold> {
-  const child = spawn('strace', ['-qq', '-o', '/dev/null', '-e', 'trace=clone,clone3,fork,vfork', '-e', `inject=clone,clone3,fork,vfork:delay_enter=${delayMs * 1000}`, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  await waitFor(() => gone || tracer(pid) === child.pid, `strace to attach to ${pid}`);
-  if (gone) throw new Error(`strace could not attach to ${pid}: ${stderr.trim()}`);
+  const strace = await attach(pid, ['-e', 'trace=clone,clone3,fork,vfork', '-e', `inject=clone,clone3,fork,vfork:delay_enter=${delayMs * 1000}`]);
   return {
     untilForking: async () => {
       await waitFor(() => forking(pid), `${pid} to fork`, { intervalMs: 1 });
     },
-    async stop() {
-      if (!gone) child.kill('SIGTERM');
-      await exited;
-    },
+    stop: strace.stop,
   };
 }
 
@@ -66,7 +56,16 @@ export interface ChildHold {
  * @throws Error when strace cannot attach (not installed, no permission to trace).
  */
 export async function holdNewChildren(pid: number, delayMs: number): Promise<ChildHold> {
-  const child = spawn('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=set_robust_list', '-e', `inject=set_robust_list:delay_exit=${delayMs * 1000}:when=1`, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return attach(pid, ['-f', '-e', 'trace=set_robust_list', '-e', `inject=set_robust_list:delay_exit=${delayMs * 1000}:when=1`]);
+}
+
+/**
+ * Starts `strace -qq -o /dev/null ARGS -p PID` and resolves once it has attached to `pid`;
+ * stop() ends it (the process goes on untouched).
+ * @throws Error when strace cannot attach (not installed, no permission to trace).
+ */
+async function attach(pid: number, args: string[]): Promise<ChildHold> {
+  const child = spawn('strace', ['-qq', '-o', '/dev/null', ...args, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
