@@ -56,9 +56,10 @@ export interface CtrlCContext {
  * SIGINT's default action (shellChildrenMissed). A process is signalled again only once it runs
  * another program: one signalled before its exec lost it to the shell's handler. Once the shell
  * itself got Ctrl-C it starts nothing more of the block (bash: cmdrun's INT trap runs first and
- * unwinds it; zsh and dash abandon the rest of its line): such a child is the one it was forking. A zsh or dash job that got Ctrl-C, caught it and exited
- * 0 lets the shell go on, as in a terminal: so with zsh and dash there is no catch-up at all unless
- * the shell was the terminal's foreground group as Ctrl-C came (its job not yet, or none).
+ * unwinds it; zsh and dash abandon the rest of its line): such a child is the one it was forking.
+ * A zsh or dash job that got Ctrl-C, caught it and exited 0 lets the shell go on, as in a
+ * terminal: so with zsh and dash there is no catch-up at all unless the shell was the terminal's
+ * foreground group as Ctrl-C came (its job not yet, or none).
  *
  * A remote shell's processes are out of reach from here, and nothing there can see a Ctrl-C (a
  * process started in the background, as its input watcher is, ignores SIGINT for good: sh(1)).
@@ -130,8 +131,8 @@ export function typeCtrlC(proc: ShellProcess, ctx: CtrlCContext): void {
  * action yet still run (whenever they started: a job that became the foreground group only after
  * the Ctrl-C, or a child that exec'd after swallowing it with the shell's handler), and the
  * shell's own children started since then that catch it (the fork the shell was making as the
- * signal came; {@link shellChildrenMissed}). Never the shell itself, nor a background job of a job-control shell (its own
- * process group). Local shells only: [] for a remote one.
+ * signal came; {@link shellChildrenMissed}). Never the shell itself, nor a background job of a
+ * job-control shell (its own process group). Local shells only: [] for a remote one.
  */
 export function missedInterrupt(proc: ShellProcess, sinceTicks: number): number[] {
   if (proc.layout.remote) return [];
