@@ -137,8 +137,14 @@ export function typeCtrlC(proc: ShellProcess, ctx: CtrlCContext): void {
 export function missedInterrupt(proc: ShellProcess, sinceTicks: number): number[] {
   if (proc.layout.remote) return [];
   const fg = proc.foregroundGroup();
-  const defaults = sessionMembers(proc.sid).filter((pid) => pid !== proc.sid && pid !== proc.pid && readStat(pid)?.pgrp === fg && sigintIsDefault(pid));
-  return [...new Set([...defaults, ...shellChildrenMissed(proc, sinceTicks)])];
+  // One pass: the shell's children that shellChildrenMissed takes are the members started since
+  // (those taking SIGINT's default action are among the first).
+  return sessionMembers(proc.sid).filter((pid) => {
+    if (pid === proc.sid || pid === proc.pid) return false;
+    const stat = readStat(pid);
+    if (!stat || stat.pgrp !== fg) return false;
+    return sigintIsDefault(pid) || (stat.ppid === proc.pid && stat.starttime >= sinceTicks);
+  });
 }
 
 /**
