@@ -86,15 +86,21 @@ async function withBrowser(fn) {
   }
 }
 
+/** A /proc stat file (proc(5)): the command name (field 2) and the fields after it (field 3 first). */
+function procStat(path) {
+  const stat = readFileSync(path, 'utf8');
+  return { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), fields: stat.slice(stat.lastIndexOf(')') + 2).split(' ') };
+}
+
 /** Every live process under `root` (Linux /proc/PID/stat: field 4 is the parent) with its command name. */
 function descendants(root) {
   const byParent = new Map();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      byParent.set(ppid, [...(byParent.get(ppid) ?? []), { pid: Number(name), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) }]);
+      const { comm, fields } = procStat(`/proc/${name}/stat`);
+      const ppid = Number(fields[1]);
+      byParent.set(ppid, [...(byParent.get(ppid) ?? []), { pid: Number(name), comm }]);
     } catch {
       // it exited meanwhile
     }
@@ -132,9 +138,8 @@ function chromiumThreadCpu(root) {
     try {
       const type = /--type=(\S+)/.exec(readFileSync(`/proc/${p.pid}/cmdline`, 'utf8'))?.[1] ?? 'browser';
       for (const tid of readdirSync(`/proc/${p.pid}/task`)) {
-        const stat = readFileSync(`/proc/${p.pid}/task/${tid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        out.set(tid, { name: `${type}/${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}`, ms: (Number(fields[11]) + Number(fields[12])) * 10 });
+        const { comm, fields } = procStat(`/proc/${p.pid}/task/${tid}/stat`);
+        out.set(tid, { name: `${type}/${comm}`, ms: (Number(fields[11]) + Number(fields[12])) * 10 });
       }
     } catch {
       // it exited meanwhile
