@@ -1,8 +1,8 @@
 /**
  * The hosts of one fleet run as the page knows them from its events (README "Fleets"): each
- * host's state, exit status, duration, whether it waits for input, and its own output buffer (only
- * the host the user chose is fed to a terminal, so 50 hosts streaming cost 50 appends, not 50
- * terminals). No DOM: host-strip.ts and fleet-panel.ts draw it.
+ * host's state, exit status, duration, whether it waits for input, and its own output buffer (a
+ * live run's stream carries the chosen host's output only, the others' stays on the server; a run
+ * of the history has every host's). No DOM: host-strip.ts and fleet-panel.ts draw it.
  */
 import { hostCount, hostFailed, hostOutcome, type HostResult } from '../src/runs/group-outputs.js';
 import { RawOutput } from './raw-output.js';
@@ -147,15 +147,12 @@ export class FleetHosts {
     return this.hosts.filter((h) => h.exitCode !== undefined && hostFailed(this.result(h))).map((h) => h.target);
   }
 
-  /**
-   * Every host as group-outputs takes it: its name, its output as plain text (from `texts` by
-   * target when given: the worker's, while the run streams), how it ended.
-   */
-  results(texts?: Record<string, string>): HostResult[] {
-    return this.hosts.map((h) => ({ ...this.result(h), host: h.name, output: texts ? (texts[h.target] ?? '') : h.output.plain() }));
+  /** Every host as group-outputs takes it: its name, its output here as plain text, how it ended. */
+  results(): HostResult[] {
+    return this.hosts.map((h) => ({ ...this.result(h), host: h.name, output: h.output.plain() }));
   }
 
-  /** Host `target`'s whole output, `dropped` characters of its start not kept, in place of what this page kept of it. */
+  /** Host `target`'s whole output (from the history), `dropped` characters of its start not kept, in place of what this page kept of it. */
   take(target: string, output: { raw: string; dropped: number }): void {
     const kept = new RawOutput(HOST_OUTPUT_LIMIT);
     kept.push(output.raw);

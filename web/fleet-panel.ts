@@ -7,12 +7,13 @@
  * run of the history (GET /api/history/:runId) is shown again in the same panel, hosts settled.
  */
 import type { HistoryFleetRun } from '../src/history/fleet-history.js';
-import { groupOutputs } from '../src/runs/group-outputs.js';
+import { groupOutputs, type OutputGroup } from '../src/runs/group-outputs.js';
+import type { TargetGroup } from '../src/runs/host-output.js';
 import { fleetLabel } from '../src/session/fleet-spec.js';
 import { FleetHosts, type FleetHost, type HostEnd } from './fleet-hosts.js';
 import { rememberFleet } from './fleet-labels.js';
 import { HostStrip } from './host-strip.js';
-import type { HostOutput } from './event-streams.js';
+import type { LiveOutputs } from './fleet-live.js';
 import type { OutputView } from './output-view.js';
 import { button } from './terminal-view.js';
 
@@ -23,18 +24,6 @@ export interface FleetInfo {
   targets: string[];
 }
 
-/**
- * A live fleet run's output, kept by the worker that reads its events (web/event-streams.ts) until
- * the run is no longer followed; undefined from either: the worker no longer has it (the panel has
- * every host's output by then).
- */
-export interface LiveOutputs {
-  /** Shows host `target` from now on: what it printed so far. */
-  show(target: string): Promise<string | undefined>;
-  /** Every host's output so far as plain text, by target. */
-  texts(): Promise<Record<string, string> | undefined>;
-}
-
 /** What a fleet panel asks of the page. */
 export interface FleetActions {
   /**
@@ -42,11 +31,15 @@ export interface FleetActions {
    * for a run of the history (the server no longer has it): the panel then offers no Re-run failed.
    */
   rerunFailed?(): void;
-  /** Where the hosts' output is while the run streams (none: this panel has it all). */
+  /** Where the hosts' output is, a live run's (web/fleet-live.ts); none: this panel has it all (a run of the history). */
   live?: LiveOutputs;
 }
 
-/** How often the grouped view is redrawn while hosts print or end (ms). */
+/**
+ * How often the grouped view is redrawn while hosts print or end (ms), at least: a live run's
+ * groups come from the server, which reads every host's output for them, so the view is redrawn
+ * no sooner than twice the time the last answer took after it.
+ */
 const GROUPS_MS = 300;
 
 function fleetButton(label: string, title: string, testid: string): HTMLButtonElement {
@@ -76,14 +69,16 @@ export class FleetPanel {
   private userChose = false;
   private grouped = false;
   private groupsScheduled = false;
-  /** Count the choices and the group draws: a worker's answer to an older one is dropped. */
+  /** Count the choices and the group draws: the server's answer to an older one is dropped. */
   private choices = 0;
   private groupDraws = 0;
   /**
-   * True from a choice until the worker's answer: the shown host's output meanwhile is in the
-   * answer (the worker sent it before it took the choice), so it is not written twice.
+   * The shown host's output events from a choice until the server's answer (undefined otherwise):
+   * the answer holds those up to its `lastId`, the others are written after it.
    */
-  private awaitingOutput = false;
+  private awaiting: Array<{ id: number; text: string }> | undefined;
+  /** The id of the newest event the shown host's output from the server included: its output events up to it are in the terminal. */
+  private shownThrough = 0;
 
   constructor(
     private readonly view: OutputView,
@@ -137,10 +132,17 @@ export class FleetPanel {
     this.shown ??= this.hosts.get(data.target);
   }
 
-  /** A host printed: kept in its buffer, written to the terminal only if it is the host shown. */
-  output(target: string, text: string): void {
+  /**
+   * A host printed (output event `id`): kept in its buffer, written to the terminal only if it is
+   * the host shown and the server's answer for it did not include it. (A live run's stream carries
+   * the shown host's output only; the others' `output` events are empty: they mark them running.)
+   */
+  output(target: string, text: string, id = Infinity): void {
     if (this.hosts.output(target, text)) this.strip.update(this.hosts.get(target));
-    if (target === this.shown?.target && !this.awaitingOutput) this.view.write(text);
+    if (target === this.shown?.target && text) {
+      if (this.awaiting) this.awaiting.push({ id, text });
+      else if (id > this.shownThrough) this.view.write(text);
+    }
     if (this.grouped) this.scheduleGroups();
   }
 
@@ -199,14 +201,19 @@ export class FleetPanel {
     this.shown = h;
     this.view.dom.dataset.shownHost = target;
     this.view.clearOutput();
+    const choice = ++this.choices;
+    this.shownThrough = 0;
     if (this.actions.live) {
-      // The worker sends this host's output from now on; what it printed so far comes first.
-      const choice = ++this.choices;
-      this.awaitingOutput = true;
-      void this.actions.live.show(target).then((raw = h.output.raw()) => {
+      // The run's stream carries this host's output from now on; what it printed so far comes first.
+      const awaiting: Array<{ id: number; text: string }> = (this.awaiting = []);
+      void this.liveOutput(target).then((shown) => {
         if (choice !== this.choices) return;
-        this.awaitingOutput = false;
+        this.awaiting = undefined;
+        // Without the server's answer, what this page has of the host (what came while it was shown, the events meanwhile too).
+        this.shownThrough = shown?.lastId ?? awaiting.at(-1)?.id ?? 0;
+        const raw = shown?.text ?? h.output.raw();
         if (raw) this.view.write(raw);
+        for (const e of awaiting) if (e.id > this.shownThrough) this.view.write(e.text);
       });
     } else {
       const raw = h.output.raw();
@@ -233,33 +240,58 @@ export class FleetPanel {
   }
 
   /** Redraws the groups at most every GROUPS_MS while hosts print (each draw reads every host's output). */
-  private scheduleGroups(): void {
+  private scheduleGroups(after = GROUPS_MS): void {
     if (this.groupsScheduled) return;
     this.groupsScheduled = true;
     setTimeout(() => {
       this.groupsScheduled = false;
       if (this.grouped) void this.drawGroups();
-    }, GROUPS_MS);
+    }, after);
   }
 
   /**
-   * Takes over host `target`'s whole output from the worker (the run is no longer followed);
-   * once every host's is here, `released()`.
+   * Host `target`'s output so far from the server; once it no longer keeps the run, every host's
+   * output is taken from the history into this panel (then undefined: the panel has it). Undefined
+   * too when neither could be read: the panel shows what it has.
    */
-  takeOutput(target: string, output: HostOutput): void {
-    this.hosts.take(target, output);
+  private async liveOutput(target: string): Promise<{ text: string; lastId: number } | undefined> {
+    const live = this.actions.live;
+    try {
+      return (await live?.show(target)) ?? (await this.fromHistory(live), undefined);
+    } catch {
+      return undefined;
+    }
   }
 
-  /** Every host's output is in this panel now. */
-  released(): void {
+  /** Every host's output, from the history once the server no longer keeps the run. */
+  private async groupsNow(): Promise<Array<OutputGroup & Partial<TargetGroup>>> {
+    const live = this.actions.live;
+    try {
+      const groups = await live?.groups();
+      if (groups) return groups;
+      await this.fromHistory(live);
+    } catch {
+      // the server could not be asked: what this panel has
+    }
+    return groupOutputs(this.hosts.results());
+  }
+
+  /** Takes every host's output from the history into this panel (the server no longer keeps the run). */
+  private async fromHistory(live: LiveOutputs | undefined): Promise<void> {
+    const run = await live?.history();
+    if (!run || this.actions.live !== live) return;
+    for (const h of run.hosts) this.hosts.take(h.target, { raw: h.output, dropped: 0 });
     this.actions.live = undefined;
   }
 
   private async drawGroups(): Promise<void> {
     const draw = ++this.groupDraws;
-    const texts = await this.actions.live?.texts();
+    const t0 = performance.now();
+    const groups = await this.groupsNow();
     if (draw !== this.groupDraws || !this.grouped) return;
-    const items = groupOutputs(this.hosts.results(texts)).map((g) => {
+    // A live run's stream no longer says when the other hosts print: the groups are read again while it runs.
+    if (this.actions.live && !this.hosts.done) this.scheduleGroups(Math.max(GROUPS_MS, 2 * (performance.now() - t0)));
+    const items = groups.map((g) => {
       const item = document.createElement('section');
       item.className = `fleet-group${g.failed ? ' failed' : ''}`;
       item.dataset.testid = 'fleet-group';
@@ -270,7 +302,7 @@ export class FleetPanel {
       head.textContent = `${g.label} · ${g.outcome}`;
       head.onclick = () => {
         this.userChose = true;
-        this.choose(this.hosts.hosts.find((h) => h.name === g.hosts[0])!.target);
+        this.choose(g.targets?.[0] ?? this.hosts.hosts.find((h) => h.name === g.hosts[0])!.target);
       };
       const pre = document.createElement('pre');
       pre.className = 'fleet-group-output';

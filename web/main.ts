@@ -87,6 +87,7 @@ async function startPage(): Promise<void> {
   const background = document.getElementById('background')!;
   void new BackgroundOutput(api, background, document.getElementById('background-body')!, document.getElementById('background-clear') as HTMLButtonElement).follow();
   const follower = new RunFollower(
+    api,
     new EventStreams(token),
     {
       connection: (state) => setText('connection', state),

@@ -1,21 +1,9 @@
 /**
  * Raw terminal output kept as it arrived, bounded to its last `limit` characters: what Copy all
- * falls back to once the terminal dropped lines, and each fleet host's buffer (only the chosen host
- * is fed to a terminal; the others wait here).
+ * falls back to once the terminal dropped lines, and a fleet host's output on the page (a run of the
+ * history has every host's; a live run's is on the server, GET /api/runs/:runId/output).
  */
-import stripAnsi from 'strip-ansi';
-
-/** Plain text of raw terminal output: escape sequences removed, each `\r`-redrawn line's last state. */
-export function plainText(raw: string): string {
-  return stripAnsi(raw)
-    .split('\n')
-    .map((line) => {
-      const trimmed = line.replace(/\r+$/, '');
-      return trimmed.slice(trimmed.lastIndexOf('\r') + 1);
-    })
-    .join('\n')
-    .replace(/\n+$/, '');
-}
+import { plainText } from '../src/runs/format.js';
 
 export class RawOutput {
   private chunks: string[] = [];

@@ -4,8 +4,9 @@
  * event id it saw (Last-Event-ID), so no output is lost or shown twice.
  */
 import type { EndData } from '../src/runs/run.js';
-import { ApiError, type RunEvent } from './api.js';
+import { ApiError, type Api, type RunEvent } from './api.js';
 import type { EventStreams } from './event-streams.js';
+import { liveOutputs } from './fleet-live.js';
 import { FleetPanel } from './fleet-panel.js';
 import type { OutputView } from './output-view.js';
 
@@ -47,6 +48,7 @@ export class RunFollower {
   stopped = false;
 
   constructor(
+    private readonly api: Api,
     private readonly streams: EventStreams,
     private readonly on: FollowerEvents,
     /** Types into the run's terminal; in a fleet run, into host `target`'s. */
@@ -85,14 +87,26 @@ export class RunFollower {
   /** A fleet host's event, for the fleet panel. */
   private hostEvent(fleet: FleetPanel, event: RunEvent, target: string): void {
     if (event.event === 'start') fleet.hostStarted({ ...event.data, target });
-    else if (event.event === 'output') fleet.output(target, event.data.text);
+    else if (event.event === 'output') fleet.output(target, event.data.text, event.id);
     else if (event.event === 'waiting') fleet.waiting(target);
     else if (event.event === 'end') fleet.hostEnded({ ...event.data, target });
   }
 
-  /** Streams one run to its end, reconnecting after network errors. */
+  /**
+   * Streams one run to its end, reconnecting after network errors. A fleet run's stream carries
+   * the output of the host its panel shows only (`?output=TARGET`): when the panel shows another
+   * host, the stream is opened again for that one, after the last event seen.
+   */
   private async follow(run: PageRun): Promise<void> {
     let lastId = 0;
+    /** The fleet host whose output the stream carries, and the stream's own abort (to open it again for another host). */
+    let output: string | undefined;
+    let current: AbortController | undefined;
+    const shown = (target: string) => {
+      if (target === output) return;
+      output = target;
+      current?.abort();
+    };
     let attempts = 0;
     let finished = false;
     let startedAt: number | undefined;
@@ -106,9 +120,11 @@ export class RunFollower {
       if (event.event === 'start' || event.event === 'end' || event.event === 'error') this.on.answered?.(run);
       switch (event.event) {
         case 'fleet':
+          // From here on the stream carries the output of the host shown only (the first, until another is chosen).
+          if (event.data.targets[0] !== undefined) shown(event.data.targets[0]);
           run.fleet = new FleetPanel(run.view, event.data, {
             rerunFailed: () => this.on.rerunFailed?.(run),
-            live: { show: (target) => this.streams.show(run.runId, target), texts: () => this.streams.texts(run.runId) },
+            live: liveOutputs(this.api, run.runId, shown),
           });
           break;
         case 'params':
@@ -148,15 +164,17 @@ export class RunFollower {
     };
     try {
       while (!finished && !this.stopped) {
+        const stream = (current = new AbortController());
         try {
-          await this.streams.events(run.runId, lastId, handle);
-          if (finished || this.stopped) break;
+          await this.streams.events(run.runId, lastId, handle, stream.signal, output);
         } catch (err) {
-          if (err instanceof ApiError) {
+          if (err instanceof ApiError && !stream.signal.aborted) {
             run.view.failed(err.status === 404 ? 'the server no longer keeps this run' : err.message);
             return;
           }
         }
+        if (finished || this.stopped) break;
+        if (stream.signal.aborted) continue; // another host is shown: its stream opens at once
         if (++attempts > MAX_ATTEMPTS) {
           this.stopped = true;
           this.on.connection('disconnected: reload the page to reconnect');
@@ -167,13 +185,8 @@ export class RunFollower {
       }
       if (!finished && this.stopped) run.view.failed('the server stopped');
     } finally {
+      current = undefined;
       this.on.running(undefined);
-      // The worker keeps a fleet run's output only while the run is followed: the panel takes it over.
-      this.streams.release(
-        run.runId,
-        (target, output) => run.fleet?.takeOutput(target, output),
-        () => run.fleet?.released(),
-      );
     }
   }
 }

@@ -1,4 +1,6 @@
 /** How runs are shown to people, the same on the page, in the terminal and in transcripts. */
+import stripAnsi from 'strip-ansi';
+
 
 /** Formats a duration: ms under a second, then seconds, then m:ss. */
 export function formatDuration(ms: number): string {
@@ -19,4 +21,16 @@ export function formatTime(epochMs: number): string {
 export function blockLabel(block: { title?: string; code: string }): string {
   const label = block.title || block.code.split('\n').find((l) => l.trim() && !l.trim().startsWith('#'))?.trim() || '';
   return label.length > 70 ? `${label.slice(0, 69)}…` : label;
+}
+
+/** Plain text of raw terminal output: escape sequences removed, each `\r`-redrawn line's last state. */
+export function plainText(raw: string): string {
+  return stripAnsi(raw)
+    .split('\n')
+    .map((line) => {
+      const trimmed = line.replace(/\r+$/, '');
+      return trimmed.slice(trimmed.lastIndexOf('\r') + 1);
+    })
+    .join('\n')
+    .replace(/\n+$/, '');
 }

@@ -82,6 +82,8 @@ export class Run {
   private lastId = 0;
   /** Output dropped between head and tail, through event `lastId`: its size in bytes and characters. */
   private gap: { lastId: number; bytes: number; chars: number } | undefined;
+  /** The same by target (a fleet host's output; undefined: output without a target). */
+  private readonly gapsByTarget = new Map<string | undefined, { bytes: number; chars: number }>();
   private keptChars = 0;
   /** Index in the log of the first event past the head (-1 until the head is full). */
   private headEnd = -1;
@@ -181,7 +183,38 @@ export class Run {
       this.gap.lastId = dropped.id;
       this.gap.bytes += dropped.slot.bytes;
       this.gap.chars += dropped.chars;
+      const own = this.gapsByTarget.get(dropped.target) ?? { bytes: 0, chars: 0 };
+      own.bytes += dropped.slot.bytes;
+      own.chars += dropped.chars;
+      this.gapsByTarget.set(dropped.target, own);
     }
+  }
+
+  /**
+   * The kept output of host `target` of a fleet run (undefined: the output events without a
+   * target, a single-target run's), as one text: its events' texts in order, with the
+   * {@link omittedMark} where some of its output was dropped between the run's head and tail.
+   * `lastId` is the newest event's id: every output event of `target` up to it is in `text`, none
+   * after it. Output still buffered (not yet an event) is in neither.
+   */
+  outputOf(target: string | undefined): { text: string; lastId: number; omittedBytes: number } {
+    const parts: string[] = [];
+    const gap = this.gapsByTarget.get(target);
+    let marked = !gap;
+    for (const e of this.log) {
+      if (e.event !== 'output') continue;
+      if (!('slot' in e)) {
+        if (e.data.target === target) parts.push(e.data.text);
+        continue;
+      }
+      if (e.target !== target) continue;
+      // Every dropped event came before the kept ones past the head.
+      if (!marked) parts.push(omittedMark(gap!.bytes));
+      marked = true;
+      parts.push(this.tail.read(e.slot));
+    }
+    if (!marked) parts.push(omittedMark(gap!.bytes));
+    return { text: parts.join(''), lastId: this.lastId, omittedBytes: gap?.bytes ?? 0 };
   }
 
   /**
@@ -260,6 +293,13 @@ export class Run {
     return { id: lastId, event: 'output', data: { runId: this.runId, text, ...(this.options.keepBytes ? { bytes: Buffer.from(text, 'utf8') } : {}) } };
   }
 
+  /** The data of a fleet run's hosts' own `end` events so far (those with a `target`), in order. */
+  hostEndEvents(): Array<EndData & { target: string }> {
+    const ends: Array<EndData & { target: string }> = [];
+    for (const e of this.log) if (e.event === 'end' && 'data' in e && 'target' in e.data && e.data.target !== undefined) ends.push(e.data as EndData & { target: string });
+    return ends;
+  }
+
   /** Resolves at the next event (or at once if the run has finished). */
   changed(): Promise<void> {
     if (this.finished) return Promise.resolve();
@@ -273,7 +313,7 @@ export class Run {
    * handed over once the reader asks for the next one.
    */
   async *follow(afterId: number, signal?: AbortSignal): AsyncGenerator<RunEvent> {
-    const consumer: Consumer = { cursor: afterId, delivered: 0 };
+    const consumer: Consumer = { cursor: afterId, delivered: this.charsThrough(afterId) };
     const detach = this.attach(consumer);
     const aborted = new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
     try {
@@ -293,6 +333,21 @@ export class Run {
     } finally {
       detach();
     }
+  }
+
+  /**
+   * The output characters of the events through id `afterId`: what a reader that resumes after it
+   * has had (a reader counted from 0 would lag by all of it, and pause the shell for good). Output
+   * dropped after `afterId` counts as not had: its omitted mark hands it over.
+   */
+  private charsThrough(afterId: number): number {
+    let after = this.gap && afterId < this.gap.lastId ? this.gap.chars : 0;
+    for (let i = this.log.length - 1; i >= 0 && this.log[i].id > afterId; i--) {
+      const e = this.log[i];
+      if ('slot' in e) after += e.chars;
+      else if (e.event === 'output') after += e.data.text.length;
+    }
+    return this.totalChars - after;
   }
 
   /** Registers a connected reader; its lag (output not yet handed to it) may pause the shell. */

@@ -19,6 +19,7 @@ import { FileConflictError, type ScriptFile } from './script-file.js';
 import { lastEventId, streamRun } from './sse.js';
 import { paramsRoutes, type InputDeps } from './params-routes.js';
 import type { Run } from '../runs/run.js';
+import { groupHosts } from '../runs/host-output.js';
 import { isFleet } from '../session/fleet-spec.js';
 import { FleetError, resolveFleet, type InventoryOptions, type ResolvedFleet } from '../session/inventory.js';
 import { TargetError } from '../session/target.js';
@@ -226,10 +227,34 @@ export function createApp(deps: AppDeps): Hono {
     if ('error' in run) return c.json({ error: run.error }, run.status);
     return answerRun(c, run);
   });
+  /** The 400 for a `target` that is not a host of fleet run `run` (a single-target run has none). */
+  const notAHost = (c: Context, run: Run, target: string) => (run.fleet?.hosts.some((h) => h.target === target) ? undefined : c.json({ error: `no host ${target} in the run` }, 400));
+  // `?output=TARGET`: a fleet run's stream with only that host's output (host-output.ts).
   api.get('/runs/:runId/events', (c) => {
     const run = runs.get(c.req.param('runId'));
     if (!run) return c.json({ error: 'no such run' }, 404);
-    return streamRun(c, run, lastEventId(c), deps.shutdown);
+    const output = c.req.query('output');
+    // A fleet not resolved yet (a default fleet, at the run's turn) cannot say which hosts it has.
+    const bad = output !== undefined && run.fleet ? notAHost(c, run, output) : undefined;
+    return bad ?? streamRun(c, run, lastEventId(c), deps.shutdown, output);
+  });
+  // A host's kept output through event `lastId` (a single-target run's output with no target).
+  api.get('/runs/:runId/output', (c) => {
+    const runId = c.req.param('runId');
+    const run = runs.get(runId);
+    if (!run) return c.json({ error: 'no such run' }, 404);
+    const target = c.req.query('target');
+    if (target === undefined && run.fleet) return c.json({ error: "target: a fleet run's output is kept per host: name its target" }, 400);
+    const bad = target !== undefined ? notAHost(c, run, target) : undefined;
+    return bad ?? c.json({ runId, ...(target !== undefined ? { target } : {}), ...run.outputOf(target) });
+  });
+  // Every host's output grouped by identical text and outcome, failing groups first.
+  api.get('/runs/:runId/groups', (c) => {
+    const runId = c.req.param('runId');
+    const run = runs.get(runId);
+    if (!run) return c.json({ error: 'no such run' }, 404);
+    const groups = groupHosts(run);
+    return groups ? c.json({ runId, groups }) : c.json({ error: 'not a fleet run' }, 400);
   });
   api.post('/runs/:runId/interrupt', tooLarge(MAX_RUN_BODY), async (c) => {
     const runId = c.req.param('runId');
@@ -246,8 +271,8 @@ export function createApp(deps: AppDeps): Hono {
     const parsed = (await loadSchemas()).interruptBody.safeParse(body);
     if (!parsed.success) return c.json({ error: `invalid request body: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}` }, 400);
     const { target } = parsed.data;
-    if (target !== undefined && !run.fleet?.hosts.some((h) => h.target === target)) return c.json({ error: `no host ${target} in the run` }, 400);
-    return c.json({ runId, interrupted: runs.interrupt(runId, target) });
+    const bad = target !== undefined ? notAHost(c, run, target) : undefined;
+    return bad ?? c.json({ runId, interrupted: runs.interrupt(runId, target) });
   });
   api.post('/runs/:runId/input', tooLarge(MAX_RUN_BODY), jsonBody('input'), (c) => {
     const runId = c.req.param('runId');
@@ -255,7 +280,8 @@ export function createApp(deps: AppDeps): Hono {
     if (!run) return c.json({ error: 'no such run' }, 404);
     const { data, target } = c.req.valid('json');
     if (run.fleet && target === undefined) return c.json({ error: 'target: a fleet run takes input for one host: name its target' }, 400);
-    if (target !== undefined && !run.fleet?.hosts.some((h) => h.target === target)) return c.json({ error: `no host ${target} in the run` }, 400);
+    const bad = target !== undefined ? notAHost(c, run, target) : undefined;
+    if (bad) return bad;
     if (!runs.input(runId, data, target)) return c.json({ error: target === undefined ? 'the run is not running' : `${target} is not running` }, 409);
     return c.json({ runId, delivered: true });
   });

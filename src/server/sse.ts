@@ -6,6 +6,7 @@ import type { Context } from 'hono';
 import type { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { streamHeaders } from './guards.js';
+import { outputFilter } from '../runs/host-output.js';
 import type { Run } from '../runs/run.js';
 
 /** Idle streams get a comment line this often (ms), so proxies and clients keep them open. */
@@ -118,12 +119,16 @@ export function eventStream(
  * `end` or `error`, or with a final `shutdown` event when `shutdown` aborts. The stream pulls from
  * the run's log at the pace the client reads (no queue per client), and a connected client that
  * lags pauses the shell (Run.follow). A client that goes away only stops its own stream; the run
- * goes on.
+ * goes on. With `output` (a fleet host's target), the other hosts' output is left out as
+ * host-output.ts's outputFilter says; the events left out count as read for the flow control.
  */
-export function streamRun(c: Context, run: Run, afterId: number, shutdown: AbortSignal): Response {
+export function streamRun(c: Context, run: Run, afterId: number, shutdown: AbortSignal, output?: string): Response {
+  const filter = output === undefined ? undefined : outputFilter(output);
   return eventStream(c, shutdown, async (send, stop) => {
     let retry: number | undefined = RETRY_MS;
-    for await (const event of run.follow(afterId, stop)) {
+    for await (const each of run.follow(afterId, stop)) {
+      const event = filter ? filter(each) : each;
+      if (!event) continue;
       await send(frame(event.event, event.data, event.id, retry));
       retry = undefined;
     }

@@ -179,13 +179,45 @@ test('a fleet run followed again after a reload, and a host chosen while it stre
   await nb.page.waitForFunction((q) => / 40\n/.test(document.querySelector(q)?.querySelector('.output-body')?.textContent ?? ''), COUNT, { timeout: 60_000 });
   const shown = (await text()).split('\n').slice(0, -1); // the last line may be under way
   expect(shown).toEqual(lines(fleet.ports.web04, shown.length));
-  // web05 is chosen while both print.
+  // web05 is chosen while both print: the run's stream is opened again for web05's output only.
+  const streams: string[] = [];
+  nb.page.on('request', (r) => void (r.url().includes('/events?output=') && streams.push(decodeURIComponent(r.url().split('?output=')[1]))));
   await nb.page.locator(COUNT).locator('[data-testid="fleet-host"][data-target="ssh://web05"]').click();
   await waitState(COUNT, ['ok']);
   await nb.page.waitForFunction((q) => (document.querySelector(q)!.querySelector('.output-body')?.textContent ?? '').endsWith(' 500'), COUNT);
   expect((await text()).split('\n')).toEqual(lines(fleet.ports.web05, 500));
+  expect(streams).toEqual(['ssh://web05']);
   expect(nb.pageErrors).toEqual([]);
 }, 120_000);
+
+test("once the server no longer keeps a fleet run, its panel reads the hosts' output from the history", async () => {
+  const dir = tempDir('cmdrun-e2e-fleet-kept-');
+  const file = join(dir, 'kept.sh');
+  writeFileSync(file, ['# %% ports on="ssh://web06,ssh://web07"', 'echo "port $(echo "$SSH_CONNECTION" | cut -d" " -f4)"', '# %% later', 'echo later', ''].join('\n'));
+  const other = await openNotebook(file, env, ['--max-runs', '1']);
+  try {
+    const PORTS = '[data-testid="output"][data-fleet="ssh://web06,ssh://web07"]';
+    await other.page.locator('.cm-line', { hasText: 'SSH_CONNECTION' }).click();
+    await other.page.keyboard.press('Control+Enter');
+    await other.page.waitForFunction((q) => document.querySelector(q)?.getAttribute('data-state') === 'ok', PORTS, { timeout: 60_000 });
+    // The next run makes the server forget the fleet run (it keeps one).
+    await other.page.locator('.cm-line', { hasText: 'echo later' }).click();
+    await other.page.keyboard.press('Control+Enter');
+    await other.page.waitForFunction(() => [...document.querySelectorAll('[data-testid="output"]')].some((p) => p.getAttribute('data-state') === 'ok' && p.textContent?.includes('later')));
+    const runId = (await other.page.locator(PORTS).getAttribute('data-run-id'))!;
+    const answers: string[] = [];
+    other.page.on('response', (r) => void (r.url().includes(runId) && answers.push(`${r.status()} ${new URL(r.url()).pathname}`)));
+    await other.page.locator(PORTS).locator('[data-testid="fleet-host"][data-target="ssh://web07"]').click();
+    await other.page.waitForFunction(({ q, port }) => document.querySelector(q)!.querySelector('.output-body')?.textContent === `port ${port}`, { q: PORTS, port: fleet.ports.web07 });
+    await other.page.locator(PORTS).locator('[data-testid="group-identical"]').click();
+    expect(await other.page.locator(PORTS).locator('[data-testid="fleet-group"] .fleet-group-head').allTextContents()).toEqual(['web06 (1 host) · ok', 'web07 (1 host) · ok']);
+    // The server answered 404 for the host's output, the history had the run; nothing was asked again.
+    expect(answers).toEqual([`404 /api/runs/${runId}/output`, `200 /api/history/${runId}`]);
+    expect(other.pageErrors).toEqual([]);
+  } finally {
+    await other.close();
+  }
+}, 90_000);
 
 test('after cmdrun restarts, fleet runs come back from the history as fleet panels; History lists a fleet run once and shows all of it', async () => {
   nb.served.child.kill('SIGTERM');

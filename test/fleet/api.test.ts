@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { startFleet, type Fleet } from '../helpers/fleet.js';
 import { api, WEB_ROOT } from '../helpers/server.js';
-import { EventStream, readEvents, type SseEvent } from '../helpers/sse.js';
+import { EventStream, outputOf, readEvents, type SseEvent } from '../helpers/sse.js';
 import { tempDir } from '../helpers/tmp.js';
 
 let fleet: Fleet;
@@ -137,6 +137,53 @@ describe('a fleet run', () => {
     const events = await stream.done;
     expect(hostOutput(events, 'ssh://web11')).toContain('got for ssh://web11');
     expect(hostOutput(events, 'ssh://web12')).toContain('got for ssh://web12');
+  }, 120_000);
+});
+
+describe('one host at a time', () => {
+  test('?output=TARGET leaves the other hosts\' output out but one empty output after each of their other events; each host\'s output and the groups are on the server', async () => {
+    const targets = ['ssh://web13', 'ssh://web14', 'ssh://web15'];
+    // web15 prints something else and fails; the others print the same, in at least two output events.
+    const code = `echo same; [ "$(echo "$SSH_CONNECTION" | cut -d" " -f4)" = ${fleet.ports.web15} ] && { echo other; exit 3; }; sleep 0.2; seq 1 2000 | sed 's/^/line /'`;
+    const accepted = await api(server, '/api/runs', { method: 'POST', json: { code, on: targets.join(',') }, headers: { Accept: 'application/json' } });
+    const { runId } = (await accepted.json()) as { runId: string };
+    const all = await readEvents(await api(server, `/api/runs/${runId}/events`));
+    const shown = await readEvents(await api(server, `/api/runs/${runId}/events?output=${encodeURIComponent('ssh://web13')}`));
+    const lines = `same\n${Array.from({ length: 2000 }, (_, i) => `line ${i + 1}`).join('\n')}\n`;
+    expect(hostOutput(all, 'ssh://web14')).toBe(lines);
+    expect(all.filter((e) => e.event === 'output' && e.data.target === 'ssh://web14').length).toBeGreaterThan(1);
+
+    // The shown host's output whole; each other host: one empty output after its start, none after its end.
+    expect(hostOutput(shown, 'ssh://web13')).toBe(lines);
+    for (const target of ['ssh://web14', 'ssh://web15']) {
+      const own = shown.filter((e) => e.data.target === target);
+      expect(own.map((e) => e.event)).toEqual(['start', 'output', 'end']);
+      expect(own[1].data).toEqual({ runId, target, text: '' });
+    }
+    // Every other event as the whole stream has it, in order.
+    const others = (events: SseEvent[]) => events.filter((e) => e.event !== 'output').map((e) => `${e.id} ${e.event}`);
+    expect(others(shown)).toEqual(others(all));
+
+    // Each host's output so far, through the newest event.
+    for (const target of targets) {
+      const res = await api(server, `/api/runs/${runId}/output?target=${encodeURIComponent(target)}`);
+      expect(await res.json()).toEqual({ runId, target, text: hostOutput(all, target), lastId: Number(all.at(-1)!.id), omittedBytes: 0 });
+    }
+    const groups = (await (await api(server, `/api/runs/${runId}/groups`)).json()) as { groups: Array<Record<string, unknown>> };
+    expect(groups.groups).toEqual([
+      expect.objectContaining({ hosts: ['web15'], targets: ['ssh://web15'], output: 'same\nother', outcome: 'failed 3', failed: true }),
+      expect.objectContaining({ hosts: ['web13', 'web14'], targets: ['ssh://web13', 'ssh://web14'], label: 'web[13-14] (2 hosts)', output: lines.trimEnd(), outcome: 'ok', failed: false }),
+    ]);
+
+    // A host not in the run, a fleet run's output without a target, the groups of a single-target run: 400s.
+    expect((await api(server, `/api/runs/${runId}/events?output=ssh%3A%2F%2Fweb99`)).status).toBe(400);
+    const untargeted = await api(server, `/api/runs/${runId}/output`);
+    expect(untargeted.status).toBe(400);
+    expect(((await untargeted.json()) as { error: string }).error).toMatch(/^target: /);
+    const single = await post({ code: 'echo one' });
+    const singleId = single[0].data.runId as string;
+    expect((await api(server, `/api/runs/${singleId}/groups`)).status).toBe(400);
+    expect(await (await api(server, `/api/runs/${singleId}/output`)).json()).toEqual({ runId: singleId, text: outputOf(single), lastId: Number(single.at(-1)!.id), omittedBytes: 0 });
   }, 120_000);
 });
 

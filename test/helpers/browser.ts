@@ -36,8 +36,8 @@ export interface OpenNotebook {
 }
 
 /** Starts `cmdrun SCRIPT --no-browser` (with `env` added), opens the printed URL and waits until the editor is ready. */
-export async function openNotebook(script: string, env: NodeJS.ProcessEnv = {}): Promise<OpenNotebook> {
-  const served = await serveCli([script], env);
+export async function openNotebook(script: string, env: NodeJS.ProcessEnv = {}, args: string[] = []): Promise<OpenNotebook> {
+  const served = await serveCli([...args, script], env);
   const browser = await launchBrowser();
   const page = browser.pages()[0] ?? (await browser.newPage());
   const pageErrors: string[] = [];

@@ -138,6 +138,21 @@ describe('resume and replay', () => {
     expect(events.at(-1)?.event).toBe('end');
   }, 60_000);
 
+  test('a client that resumes after more than 1 MiB of output is not taken for one that lags: the shell is not paused for it', async () => {
+    // 3 MB, then the block waits for a line; the client leaves there and comes back after the answer.
+    const { runId } = await postJson({ code: 'yes 0123456789abcdef | head -c 3000000; echo; read -r line; echo "got $line"; yes abc | head -c 2000000; echo; echo finished' });
+    const leave = new AbortController();
+    const first = new EventStream(await api(server, `/api/runs/${runId}/events`, { signal: leave.signal }));
+    await first.until((e) => e.event === 'waiting');
+    leave.abort();
+    const lastId = first.events.at(-1)!.id!;
+    await api(server, `/api/runs/${runId}/input`, { method: 'POST', json: { data: 'more\r' } });
+    const rest = await readEvents(await api(server, `/api/runs/${runId}/events`, { headers: { 'last-event-id': lastId } }));
+    expect(outputOf(rest)).toContain('got more\n');
+    expect(outputOf(rest).endsWith('\nfinished\n')).toBe(true);
+    expect(rest.at(-1)!.event).toBe('end');
+  }, 60_000);
+
   test('GET /api/runs gives the page what it needs to restore: code, lines, status', async () => {
     const running = await postJson({ code: 'sleep 0.5', lineStart: 3, lineEnd: 3 });
     const queued = await postJson({ code: 'echo after', lineStart: 5, lineEnd: 6 });

@@ -1,0 +1,63 @@
+// One fleet host's output out of a run's log (Run.outputOf) when the log dropped some between its
+// head and tail, and the filter of a stream that shows one host (host-output.ts), on a real Run.
+import { expect, test } from 'vitest';
+import { outputFilter } from '../../src/runs/host-output.js';
+import { omittedMark, Run, type RunEvent } from '../../src/runs/run.js';
+
+const A = 'ssh://a';
+const B = 'ssh://b';
+
+function fleetRun(headChars: number, tailChars: number): Run {
+  const run = new Run('r1', { code: 'x' }, { headChars, tailChars });
+  run.emit({ event: 'start', data: { runId: 'r1', startedAt: 0 } });
+  return run;
+}
+
+const out = (run: Run, target: string, text: string) => run.emit({ event: 'output', data: { runId: 'r1', target, text } });
+
+test("a host's output keeps its head and tail, with the mark of what was dropped between them, apart from the other hosts'", () => {
+  const run = fleetRun(10, 18);
+  out(run, A, 'a-head-1\n'); // 9 characters: the head is full after the next
+  out(run, B, 'b-head\n');
+  for (let i = 0; i < 5; i++) {
+    out(run, A, `a${i}\n`);
+    out(run, B, `b${i}\n`);
+  }
+  // Kept: the head (16 characters, the first event past 10 included), then up to 28 in all: a3 b3 a4 b4.
+  const a = run.outputOf(A);
+  const b = run.outputOf(B);
+  expect(a.text).toBe(`a-head-1\n${omittedMark(9)}a3\na4\n`);
+  expect(b.text).toBe(`b-head\n${omittedMark(9)}b3\nb4\n`);
+  expect(a.omittedBytes).toBe(9);
+  expect(a.lastId).toBe(run.latestId);
+  expect(run.outputOf(undefined)).toEqual({ text: '', lastId: run.latestId, omittedBytes: 0 });
+  // A host whose every output past the head was dropped: the mark ends its text.
+  out(run, B, 'b5\n');
+  out(run, B, 'b6\n');
+  out(run, B, 'b7\n');
+  expect(run.outputOf(A).text).toBe(`a-head-1\n${omittedMark(15)}`);
+});
+
+test("a stream showing one host: another host's output is one empty event after each of its other events", () => {
+  const events: RunEvent[] = [];
+  let id = 0;
+  const add = (event: string, data: Record<string, unknown>) => events.push({ id: ++id, event, data: { runId: 'r1', ...data } } as RunEvent);
+  add('start', { target: B, startedAt: 0 });
+  add('output', { target: B, text: 'one' });
+  add('output', { target: A, text: 'shown' });
+  add('output', { target: B, text: 'two' });
+  add('waiting', { target: B });
+  add('output', { target: B, text: 'three' });
+  add('output', { target: B, text: 'four' });
+  add('output', { text: 'no target' });
+  const filter = outputFilter(A);
+  const sent = events.map(filter).filter((e) => e !== undefined);
+  expect(sent.map((e) => [e.id, e.event, (e.data as { text?: string }).text])).toEqual([
+    [1, 'start', undefined],
+    [2, 'output', ''],
+    [3, 'output', 'shown'],
+    [5, 'waiting', undefined],
+    [6, 'output', ''],
+    [8, 'output', 'no target'],
+  ]);
+});
