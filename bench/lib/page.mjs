@@ -242,12 +242,13 @@ const CPU_EVENTS = { task: 'ThreadControllerImpl::RunTask', animationFrame: 'Fir
  * Starts a Chromium trace of `page` (BENCH_PAGE_TRACE=1); `stop()` ends it and resolves with the
  * thread CPU time (ms) of the page's main thread: the longest and the total of its tasks, its
  * animation-frame callbacks (the terminal's draws), idle callbacks (the backfill) and timers
- * (xterm.js parsing). Unlike the frames' wall time, CPU time holds when other work shares the cores.
+ * (xterm.js parsing), and (`byEvent`) its CPU time by trace event name, the 14 largest (style,
+ * layout, paint...). Unlike the frames' wall time, CPU time holds when other work shares the cores.
  */
 async function startTrace(page) {
   const cdp = await page.context().newCDPSession(page);
   const events = [];
-  cdp.on('Tracing.dataCollected', ({ value }) => events.push(...value.filter((e) => e.ph === 'M' || Object.values(CPU_EVENTS).includes(e.name))));
+  cdp.on('Tracing.dataCollected', ({ value }) => events.push(...value.filter((e) => e.ph === 'M' || (e.ph === 'X' && e.tdur !== undefined))));
   await cdp.send('Tracing.start', { transferMode: 'ReportEvents', traceConfig: { includedCategories: ['toplevel', 'devtools.timeline'], excludedCategories: ['*'] } });
   return {
     async stop() {
@@ -265,6 +266,10 @@ async function startTrace(page) {
         const ms = events.filter((e) => thread(e) === main && e.name === name && e.ph === 'X' && e.tdur !== undefined).map((e) => e.tdur / 1000);
         out[key] = { maxMs: Math.round(Math.max(0, ...ms)), totalMs: Math.round(ms.reduce((a, b) => a + b, 0)), count: ms.length };
       }
+      // The main thread's CPU by trace event (style, layout, paint, GC, script...; events nest, so the parts overlap).
+      const byName = new Map();
+      for (const e of events) if (thread(e) === main && e.ph === 'X' && e.tdur !== undefined) byName.set(e.name, (byName.get(e.name) ?? 0) + e.tdur / 1000);
+      out.byEvent = Object.fromEntries([...byName].sort((a, b) => b[1] - a[1]).slice(0, 14).map(([n, ms]) => [n, Math.round(ms)]));
       return out;
     },
   };
