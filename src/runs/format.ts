@@ -1,7 +1,6 @@
 /** How runs are shown to people, the same on the page, in the terminal and in transcripts. */
 import stripAnsi from 'strip-ansi';
 
-
 /** Formats a duration: ms under a second, then seconds, then m:ss. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;

@@ -40,6 +40,25 @@ export interface TargetGroup extends OutputGroup {
 }
 
 /**
+ * Each run's hosts' output as plain text, by target, with the stamp of the output it was made from
+ * (Run.outputStamp): a client that shows the groups while the run streams asks again and again,
+ * and a host whose kept output did not change since costs nothing. Kept as long as the run is.
+ */
+const plainCache = new WeakMap<Run, Map<string, { stamp: string; plain: string }>>();
+
+/** Host `target`'s kept output of `run` as plain text, made again only when it changed. */
+function plainOutputOf(run: Run, target: string): string {
+  let byTarget = plainCache.get(run);
+  if (!byTarget) plainCache.set(run, (byTarget = new Map()));
+  const stamp = run.outputStamp(target);
+  const cached = byTarget.get(target);
+  if (cached?.stamp === stamp) return cached.plain;
+  const plain = plainText(run.outputOf(target).text);
+  byTarget.set(target, { stamp, plain });
+  return plain;
+}
+
+/**
  * Every host's kept output of fleet run `run` (Run.outputOf) as plain text (escape sequences
  * removed, each redrawn line's last state), grouped by identical output and outcome, failing groups
  * first (group-outputs.ts). A host with no `end` yet is `running` (exit status null).
@@ -55,7 +74,7 @@ export function groupHosts(run: Run): TargetGroup[] | undefined {
     const name = hostName(target);
     byName.set(name, target);
     const end = ends.get(target);
-    return { host: name, output: plainText(run.outputOf(target).text), exitCode: end?.exitCode ?? null, unreachable: end?.unreachable, interrupted: end?.interrupted };
+    return { host: name, output: plainOutputOf(run, target), exitCode: end?.exitCode ?? null, unreachable: end?.unreachable, interrupted: end?.interrupted };
   });
   return groupOutputs(results).map((g) => ({ ...g, targets: g.hosts.map((name) => byName.get(name)!) }));
 }

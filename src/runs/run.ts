@@ -84,6 +84,8 @@ export class Run {
   private gap: { lastId: number; bytes: number; chars: number } | undefined;
   /** The same by target (a fleet host's output; undefined: output without a target). */
   private readonly gapsByTarget = new Map<string | undefined, { bytes: number; chars: number }>();
+  /** The id of each target's newest output event (undefined: output without a target). */
+  private readonly lastOutputIds = new Map<string | undefined, number>();
   private keptChars = 0;
   /** Index in the log of the first event past the head (-1 until the head is full). */
   private headEnd = -1;
@@ -144,6 +146,7 @@ export class Run {
       this.log.push(event);
     }
     if (event.event === 'output') {
+      this.lastOutputIds.set(event.data.target, event.id);
       this.keepBounded(event.data.text.length);
       this.updateFlow(); // a reader stuck on a slow write lags further with every output event
     }
@@ -291,6 +294,15 @@ export class Run {
     const { lastId, bytes } = this.gap!;
     const text = omittedMark(bytes);
     return { id: lastId, event: 'output', data: { runId: this.runId, text, ...(this.options.keepBytes ? { bytes: Buffer.from(text, 'utf8') } : {}) } };
+  }
+
+  /**
+   * A stamp of the kept output of `target` (undefined: without a target): the id of its newest
+   * output event and how much of its output was dropped. Its outputOf text changes only when this
+   * does.
+   */
+  outputStamp(target: string | undefined): string {
+    return `${this.lastOutputIds.get(target) ?? 0}:${this.gapsByTarget.get(target)?.chars ?? 0}`;
   }
 
   /** The data of a fleet run's hosts' own `end` events so far (those with a `target`), in order. */

@@ -1,7 +1,8 @@
 // One fleet host's output out of a run's log (Run.outputOf) when the log dropped some between its
 // head and tail, and the filter of a stream that shows one host (host-output.ts), on a real Run.
 import { expect, test } from 'vitest';
-import { outputFilter } from '../../src/runs/host-output.js';
+import { plainText } from '../../src/runs/format.js';
+import { groupHosts, outputFilter } from '../../src/runs/host-output.js';
 import { omittedMark, Run, type RunEvent } from '../../src/runs/run.js';
 
 const A = 'ssh://a';
@@ -60,4 +61,25 @@ test("a stream showing one host: another host's output is one empty event after 
     [6, 'output', ''],
     [8, 'output', 'no target'],
   ]);
+});
+
+test('the groups follow each host\'s kept output as it grows and as the run drops some of it', () => {
+  const run = fleetRun(4, 16);
+  run.fleet = { on: `${A},${B}`, label: '2 hosts', hosts: [{ target: A }, { target: B }] };
+  const groups = () => groupHosts(run)!.map((g) => `${g.hostList} ${g.outcome}: ${JSON.stringify(g.output)}`);
+  out(run, A, 'same\n');
+  out(run, B, 'same\n');
+  expect(groups()).toEqual(['a,b running: "same"']);
+  out(run, A, 'more\n');
+  expect(groups()).toEqual(['a running: "same\\nmore"', 'b running: "same"']);
+  run.emit({ event: 'end', data: { runId: 'r1', target: B, exitCode: 2, durationMs: 1, cwd: '/', interrupted: false, sessionRestarted: false, unreachable: false } });
+  expect(groups()).toEqual(['b failed 2: "same"', 'a running: "same\\nmore"']);
+  // B's output pushes the oldest output past the head (B's 'same', A's 'more') out of the 20
+  // characters kept: A's text gets the mark, though A printed nothing since.
+  for (let i = 0; i < 4; i++) out(run, B, `b${i}\n`);
+  expect(groups()).toEqual([
+    `b failed 2: ${JSON.stringify(plainText(`${omittedMark(5)}b0\nb1\nb2\nb3\n`))}`,
+    `a running: ${JSON.stringify(plainText(`same\n${omittedMark(5)}`))}`,
+  ]);
+  expect(groupHosts(new Run('r2', { code: 'x' }))).toBeUndefined();
 });
