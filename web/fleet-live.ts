@@ -32,10 +32,11 @@ export interface LiveOutputs {
 const gone = (err: unknown) => err instanceof ApiError && err.status === 404;
 
 /**
- * The live outputs of fleet run `runId`; `shown(target)` is called once host `target`'s output so
- * far is known, for the run's stream to carry that host's output from then on.
+ * The live outputs of fleet run `runId`; `shown(target, throughId)` is called once host `target`'s
+ * output so far is known (through event `throughId`), for the run's stream to carry that host's
+ * output after it.
  */
-export function liveOutputs(api: Api, runId: string, shown: (target: string) => void): LiveOutputs {
+export function liveOutputs(api: Api, runId: string, shown: (target: string, throughId: number) => void): LiveOutputs {
   const run = `/api/runs/${encodeURIComponent(runId)}`;
   /** Counts the choices: the stream follows the newest, whatever order the answers come in. */
   let choices = 0;
@@ -44,7 +45,7 @@ export function liveOutputs(api: Api, runId: string, shown: (target: string) => 
       const choice = ++choices;
       try {
         const answer = await api.json<ShownOutput>('GET', `${run}/output?target=${encodeURIComponent(target)}`);
-        if (choice === choices) shown(target);
+        if (choice === choices) shown(target, answer.lastId);
         return answer;
       } catch (err) {
         if (gone(err)) return undefined;

@@ -95,33 +95,40 @@ export class RunFollower {
   /**
    * Streams one run to its end, reconnecting after network errors. A fleet run's stream carries
    * the output of the host its panel shows only (`?output=TARGET`): when the panel shows another
-   * host, the stream is opened again for that one, after the last event seen.
+   * host, the stream is opened again for that one, from the last event its output so far included
+   * (the old stream left that host's later output out); of the events seen already, only that
+   * host's output is taken.
    */
   private async follow(run: PageRun): Promise<void> {
     let lastId = 0;
     /** The fleet host whose output the stream carries, and the stream's own abort (to open it again for another host). */
     let output: string | undefined;
     let current: AbortController | undefined;
-    const shown = (target: string) => {
+    /** After another host is shown: the last event its output so far included (the stream opens after it). */
+    let replayAfter: number | undefined;
+    const shown = (target: string, throughId: number) => {
       if (target === output) return;
       output = target;
+      replayAfter = Math.min(replayAfter ?? Infinity, throughId);
       current?.abort();
     };
     let attempts = 0;
     let finished = false;
     let startedAt: number | undefined;
     const handle = (event: RunEvent | { id: number; event: 'shutdown' }) => {
-      if (event.event !== 'shutdown' && event.id) lastId = event.id;
-      attempts = 0;
-      this.on.connection('connected');
       // A fleet host's own start, output, waiting and end name their `target` (web/fleet-panel.ts).
       const target = event.event !== 'shutdown' && 'target' in event.data ? event.data.target : undefined;
+      // Seen already (a stream opened again for another host): only that host's output is new.
+      if (event.id && event.id <= lastId && !(event.event === 'output' && target === output)) return;
+      if (event.event !== 'shutdown' && event.id) lastId = Math.max(lastId, event.id);
+      attempts = 0;
+      this.on.connection('connected');
       if (target !== undefined && run.fleet) return this.hostEvent(run.fleet, event as RunEvent, target);
       if (event.event === 'start' || event.event === 'end' || event.event === 'error') this.on.answered?.(run);
       switch (event.event) {
         case 'fleet':
           // From here on the stream carries the output of the host shown only (the first, until another is chosen).
-          if (event.data.targets[0] !== undefined) shown(event.data.targets[0]);
+          if (event.data.targets[0] !== undefined) shown(event.data.targets[0], lastId);
           run.fleet = new FleetPanel(run.view, event.data, {
             rerunFailed: () => this.on.rerunFailed?.(run),
             live: liveOutputs(this.api, run.runId, shown),
@@ -165,8 +172,10 @@ export class RunFollower {
     try {
       while (!finished && !this.stopped) {
         const stream = (current = new AbortController());
+        const after = Math.min(lastId, replayAfter ?? Infinity);
+        replayAfter = undefined;
         try {
-          await this.streams.events(run.runId, lastId, handle, stream.signal, output);
+          await this.streams.events(run.runId, after, handle, stream.signal, output);
         } catch (err) {
           if (err instanceof ApiError && !stream.signal.aborted) {
             run.view.failed(err.status === 404 ? 'the server no longer keeps this run' : err.message);

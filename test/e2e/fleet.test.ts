@@ -93,6 +93,8 @@ test('a fleet block: header and tooltip name the fleet, a chip per host, the cou
 test('Group identical: each distinct output once under its hosts, in ranges, failing groups first', async () => {
   const panel = nb.page.locator(CHECK);
   await panel.locator('[data-testid="group-identical"]').click();
+  // The groups come from the server (GET /api/runs/:runId/groups).
+  await panel.locator('[data-testid="fleet-group"]').first().waitFor();
   const groups = await panel.locator('[data-testid="fleet-group"] .fleet-group-head').allTextContents();
   expect(groups).toEqual(['web03 (1 host) · failed 3', 'web12 (1 host) · unreachable', 'web[01-02,04-11] (10 hosts) · ok']);
   const outputs = await panel.locator('[data-testid="fleet-group"] .fleet-group-output').allTextContents();
@@ -140,7 +142,7 @@ test('the input line sends to the chosen host only; Interrupt stops the others',
     const p = document.querySelector(q);
     return p && [...p.querySelectorAll<HTMLElement>('[data-testid="fleet-host"]')].every((c) => c.dataset.state === 'running') && p.querySelector('.output-body')?.textContent === 'name? ';
   }, ASK, { timeout: 60_000 });
-  // Grouped while the hosts still run: their output so far comes from the worker reading the stream.
+  // Grouped while the hosts still run: their output so far comes from the server.
   await panel.locator('[data-testid="group-identical"]').click();
   await nb.page.waitForFunction((q) => document.querySelector(q)!.querySelectorAll('[data-testid="fleet-group"]').length > 0, ASK);
   await expect(panel.locator('[data-testid="fleet-group"] .fleet-group-head').allTextContents()).resolves.toEqual(['web[01-03] (3 hosts) · running']);
@@ -182,11 +184,24 @@ test('a fleet run followed again after a reload, and a host chosen while it stre
   // web05 is chosen while both print: the run's stream is opened again for web05's output only.
   const streams: string[] = [];
   nb.page.on('request', (r) => void (r.url().includes('/events?output=') && streams.push(decodeURIComponent(r.url().split('?output=')[1]))));
+  // The answer with web05's output so far is held until the run went 30 events further: the
+  // stream still open (web04's) carried them meanwhile, web05's output among them left out.
+  const server = (path: string) => fetch(`${nb.served.origin}${path}`, { headers: { Authorization: `Bearer ${nb.served.token}` } });
+  const WEB05 = '**/output?target=ssh%3A%2F%2Fweb05';
+  await nb.page.route(WEB05, async (route) => {
+    const response = await route.fetch();
+    const body = await response.text();
+    const { lastId } = JSON.parse(body) as { lastId: number };
+    const path = new URL(route.request().url()).pathname + new URL(route.request().url()).search;
+    while (((await (await server(path)).json()) as { lastId: number }).lastId < lastId + 30) await new Promise((r) => setTimeout(r, 20));
+    await route.fulfill({ response, body });
+  });
   await nb.page.locator(COUNT).locator('[data-testid="fleet-host"][data-target="ssh://web05"]').click();
   await waitState(COUNT, ['ok']);
   await nb.page.waitForFunction((q) => (document.querySelector(q)!.querySelector('.output-body')?.textContent ?? '').endsWith(' 500'), COUNT);
   expect((await text()).split('\n')).toEqual(lines(fleet.ports.web05, 500));
   expect(streams).toEqual(['ssh://web05']);
+  await nb.page.unroute(WEB05);
   expect(nb.pageErrors).toEqual([]);
 }, 120_000);
 
@@ -210,6 +225,7 @@ test("once the server no longer keeps a fleet run, its panel reads the hosts' ou
     await other.page.locator(PORTS).locator('[data-testid="fleet-host"][data-target="ssh://web07"]').click();
     await other.page.waitForFunction(({ q, port }) => document.querySelector(q)!.querySelector('.output-body')?.textContent === `port ${port}`, { q: PORTS, port: fleet.ports.web07 });
     await other.page.locator(PORTS).locator('[data-testid="group-identical"]').click();
+    await other.page.locator(PORTS).locator('[data-testid="fleet-group"]').first().waitFor();
     expect(await other.page.locator(PORTS).locator('[data-testid="fleet-group"] .fleet-group-head').allTextContents()).toEqual(['web06 (1 host) · ok', 'web07 (1 host) · ok']);
     // The server answered 404 for the host's output, the history had the run; nothing was asked again.
     expect(answers).toEqual([`404 /api/runs/${runId}/output`, `200 /api/history/${runId}`]);
@@ -267,6 +283,7 @@ test('after cmdrun restarts, fleet runs come back from the history as fleet pane
   await panel.locator('[data-testid="fleet-host"][data-target="ssh://web05"]').click();
   await nb.page.waitForFunction((q) => document.querySelector(q)!.querySelector('.output-body')?.textContent === 'uptime ok', CHECK);
   await panel.locator('[data-testid="group-identical"]').click();
+  await panel.locator('[data-testid="fleet-group"]').first().waitFor();
   expect(await panel.locator('[data-testid="fleet-group"] .fleet-group-head').allTextContents()).toEqual(['web03 (1 host) · failed 3', 'web12 (1 host) · unreachable', 'web[01-02,04-11] (10 hosts) · ok']);
   expect((await panel.locator('[data-testid="fleet-group"] .fleet-group-output').allTextContents())[1]).toMatch(/Permission denied/);
   await nb.page.screenshot({ path: join(shots, 'fleet-restored-grouped.png') });
