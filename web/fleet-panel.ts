@@ -216,6 +216,7 @@ export class FleetPanel {
         for (const e of awaiting) if (e.id > this.shownThrough) this.view.write(e.text);
       });
     } else {
+      this.awaiting = undefined;
       const raw = h.output.raw();
       if (raw) this.view.write(raw);
     }
