@@ -3,12 +3,12 @@
  * every change with the shared splitter), the block under the cursor marked, and output panels
  * kept under their blocks as block widgets that move with edits above them.
  */
-import { RangeSet, RangeSetBuilder, StateEffect, StateField, type EditorState, type Extension } from '@codemirror/state';
-import { Decoration, EditorView, GutterMarker, ViewPlugin, WidgetType, gutter, type DecorationSet } from '@codemirror/view';
+import { RangeSetBuilder, StateEffect, StateField, type EditorState, type Extension } from '@codemirror/state';
+import { Decoration, EditorView, ViewPlugin, WidgetType, type DecorationSet } from '@codemirror/view';
 import { blockLines, type Block } from '../src/blocks/split.js';
 import type { BlockSplitter } from '../src/blocks/parser.js';
-import { fleetName, isFleet } from './fleet-labels.js';
 import type { OutputView } from './output-view.js';
+import { runGutter } from './run-gutter.js';
 
 /** The blocks of the current document, from the splitter. */
 export function blocksField(split: BlockSplitter): StateField<Block[]> {
@@ -218,52 +218,6 @@ export const RUN_ACTIONS: { scope: RunScope; label: string; description: string;
   { scope: 'from', label: 'Run from here', description: 'Run this block and every block below', keys: 'Ctrl+Alt+Enter', key: 'Ctrl-Alt-Enter' },
 ];
 
-/** The run button (and its menu button) on a block's first line. */
-class RunMarker extends GutterMarker {
-  constructor(readonly block: Block) {
-    super();
-  }
-  eq(other: RunMarker): boolean {
-    const [a, b] = [other.block, this.block];
-    return a.index === b.index && a.title === b.title && a.excludeFromRunAll === b.excludeFromRunAll && a.interpreter === b.interpreter && a.on === b.on && a.onError === b.onError;
-  }
-  toDOM(): Node {
-    const box = document.createElement('div');
-    box.className = ['cm-run-controls', this.block.excludeFromRunAll && 'cm-run-excluded', this.block.onError && 'cm-run-bad-target'].filter(Boolean).join(' ');
-    const what = [this.block.title, this.block.interpreter, this.block.excludeFromRunAll ? 'not in Run all' : undefined].filter(Boolean).join(', ');
-    // Where it runs, when the block names a target: "Run block 2 (Check) on ssh://db1"; a fleet
-    // by its label ("on @web: 12 hosts"), asked again each time the tooltip shows (runs teach it).
-    const on = this.block.on;
-    const where = () => (on === undefined ? '' : ` on ${isFleet(on) ? fleetName(on) : on}`);
-    const name = `block ${this.block.index + 1}${what ? ` (${what})` : ''}`;
-    const run = document.createElement('button');
-    run.type = 'button';
-    run.className = 'cm-run-button';
-    run.dataset.action = 'block';
-    run.tabIndex = -1; // keyboard users have Ctrl+Enter; Tab should not stop at every block
-    run.textContent = '▶';
-    const label = () => {
-      run.title = `Run ${name}${where()} (Ctrl/Cmd+Enter)${this.block.onError ? `\n${this.block.onError}` : ''}`;
-      run.setAttribute('aria-label', `Run ${name}${where()}`);
-    };
-    label();
-    run.addEventListener('pointerenter', label);
-    run.addEventListener('focus', label);
-    run.setAttribute('aria-keyshortcuts', 'Control+Enter');
-    const more = document.createElement('button');
-    more.type = 'button';
-    more.className = 'cm-run-menu-button';
-    more.dataset.action = 'menu';
-    more.tabIndex = -1;
-    more.textContent = '⋯';
-    more.title = 'More: run above, below, from here; history';
-    more.setAttribute('aria-label', `More ways to run ${name}${where()}`);
-    more.setAttribute('aria-haspopup', 'menu');
-    box.append(run, more);
-    return box;
-  }
-}
-
 /** An entry of a popup menu: what choosing it gives, its label, and a note on the right (keys). */
 export interface MenuItem<T> {
   value: T;
@@ -344,41 +298,6 @@ export function openRunMenu(anchor: HTMLElement, done: (scope: RunScope | 'rerun
   if (failedHosts > 0) items.push({ value: 'rerun-failed', label: 'Re-run failed', detail: `${failedHosts} ${failedHosts === 1 ? 'host' : 'hosts'}` });
   items.push({ value: 'history', label: 'History', detail: 'earlier runs' });
   openMenu(anchor, 'Run', items, done);
-}
-
-/**
- * The run gutter: a Run button and a menu button on each block's first line. `run` gets the
- * block and scope; `anchor` is the button (for the menu).
- */
-function runGutter(field: StateField<Block[]>, run: (block: Block, scope: RunScope | 'menu', anchor: HTMLElement) => void): Extension {
-  const markers = (state: EditorState) => {
-    const builder = new RangeSetBuilder<GutterMarker>();
-    for (const block of state.field(field)) {
-      const line = block.markerLine ?? block.lineStart;
-      if (line <= state.doc.lines) builder.add(state.doc.line(line).from, state.doc.line(line).from, new RunMarker(block));
-    }
-    return builder.finish();
-  };
-  const gutterMarkers = StateField.define<RangeSet<GutterMarker>>({
-    create: markers,
-    update: (value, tr) => (tr.docChanged ? markers(tr.state) : value),
-  });
-  return [
-    gutterMarkers,
-    gutter({
-      class: 'cm-run-gutter',
-      markers: (view) => view.state.field(gutterMarkers),
-      domEventHandlers: {
-        click(view, line, event) {
-          const button = (event.target as Element).closest('button') as HTMLElement | null;
-          if (!button) return false;
-          const block = blockAt(view.state.field(field), view.state, line.from);
-          if (block) run(block, button.dataset.action as RunScope | 'menu', button);
-          return true;
-        },
-      },
-    }),
-  ];
 }
 
 /**

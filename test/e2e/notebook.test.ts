@@ -85,3 +85,35 @@ test('Run all runs every block in order', async () => {
   );
   expect(nb.pageErrors).toEqual([]);
 });
+
+test('a press and release on ▶ runs the block even when the gutter is drawn again between them', async () => {
+  // As when the page lays out anew while output streams above: the pressed button is replaced
+  // before the release, and the browser sends no click at all.
+  const first = nb.page.locator('[data-testid="output"]').first();
+  const before = await first.getAttribute('data-run-id');
+  const button = nb.page.getByRole('button', { name: 'Run block 1 (First)', exact: true });
+  const box = (await button.boundingBox())!;
+  const clicks = await nb.page.evaluateHandle(() => {
+    const seen: string[] = [];
+    document.addEventListener('click', (e) => seen.push((e.target as Element).className), true);
+    return seen;
+  });
+  await nb.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await nb.page.mouse.down();
+  await button.evaluate((b) => b.replaceWith(b.cloneNode(true)));
+  await nb.page.mouse.up();
+  await nb.page.waitForFunction((id) => {
+    const panel = document.querySelector('[data-testid="output"]');
+    return panel?.getAttribute('data-run-id') !== id && panel?.getAttribute('data-exit-code') === '0';
+  }, before);
+  expect(await clicks.evaluate((seen) => seen)).toEqual([]);
+  await expect(first.locator('.output-body').textContent()).resolves.toBe('hello from the first block');
+  // A plain click still runs it once.
+  const runs = await nb.page.evaluate(() => document.querySelectorAll('[data-testid="output"]').length);
+  const again = await first.getAttribute('data-run-id');
+  await button.click();
+  await nb.page.waitForFunction((id) => document.querySelector('[data-testid="output"]')?.getAttribute('data-run-id') !== id, again);
+  await nb.page.waitForFunction(() => document.querySelector('[data-testid="output"]')?.getAttribute('data-exit-code') === '0');
+  await expect(nb.page.evaluate(() => document.querySelectorAll('[data-testid="output"]').length)).resolves.toBe(runs);
+  expect(nb.pageErrors).toEqual([]);
+});
