@@ -58,8 +58,10 @@ export interface CtrlCContext {
  * itself got Ctrl-C it starts nothing more of the block (bash: cmdrun's INT trap runs first and
  * unwinds it; zsh and dash abandon the rest of its line): such a child is the one it was forking.
  * A zsh or dash job that got Ctrl-C, caught it and exited 0 lets the shell go on, as in a
- * terminal: so with zsh and dash there is no catch-up at all unless the shell was the terminal's
- * foreground group as Ctrl-C came (its job not yet, or none).
+ * terminal: so with zsh and dash, unless the shell was the terminal's foreground group as Ctrl-C
+ * came (its job not yet, or none), the catch-up is only for the job that was (jobMissed): its
+ * processes that now take SIGINT's default action yet run (one that still had the shell's handler
+ * as the signal came), checked as above and then every {@link LATE_INTERRUPT_MS}.
  *
  * A remote shell's processes are out of reach from here, and nothing there can see a Ctrl-C (a
  * process started in the background, as its input watcher is, ignores SIGINT for good: sh(1)).
@@ -77,9 +79,12 @@ export function typeCtrlC(proc: ShellProcess, ctx: CtrlCContext): void {
   const since = uptimeTicks() - 1;
   const sentAt = performance.now();
   // A job-control shell got the signal itself only while it was the foreground group.
-  const shellGotIt = !ctx.jobControl || (!ctx.remote && proc.foregroundGroup() === readStat(proc.pid)?.pgrp);
+  const foreground = ctx.remote ? undefined : proc.foregroundGroup();
+  const shellGotIt = !ctx.jobControl || (!ctx.remote && foreground === readStat(proc.pid)?.pgrp);
   proc.write('\x03');
   const catchUp = shellGotIt && !proc.mayTrapInterrupt;
+  // A zsh or dash job that was the foreground group as Ctrl-C came, and missed it (jobMissed).
+  const job = ctx.jobControl && !shellGotIt && foreground !== undefined && !proc.mayTrapInterrupt ? foreground : undefined;
   if (ctx.remote) {
     if (!catchUp) return;
     proc.onChildrenReport((report) => {
@@ -111,18 +116,39 @@ export function typeCtrlC(proc: ShellProcess, ctx: CtrlCContext): void {
     if (ctx.ended()) return;
     if (first && !ctx.jobControl && proc.shellReadsInput()) proc.write('\x15\x04');
     if (catchUp) signal(missedInterrupt(proc, since));
+    if (job !== undefined) signal(jobMissed(proc, job));
   };
   const late = () => {
     if (ctx.ended()) return;
-    signal(shellChildrenMissed(proc, since));
+    if (catchUp) signal(shellChildrenMissed(proc, since));
+    if (job !== undefined) signal(jobMissed(proc, job));
     setTimeout(late, LATE_INTERRUPT_MS).unref();
   };
   setTimeout(() => check(true), READ_INTERRUPT_MS);
   setTimeout(() => check(false), READ_INTERRUPT_MS * 10);
   setTimeout(() => {
     check(false);
-    if (catchUp) setTimeout(late, LATE_INTERRUPT_MS).unref();
+    if (catchUp || job !== undefined) setTimeout(late, LATE_INTERRUPT_MS).unref();
   }, READ_INTERRUPT_MS * 40);
+}
+
+/**
+ * The processes of job `pgrp` of a job-control shell (zsh, dash), the terminal's foreground group
+ * as a Ctrl-C came, that missed it: the shell's children in that group that take SIGINT's default
+ * action yet still run. The shell's child puts its job in the foreground (tcsetpgrp) before it
+ * resets the shell's handlers to exec its command (zsh's entersubsh: attachtty, then
+ * signal_default; dash's forkchild likewise): a Ctrl-C in between goes to the shell's handler in
+ * the child, which then runs its command as if none had come, and the shell the rest of the
+ * block after it. A job the shell
+ * starts after the Ctrl-C is a group of its own, never this one: a job that caught Ctrl-C and
+ * exited 0 lets the shell go on, as in a terminal. Local shells only: [] for a remote one.
+ */
+export function jobMissed(proc: ShellProcess, pgrp: number): number[] {
+  if (proc.layout.remote || !proc.pid) return [];
+  return childrenOf(proc.pid).filter((pid) => {
+    const stat = readStat(pid);
+    return stat !== undefined && stat.state !== 'Z' && stat.pgrp === pgrp && sigintIsDefault(pid);
+  });
 }
 
 /**

@@ -3,8 +3,8 @@ import { expect } from 'vitest';
 import type { ShellSession } from '../../src/session/session.js';
 import { run, startRun, untilChildRuns, USER_TRAP_BLOCK } from './session.js';
 import { readFileSync } from 'node:fs';
-import { childrenOf } from '../../src/session/processes.js';
-import { holdForks, holdNewChildren } from './strace.js';
+import { childrenOf, readStat } from '../../src/session/processes.js';
+import { holdFirstIoctls, holdForks, holdNewChildren } from './strace.js';
 import { waitFor } from './wait.js';
 
 /**
@@ -72,4 +72,27 @@ export async function expectCtrlCBeforeChildExecs(session: ShellSession, holdMs:
   await run(session, 'kept=1');
   const held = async () => void (await waitFor(() => childrenOf(shell).some((pid) => comm(pid) === comm(shell)), 'the shell\'s held child', { intervalMs: 1 }));
   await expectCtrlCWhileHeld(session, await holdNewChildren(shell, holdMs), held);
+}
+
+/**
+ * Holds the child of `session`'s local job-control shell (zsh, dash) for `holdMs` right after it made
+ * its job the terminal's foreground group (its first ioctl, TIOCSPGRP; strace), before it resets
+ * the shell's SIGINT handler, types Ctrl-C there, and expects the block to end interrupted well
+ * before the sleep would (30 s): the child lost the Ctrl-C to the shell's handler and ran `sleep`,
+ * and the shell, which did not get it, would go on to the rest of the block.
+ */
+export async function expectCtrlCAsJobTakesTerminal(session: ShellSession, holdMs: number): Promise<void> {
+  const shell = session.pid!;
+  await run(session, 'kept=1');
+  const held = async () =>
+    void (await waitFor(
+      () =>
+        childrenOf(shell).some((pid) => {
+          const stat = readStat(pid);
+          return stat !== undefined && stat.comm === readStat(shell)?.comm && stat.tpgid === stat.pgrp && stat.pgrp === pid;
+        }),
+      "the shell's child, its job in the foreground",
+      { intervalMs: 1 },
+    ));
+  await expectCtrlCWhileHeld(session, await holdFirstIoctls(shell, holdMs), held);
 }

@@ -60,6 +60,19 @@ export async function holdNewChildren(pid: number, delayMs: number): Promise<Chi
 }
 
 /**
+ * Attaches strace to `pid` and the children it forks from now on (`-f`), so that each process's
+ * first ioctl(2) from now on returns only after `delayMs`. A job-control shell's child (zsh's
+ * entersubsh) makes its first one to put its job in the terminal's foreground (TIOCSPGRP), before
+ * it resets the shell's signal handlers: held there, the job is the foreground group while the
+ * shell's SIGINT handler is still the child's. The shell's own first ioctl is held too. Resolves
+ * once strace has attached.
+ * @throws Error when strace cannot attach (not installed, no permission to trace).
+ */
+export async function holdFirstIoctls(pid: number, delayMs: number): Promise<ChildHold> {
+  return attach(pid, ['-f', '-e', 'trace=ioctl', '-e', `inject=ioctl:delay_exit=${delayMs * 1000}:when=1`]);
+}
+
+/**
  * Starts `strace -qq -o /dev/null ARGS -p PID` and resolves once it has attached to `pid`;
  * stop() ends it (the process goes on untouched).
  * @throws Error when strace cannot attach (not installed, no permission to trace).

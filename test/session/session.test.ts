@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { readStat, sessionMembers } from '../../src/session/processes.js';
 import { mayTrapInterrupt } from '../../src/session/ctrl-c.js';
 import { ShellSession } from '../../src/session/session.js';
-import { expectCtrlCBeforeChildExecs, expectCtrlCInHeldFork, expectUserTrapGoesOn } from '../helpers/interrupts.js';
+import { expectCtrlCAsJobTakesTerminal, expectCtrlCBeforeChildExecs, expectCtrlCInHeldFork, expectUserTrapGoesOn } from '../helpers/interrupts.js';
 import { run, startBash, startRun } from '../helpers/session.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -277,6 +277,22 @@ describe('interrupt', () => {
       const own = await ShellSession.start({ shell, cwd: tmpdir(), scriptName: 'test.sh' });
       try {
         await expectCtrlCBeforeChildExecs(own, 3000);
+      } finally {
+        await own.close();
+      }
+    });
+  }
+
+  for (const shell of ['zsh', 'dash'] as const) {
+    test(`${shell}: a Ctrl-C that lands once the new job is the foreground group, before its child resets the shell's handler, ends the block`, async () => {
+      // The shell's child makes its job the terminal's foreground group (tcsetpgrp), then resets
+      // the shell's signal handlers: strace holds it 3 s in between, past the first checks. The
+      // Ctrl-C goes to the job alone, where the shell's handler takes it; the child runs `sleep`
+      // as if none had come, and the shell would go on after it. Seen under load (zsh): the block
+      // printed 'started ^C not-reached' after the 30 s.
+      const own = await ShellSession.start({ shell, cwd: tmpdir(), scriptName: 'test.sh' });
+      try {
+        await expectCtrlCAsJobTakesTerminal(own, 3000);
       } finally {
         await own.close();
       }
