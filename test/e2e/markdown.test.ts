@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { expect, test } from 'vitest';
-import { appendAndSave, openNotebook, useNotebook } from '../helpers/browser.js';
+import { appendAndSave, openNotebook, settledInView, useNotebook } from '../helpers/browser.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // A Markdown runbook with CRLF line breaks: prose, runnable fences, a data fence, an excluded one.
@@ -209,16 +209,18 @@ test('a python fence takes input from its input line, and Interrupt stops it', a
   // Where the click lands, for the message below.
   await nb.page.evaluate(() => {
     const clicks: string[] = ((window as unknown as { __clicks: string[] }).__clicks = []);
-    document.addEventListener('click', (e) => clicks.push(`${(e.target as Element).className || (e.target as Element).tagName} at ${e.clientX},${e.clientY}`), true);
+    for (const type of ['mousedown', 'mouseup', 'click'])
+      document.addEventListener(type, (e) => clicks.push(`${type} ${(e.target as Element).className || (e.target as Element).tagName} at ${(e as MouseEvent).clientX},${(e as MouseEvent).clientY}`), true);
   });
   const box = await button.boundingBox();
+  await settledInView(nb.page, button);
   await button.click();
   await nb.page.waitForSelector('[data-testid="output"].waiting', { timeout: 60_000 }).catch(async (err: Error) => {
     // Seen in 2 of 3 loaded CI runs (no panel of block 6 at all), 1 in 20 alone: say where the
     // click landed, where the button was and is, and where the block was.
     const clicks = await nb.page.evaluate(() => (window as unknown as { __clicks: string[] }).__clicks);
     const where = (b: { x: number; y: number; width: number; height: number } | null) => (b ? `${Math.round(b.x)},${Math.round(b.y)} ${Math.round(b.width)}x${Math.round(b.height)}` : 'none');
-    const facts = [`clicks: ${clicks.join('; ') || 'none'}`, `button before: ${where(box)}, now: ${where(await button.boundingBox())}`, `message: ${await nb.page.evaluate(() => document.getElementById('message')?.textContent ?? '')}`];
+    const facts = [`mouse events: ${clicks.join('; ') || 'none'}`, `button before: ${where(box)}, now: ${where(await button.boundingBox())}`, `message: ${await nb.page.evaluate(() => document.getElementById('message')?.textContent ?? '')}`];
     throw new Error(`${err.message}\n${facts.join('\n')}\npanels: ${JSON.stringify(await panelStates(nb.page))}\npython3: ${pythonReads()}`);
   });
   await nb.page.keyboard.type('Ada'); // the input line took the cursor

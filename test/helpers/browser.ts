@@ -1,4 +1,4 @@
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { serveCli, type Served } from './cli.js';
 import { tempDir } from './tmp.js';
@@ -89,4 +89,21 @@ export async function appendAndSave(page: Page, text: string, typed: string, nam
   if ((await page.locator('#file-name').textContent()) !== `${name} •`) throw new Error(`the page does not show unsaved edits of ${name}`);
   await page.keyboard.press('Control+s');
   await page.waitForFunction((saved) => document.querySelector('#file-name')?.textContent === saved, name);
+}
+
+/**
+ * Scrolls `target` to the middle of its scroller, as a person brings a control into view before
+ * clicking it, and resolves once its box stayed the same over three animation frames: the editor
+ * measures the lines it scrolled to (output panels' heights were estimates) and may move them.
+ */
+export async function settledInView(page: Page, target: Locator): Promise<void> {
+  await target.evaluate((el) => el.scrollIntoView({ block: 'center' }));
+  const frames = () => page.evaluate(() => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(() => resolve())))));
+  const key = async () => JSON.stringify(await target.boundingBox());
+  for (let before = await key(); ; ) {
+    await frames();
+    const now = await key();
+    if (now === before && now !== 'null') return;
+    before = now;
+  }
 }
