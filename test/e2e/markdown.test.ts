@@ -16,7 +16,7 @@ const LINES = [
   '## Setup',
   '```sh {name=setup promptEnv=never}',
   'export E2E_WORD="persisted"',
-  'cd "$(mktemp -d)"',
+  `cd "$(mktemp -d '${dir}/work-XXXXXX')"`, // in the test's folder, removed after it
   '```',
   '',
   '```console',
