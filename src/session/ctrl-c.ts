@@ -8,7 +8,7 @@
  * foreground process group (on a loaded machine that job may have been forked well before).
  * A real terminal has the same race; there a second Ctrl-C stops the command, here it escalates.
  */
-import { childrenOf, readStat, sessionMembers, sigintIsDefault, uptimeTicks } from './processes.js';
+import { childrenOf, readStat, sessionMembers, sigintIsDefault, uptimeTicks, type ProcStat } from './processes.js';
 import type { ShellProcess } from './shell-process.js';
 
 /** How long after Ctrl-C the shell is first checked for what the signal missed (ms). */
@@ -79,7 +79,7 @@ export function typeCtrlC(proc: ShellProcess, ctx: CtrlCContext): void {
   const since = uptimeTicks() - 1;
   const sentAt = performance.now();
   // A job-control shell got the signal itself only while it was the foreground group.
-  const foreground = ctx.remote ? undefined : proc.foregroundGroup();
+  const foreground = ctx.jobControl && !ctx.remote ? proc.foregroundGroup() : undefined;
   const shellGotIt = !ctx.jobControl || (!ctx.remote && foreground === readStat(proc.pid)?.pgrp);
   proc.write('\x03');
   const catchUp = shellGotIt && !proc.mayTrapInterrupt;
@@ -139,15 +139,23 @@ export function typeCtrlC(proc: ShellProcess, ctx: CtrlCContext): void {
  * resets the shell's handlers to exec its command (zsh's entersubsh: attachtty, then
  * signal_default; dash's forkchild likewise): a Ctrl-C in between goes to the shell's handler in
  * the child, which then runs its command as if none had come, and the shell the rest of the
- * block after it. A job the shell
- * starts after the Ctrl-C is a group of its own, never this one: a job that caught Ctrl-C and
- * exited 0 lets the shell go on, as in a terminal. Local shells only: [] for a remote one.
+ * block after it. A job the shell starts after the Ctrl-C is a group of its own, never this one:
+ * a job that caught Ctrl-C and exited 0 lets the shell go on, as in a terminal. Local shells
+ * only: [] for a remote one.
  */
 export function jobMissed(proc: ShellProcess, pgrp: number): number[] {
+  return liveShellChildren(proc, pgrp, (pid) => sigintIsDefault(pid));
+}
+
+/**
+ * The shell's own live children (childrenOf: no zombies) in process group `pgrp` for which
+ * `take` is true. Local shells only: [] for a remote one.
+ */
+function liveShellChildren(proc: ShellProcess, pgrp: number | undefined, take: (pid: number, stat: ProcStat) => boolean): number[] {
   if (proc.layout.remote || !proc.pid) return [];
   return childrenOf(proc.pid).filter((pid) => {
     const stat = readStat(pid);
-    return stat !== undefined && stat.state !== 'Z' && stat.pgrp === pgrp && sigintIsDefault(pid);
+    return stat !== undefined && stat.state !== 'Z' && stat.pgrp === pgrp && take(pid, stat);
   });
 }
 
@@ -184,9 +192,5 @@ export function missedInterrupt(proc: ShellProcess, sinceTicks: number): number[
  */
 export function shellChildrenMissed(proc: ShellProcess, sinceTicks: number): number[] {
   if (proc.layout.remote || !proc.pid) return [];
-  const fg = proc.foregroundGroup();
-  return childrenOf(proc.pid).filter((pid) => {
-    const stat = readStat(pid);
-    return stat !== undefined && stat.state !== 'Z' && stat.pgrp === fg && (stat.starttime >= sinceTicks || sigintIsDefault(pid));
-  });
+  return liveShellChildren(proc, proc.foregroundGroup(), (pid, stat) => stat.starttime >= sinceTicks || sigintIsDefault(pid));
 }

@@ -75,8 +75,8 @@ export async function expectCtrlCBeforeChildExecs(session: ShellSession, holdMs:
 }
 
 /**
- * Holds the child of `session`'s local job-control shell (zsh, dash) for `holdMs` right after it made
- * its job the terminal's foreground group (its first ioctl, TIOCSPGRP; strace), before it resets
+ * Holds the child of `session`'s local job-control shell (zsh, dash) for `holdMs` right after it
+ * made its job the terminal's foreground group (its first ioctl, TIOCSPGRP; strace), before it resets
  * the shell's SIGINT handler, types Ctrl-C there, and expects the block to end interrupted well
  * before the sleep would (30 s): the child lost the Ctrl-C to the shell's handler and ran `sleep`,
  * and the shell, which did not get it, would go on to the rest of the block.
@@ -84,12 +84,13 @@ export async function expectCtrlCBeforeChildExecs(session: ShellSession, holdMs:
 export async function expectCtrlCAsJobTakesTerminal(session: ShellSession, holdMs: number): Promise<void> {
   const shell = session.pid!;
   await run(session, 'kept=1');
+  const comm = readStat(shell)?.comm;
   const held = async () =>
     void (await waitFor(
       () =>
         childrenOf(shell).some((pid) => {
           const stat = readStat(pid);
-          return stat !== undefined && stat.comm === readStat(shell)?.comm && stat.tpgid === stat.pgrp && stat.pgrp === pid;
+          return stat !== undefined && stat.comm === comm && stat.tpgid === stat.pgrp && stat.pgrp === pid;
         }),
       "the shell's child, its job in the foreground",
       { intervalMs: 1 },
