@@ -6,6 +6,8 @@
 //   BENCH_NODE_ARGS='--cpu-prof' node bench/bench.mjs throughput   node flags for the servers
 //   BENCH_PAGE_PROFILE=/tmp/fp node bench/bench.mjs fleetpage   also a CPU profile of the page per run (/tmp/fp-*.cpuprofile)
 //   BENCH_PAGE_TRACE=1 node bench/bench.mjs fleetpage   also the page's thread CPU time per run (`cpu`: longest task, draw, backfill; `cpu.threads`: the CPU time of each of Chromium's threads by name)
+//   BENCH_PAGE_TRACE=/tmp/tr ...   the same, and each run's whole Chromium trace (more categories) in /tmp/tr-*.json (chrome://tracing, Perfetto)
+//   BENCH_PAGE_OWN=1 BENCH_PAGE_RUNS=5 node bench/bench.mjs fleetpage   only the "Chromium on a core of its own" setting, 5 runs
 //
 // Units: ms for times, MB = 10^6 bytes for throughput, MiB = 2^20 bytes for memory.
 import { cpus, release, tmpdir } from 'node:os';

@@ -18,7 +18,7 @@ const COLD_RUNS = 3; // fresh servers for the cold first block, interleaved with
 const SLOW_RUNS = 3; // runs of Ansible and parallel-ssh (seconds each)
 const PAGE_HOSTS = 50;
 const PAGE_BYTES = 1_000_000; // per host
-const PAGE_RUNS = 3; // page runs per setting
+const PAGE_RUNS = Number(process.env.BENCH_PAGE_RUNS ?? 3); // page runs per setting
 const PAGE_OUTPUT = `yes "$(hostname) line of fleet output, 64 bytes long .........." | head -c ${PAGE_BYTES}`;
 
 const SOURCE = fileURLToPath(new URL('../../test/helpers/fleet.ts', import.meta.url));
@@ -202,7 +202,7 @@ export async function fleetPageSection({ dir, withServer, row, f, results, histo
   writeFileSync(file, `# %% on="${on}"\n${PAGE_OUTPUT}\n`);
   const out = (results.fleetPage = {});
   try {
-    for (const own of cpus().length >= 2 && installed('taskset') ? [false, true] : [false]) {
+    for (const own of (cpus().length >= 2 && installed('taskset') ? [false, true] : [false]).filter((o) => !process.env.BENCH_PAGE_OWN || o)) {
       // Everything of the bench's on CPU 0 (what it starts later inherits it); Chromium is moved to CPU 1 once launched.
       if (own) pinTree(process.pid, '0');
       try {
@@ -218,7 +218,9 @@ export async function fleetPageSection({ dir, withServer, row, f, results, histo
         const [longest, p95, end] = ['maxFrameMs', 'p95FrameMs', 'endMs'].map((k) => summary(runs.map((r) => r[k])));
         const worst = Math.max(...runs.map((r) => r.maxFrameMs));
         const setting = own ? 'Chromium on a core of its own' : `all on ${cpus().length} shared cores`;
-        row(`fleet page: ${PAGE_HOSTS} hosts x 1 MB, ${setting}, longest frame, median (ms)`, f(longest.median, 0), `worst of ${PAGE_RUNS}: ${f(worst, 0)}`, `p95 frame ${f(p95.median, 0)} ms, ${f(end.median / 1000, 1)} s to the end`, ...(own ? ['no frame > 100 ms', worst <= 100] : []));
+        const stalls = runs.map((r) => r.stall?.maxGapMs).filter((ms) => ms !== undefined);
+        const stalled = stalls.length ? `; the core itself stalled up to ${f(Math.max(...stalls), 0)} ms` : '';
+        row(`fleet page: ${PAGE_HOSTS} hosts x 1 MB, ${setting}, longest frame, median (ms)`, f(longest.median, 0), `worst of ${PAGE_RUNS}: ${f(worst, 0)}`, `p95 frame ${f(p95.median, 0)} ms, ${f(end.median / 1000, 1)} s to the end${stalled}`, ...(own ? ['no frame > 100 ms', worst <= 100] : []));
         out[own ? 'ownCore' : 'shared'] = { runs, hosts: PAGE_HOSTS, bytesPerHost: PAGE_BYTES };
       } finally {
         if (own) pinTree(process.pid, `0-${cpus().length - 1}`);

@@ -1,8 +1,9 @@
 // The page in headless Chromium: time to an interactive editor, and to render a long output.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -195,6 +196,7 @@ export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {
     }
     const trace = process.env.BENCH_PAGE_TRACE ? await startTrace(page) : undefined;
     const threadsBefore = trace ? chromiumThreadCpu(process.pid) : undefined;
+    const probe = browserCpus !== undefined ? await startStallProbe(browserCpus) : undefined;
     const t0 = performance.now();
     await page.keyboard.press('Shift+Enter');
     await page.waitForFunction(
@@ -207,6 +209,7 @@ export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {
       { polling: 500, timeout: 300_000 },
     );
     const endMs = performance.now() - t0;
+    const stall = await probe?.stop();
     if (cdp) {
       const { profile } = await cdp.send('Profiler.stop');
       writeFileSync(`${process.env.BENCH_PAGE_PROFILE}-${Date.now()}.cpuprofile`, JSON.stringify(profile));
@@ -231,8 +234,38 @@ export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {
         })),
     );
     const sorted = [...frames].sort((a, b) => a - b);
-    return { endMs, frames: frames.length, maxFrameMs: sorted.at(-1) ?? NaN, p95FrameMs: sorted[Math.floor(sorted.length * 0.95)] ?? NaN, bytes, longFrames, ...(cpu && { cpu }) };
+    return { endMs, frames: frames.length, maxFrameMs: sorted.at(-1) ?? NaN, p95FrameMs: sorted[Math.floor(sorted.length * 0.95)] ?? NaN, bytes, longFrames, ...(stall && { stall }), ...(cpu && { cpu }) };
   });
+}
+
+/**
+ * Starts bench/lib/stall-probe.mjs as a real-time thread (chrt -f 50) on `cpus`, the CPUs the page
+ * runs on; `stop()` resolves with the longest gap it saw between two of its 1 ms wake-ups
+ * (`maxGapMs`) and the gaps over 50 ms (`over50`: [ms after the probe started, gap ms]): how long that CPU ran nothing at all that it was
+ * asked to (the machine's own stalls, which no page can avoid). Undefined when chrt or real-time
+ * scheduling is not available (not root).
+ */
+async function startStallProbe(cpus) {
+  const child = spawn('chrt', ['-f', '50', 'taskset', '-c', cpus, process.execPath, fileURLToPath(new URL('./stall-probe.mjs', import.meta.url))], { stdio: ['pipe', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const exited = new Promise((resolve) => {
+    child.once('close', resolve);
+    child.once('error', resolve); // no chrt
+  });
+  const ready = await Promise.race([new Promise((resolve) => child.stdout.on('data', () => out.startsWith('ready\n') && resolve(true))), exited.then(() => false)]);
+  if (!ready) return undefined;
+  return {
+    async stop() {
+      child.stdin.end();
+      await exited;
+      try {
+        return JSON.parse(out.slice('ready\n'.length));
+      } catch {
+        return undefined;
+      }
+    },
+  };
 }
 
 /** Trace events of the page's main thread whose thread CPU time is summarized (see startTrace). */
@@ -248,14 +281,21 @@ const CPU_EVENTS = { task: 'ThreadControllerImpl::RunTask', animationFrame: 'Fir
 async function startTrace(page) {
   const cdp = await page.context().newCDPSession(page);
   const events = [];
-  cdp.on('Tracing.dataCollected', ({ value }) => events.push(...value.filter((e) => e.ph === 'M' || (e.ph === 'X' && e.tdur !== undefined))));
-  await cdp.send('Tracing.start', { transferMode: 'ReportEvents', traceConfig: { includedCategories: ['toplevel', 'devtools.timeline'], excludedCategories: ['*'] } });
+  const dump = process.env.BENCH_PAGE_TRACE.startsWith('/') ? process.env.BENCH_PAGE_TRACE : undefined;
+  const raw = [];
+  cdp.on('Tracing.dataCollected', ({ value }) => {
+    if (dump) raw.push(...value);
+    events.push(...value.filter((e) => e.ph === 'M' || (e.ph === 'X' && e.tdur !== undefined)));
+  });
+  const categories = dump ? ['toplevel', 'devtools.timeline', 'cc', 'viz', 'gpu', 'v8', 'blink', 'disabled-by-default-devtools.timeline.frame'] : ['toplevel', 'devtools.timeline'];
+  await cdp.send('Tracing.start', { transferMode: 'ReportEvents', traceConfig: { includedCategories: categories, excludedCategories: ['*'] } });
   return {
     async stop() {
       const complete = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
       await cdp.send('Tracing.end');
       await complete;
       await cdp.detach();
+      if (dump) writeFileSync(`${dump}-${Date.now()}.json`, JSON.stringify({ traceEvents: raw }));
       // The page's main thread: the renderer main thread with the most animation frames.
       const thread = (e) => `${e.pid}:${e.tid}`;
       const mains = events.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map(thread);
