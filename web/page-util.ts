@@ -15,9 +15,14 @@ export function takeToken(): string | null {
 /** The element with id `id`. */
 export const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-/** Sets the text of the element with id `id`. */
+/**
+ * Sets the text of the element with id `id`, leaving it untouched when it already says that (a
+ * run's stream reports "connected" with every event: setting the same text would still replace
+ * the text node and make the browser lay out and paint the status bar again).
+ */
 export function setText(id: string, text: string): void {
-  $(id).textContent = text;
+  const el = $(id);
+  if (el.textContent !== text) el.textContent = text;
 }
 
 /** A random run id (base64url-safe characters). */

@@ -38,7 +38,8 @@ export function program(): Command {
     .option('--cwd <dir>', "working directory of the shell (default: the script's folder; with --on ssh://... or a container, a directory there, default the user's home there)")
     .option('--token <token>', 'API token (default: 32 random bytes)')
     .option('--max-runs <n>', 'finished runs kept for replay and page reloads', parsePositive, 200)
-    .option('--max-run-output <size>', 'output kept per run: its first fifth and last four fifths (e.g. 5M)', parseBytes, 5 * 1024 * 1024);
+    .option('--max-run-output <size>', 'output kept per run: its first fifth and last four fifths (e.g. 5M)', parseBytes, 5 * 1024 * 1024)
+    .option('--max-kept-output <size>', 'output kept by all runs together; past it the oldest finished runs are forgotten (e.g. 512M)', parseBytes, 512 * 1024 * 1024);
   historyOptions(remoteOptions(envOptions(cli)))
     .action(async (file, flags) => (await import('./serve.js')).serveCommand(file, flags, VERSION))
     // Options after `run` are run's own (both have --shell and --cwd).

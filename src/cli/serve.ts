@@ -46,6 +46,7 @@ export interface ServeFlags extends HistoryFlags, EnvFlags {
   token?: string;
   maxRuns: number;
   maxRunOutput: number;
+  maxKeptOutput: number;
 }
 
 export async function serveCommand(file: string | undefined, flags: ServeFlags, version: string): Promise<void> {
@@ -88,6 +89,7 @@ export async function serveCommand(file: string | undefined, flags: ServeFlags, 
       token: flags.token,
       maxRuns: flags.maxRuns,
       maxRunOutput: flags.maxRunOutput,
+      maxKeptOutput: flags.maxKeptOutput,
       env,
       webRoot: fileURLToPath(new URL('./web/', import.meta.url)),
       version,

@@ -21,12 +21,20 @@ export interface FleetPrepared {
 /** A fleet run keeps this many times a run's output (head and tail), one share per host up to this many hosts. */
 const FLEET_OUTPUT_SHARES = 20;
 
+/** Default of {@link RunQueueOptions.maxKeptOutput}: 512 Mi characters (a fleet run keeps up to 100 Mi by default). */
+export const DEFAULT_MAX_KEPT_OUTPUT = 512 * 1024 * 1024;
+
 /** Options for {@link RunQueue}. */
 export interface RunQueueOptions {
   /** Finished runs kept for GET /api/runs and replay; older ones are forgotten. Default 200. */
   maxRuns?: number;
   /** Output kept per run (head + tail); default {@link DEFAULT_OUTPUT_LIMITS}. */
   outputLimits?: OutputLimits;
+  /**
+   * Output kept by all runs together, in characters: past it, the oldest finished runs are
+   * forgotten (the newest finished one stays), as past `maxRuns`. Default {@link DEFAULT_MAX_KEPT_OUTPUT}.
+   */
+  maxKeptOutput?: number;
   /** Called with every new run as it is queued, before any of its events (the history observes runs). */
   onRun?: (run: Run) => void;
   /**
@@ -71,6 +79,7 @@ export class RunQueue {
   /** The notebook's sessions, by target. */
   readonly sessions: SessionPool;
   private readonly maxRuns: number;
+  private readonly maxKeptOutput: number;
   private readonly outputLimits: OutputLimits;
   /**
    * Output the shell printed while no block ran (background jobs), as the `output` events of one
@@ -91,6 +100,7 @@ export class RunQueue {
   constructor(sessions: SessionPool | ShellSession, options: RunQueueOptions = {}) {
     this.sessions = sessions instanceof SessionPool ? sessions : SessionPool.of(sessions);
     this.maxRuns = options.maxRuns ?? 200;
+    this.maxKeptOutput = options.maxKeptOutput ?? DEFAULT_MAX_KEPT_OUTPUT;
     this.outputLimits = options.outputLimits ?? DEFAULT_OUTPUT_LIMITS;
     this.keepBytes = options.keepBytes ?? false;
     this.background = new Run('background', { code: '' }, { headChars: 0, tailChars: 256 * 1024 }, { keepBytes: this.keepBytes });
@@ -231,6 +241,7 @@ export class RunQueue {
     } finally {
       this.current = undefined;
       this.currentSession = undefined;
+      this.forgetOldRuns(); // its output counts in full now
       void this.pump();
     }
   }
@@ -362,10 +373,23 @@ export class RunQueue {
     for (const run of this.waiting) if (run.request.batch === batch) run.cancelRequested = true;
   }
 
+  /**
+   * Forgets the oldest finished runs while more than `maxRuns` runs are kept or their output
+   * together is over `maxKeptOutput` characters; the newest finished run stays (a client may be
+   * showing it). A forgotten run's events are answered 404; the history still has it.
+   */
   private forgetOldRuns(): void {
+    let kept = 0;
+    let newestFinished: Run | undefined;
+    for (const run of this.runs.values()) {
+      kept += run.keptOutputChars;
+      if (run.finished) newestFinished = run;
+    }
     for (const [id, run] of this.runs) {
-      if (this.runs.size <= this.maxRuns) break;
-      if (run.finished) this.runs.delete(id);
+      if (this.runs.size <= this.maxRuns && kept <= this.maxKeptOutput) break;
+      if (!run.finished || run === newestFinished) continue;
+      this.runs.delete(id);
+      kept -= run.keptOutputChars;
     }
   }
 }

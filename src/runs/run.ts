@@ -124,6 +124,11 @@ export class Run {
     return this.end;
   }
 
+  /** Characters of output the run keeps (its head and tail; what it dropped between is not counted). */
+  get keptOutputChars(): number {
+    return this.keptChars + this.pending.length;
+  }
+
   /** The id of the newest event. */
   get latestId(): number {
     return this.lastId;

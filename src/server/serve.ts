@@ -62,6 +62,8 @@ export interface ServerOptions {
   maxRuns?: number;
   /** Output kept per run, in bytes (default 5 MiB): the first fifth and the last four fifths. */
   maxRunOutput?: number;
+  /** Output kept by all runs together, in bytes (default 512 MiB): past it the oldest finished runs are forgotten (RunQueueOptions.maxKeptOutput). */
+  maxKeptOutput?: number;
   /**
    * Where to record runs, or a function that opens it (called once the server listens: API
    * requests but health wait for it; it may resolve to undefined: no history); none: no history.
@@ -161,6 +163,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const prepareFleet = (run: Run, signal: AbortSignal) => prepareFleetRun(run, signal, { env, asker, parameters });
   const runs = new RunQueue(sessions, {
     maxRuns: options.maxRuns,
+    maxKeptOutput: options.maxKeptOutput,
     outputLimits,
     onRun: (run) => history?.track(run),
     topLevelReturns,

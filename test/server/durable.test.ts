@@ -203,6 +203,56 @@ describe('bounded history (a CLI with small limits)', () => {
   });
 });
 
+describe('output kept by all runs together (--max-kept-output)', () => {
+  let served: Served;
+  const dir = tempDir('cmdrun-kept-');
+  beforeAll(async () => {
+    writeFileSync(join(dir, 's.sh'), '');
+    served = await serveCli([join(dir, 's.sh'), '--max-kept-output', '1M', '--max-run-output', '2M', '--history', join(dir, 'history.db')]);
+  });
+  afterAll(async () => {
+    served.child.kill('SIGTERM');
+    await served.exited;
+  });
+  const auth = () => ({ authorization: `Bearer ${served.token}` });
+  const run = async (code: string) => {
+    const events = await readEvents(await fetch(`${served.origin}/api/runs`, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ code }) }));
+    expect(events.at(-1)!.event).toBe('end');
+    return events[0].data.runId as string;
+  };
+  const kept = async (runId: string) => (await fetch(`${served.origin}/api/runs/${runId}/events`, { headers: auth() })).status;
+
+  test('past the bound the oldest finished runs are forgotten, never the newest one, and the history keeps them', async () => {
+    // 600,000 characters each: one run fits the 1 MiB bound, two do not.
+    const big = 'yes 0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijkl | head -c 600000';
+    const first = await run(big);
+    expect(await kept(first)).toBe(200);
+    const second = await run(big);
+    // 1.2 M characters kept: the first run goes, the newest finished one stays.
+    expect(await kept(first)).toBe(404);
+    expect(await kept(second)).toBe(200);
+    // Small runs fit beside it; the big one stays while it is under the bound with them.
+    const small = await run('echo small');
+    expect(await kept(second)).toBe(200);
+    expect(await kept(small)).toBe(200);
+    const third = await run(big);
+    expect(await kept(second)).toBe(404);
+    expect(await kept(small)).toBe(200);
+    expect(await kept(third)).toBe(200);
+    // A forgotten run's output is still in the history, whole.
+    const recorded = (await (await fetch(`${served.origin}/api/history/${first}`, { headers: auth() })).json()) as { output: string };
+    expect(recorded.output.length).toBe(600_000);
+  });
+
+  test('a single run bigger than the bound is kept until a newer run ends', async () => {
+    const huge = await run('yes 0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijkl | head -c 1500000');
+    expect(await kept(huge)).toBe(200);
+    const after = await run('echo after');
+    expect(await kept(huge)).toBe(404);
+    expect(await kept(after)).toBe(200);
+  });
+});
+
 describe('memory and shutdown (the built CLI)', () => {
   test('server memory stays flat while a run prints 200 MB to a reading client', async () => {
     const dir = tempDir('cmdrun-mem-');
