@@ -290,15 +290,25 @@ export class Run {
     const gap = this.gap;
     if (gap && afterId < gap.lastId) {
       const at = out.findIndex((e) => e.id > gap.lastId);
-      out.splice(at < 0 ? out.length : at, 0, this.gapEvent());
+      out.splice(at < 0 ? out.length : at, 0, ...this.gapEvents());
     }
     return out;
   }
 
-  private gapEvent(): RunEvent {
+  /**
+   * The `output` events that stand for the dropped output, all with the id of the last dropped
+   * event: one mark of the bytes omitted (a single-target run's), or for a fleet run one per host
+   * that lost output, naming it (`target`) with its own bytes, so a reader puts each mark in the
+   * right host's output.
+   */
+  private gapEvents(): RunEvent[] {
     const { lastId, bytes } = this.gap!;
-    const text = omittedMark(bytes);
-    return { id: lastId, event: 'output', data: { runId: this.runId, text, ...(this.options.keepBytes ? { bytes: Buffer.from(text, 'utf8') } : {}) } };
+    const fleet = [...this.gapsByTarget.keys()].some((target) => target !== undefined);
+    const marks: Array<[string | undefined, number]> = fleet ? [...this.gapsByTarget].map(([target, own]) => [target, own.bytes]) : [[undefined, bytes]];
+    return marks.map(([target, omitted]) => {
+      const text = omittedMark(omitted);
+      return { id: lastId, event: 'output', data: { runId: this.runId, ...(target !== undefined ? { target } : {}), text, ...(this.options.keepBytes ? { bytes: Buffer.from(text, 'utf8') } : {}) } };
+    });
   }
 
   /**

@@ -39,6 +39,37 @@ test("a host's output keeps its head and tail, with the mark of what was dropped
   expect(run.outputOf(A).text).toBe(`a-head-1\n${omittedMark(15)}`);
 });
 
+test('a reader that resumes across dropped output gets a mark per host that lost output, naming it, with its own bytes', () => {
+  const run = fleetRun(10, 18);
+  out(run, A, 'a-head-1\n');
+  out(run, B, 'b-head\n');
+  for (let i = 0; i < 5; i++) {
+    out(run, A, `a${i}\n`);
+    out(run, B, `b${i}\n`);
+  }
+  for (const text of ['a5\n', 'a6\n', 'a7\n']) out(run, A, text); // drop a3, b3, a4: more of A's than of B's
+  const events = run.eventsAfter(0).filter((e) => e.event === 'output');
+  const marks = events.filter((e) => e.data.text.includes('omitted'));
+  const lastDropped = marks[0].id;
+  expect(marks.map((e) => [e.id, e.data.target, e.data.text])).toEqual([
+    [lastDropped, A, omittedMark(run.outputOf(A).omittedBytes)],
+    [lastDropped, B, omittedMark(run.outputOf(B).omittedBytes)],
+  ]);
+  expect(run.outputOf(A).omittedBytes).toBeGreaterThan(run.outputOf(B).omittedBytes);
+  // Each host's events, marks included, give its kept output as /output answers it.
+  for (const target of [A, B]) expect(events.filter((e) => e.data.target === target).map((e) => e.data.text).join('')).toBe(run.outputOf(target).text);
+  // A reader past the dropped output gets no mark.
+  expect(run.eventsAfter(lastDropped).some((e) => e.event === 'output' && e.data.text.includes('omitted'))).toBe(false);
+  // A run on one target keeps its one mark without a target, of all the bytes dropped.
+  const single = new Run('r2', { code: 'x' }, { headChars: 4, tailChars: 4 });
+  for (const text of ['1234', '5678', '9abc', 'defg']) single.emit({ event: 'output', data: { runId: 'r2', text } });
+  expect(single.eventsAfter(0).map((e) => (e.event === 'output' ? [e.data.target, e.data.text] : e.event))).toEqual([
+    [undefined, '1234'],
+    [undefined, omittedMark(8)],
+    [undefined, 'defg'],
+  ]);
+});
+
 test("a stream showing one host: another host's output is one empty event after each of its other events", () => {
   const events: RunEvent[] = [];
   let id = 0;
