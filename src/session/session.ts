@@ -95,14 +95,17 @@ export class ShellSession {
     return formatTarget(this.opts.remote?.target ?? { kind: 'local' });
   }
 
-  /** The current shell's pid, or undefined while none runs. */
+  /**
+   * The current shell's pid, or undefined while none runs (also once it exited: a remote one after
+   * `exit` until the next block connects again).
+   */
   get pid(): number | undefined {
-    return this.proc?.pid;
+    return this.proc && !this.proc.exited ? this.proc.pid : undefined;
   }
 
   /** The id of the shell's terminal session (proc(5) field 6), or undefined while none runs. */
   get sessionId(): number | undefined {
-    return this.proc?.sid;
+    return this.proc && !this.proc.exited ? this.proc.sid : undefined;
   }
 
   /** The working directory reported after the last block. */

@@ -60,6 +60,23 @@ describe('the API', () => {
     expect(outputOf(await post({ code: 'echo "${kept-unset}"' }))).toBe('unset\n');
   });
 
+  test('after `exit 3` on a remote target its session has no shell (pid null) until its next block connects again', async () => {
+    const on = `ssh://${sshd.host}`;
+    await post({ code: 'true', on });
+    const before = (await sessions()).find((s) => s.on === on)!;
+    expect(before).toMatchObject({ status: 'idle' });
+    expect(before.pid).toEqual(expect.any(Number));
+    const ended = await post({ code: 'exit 3', on });
+    expect(ended.find((e) => e.event === 'end')?.data).toMatchObject({ exitCode: 3, sessionRestarted: true });
+    // The page shows such a session as "not started (connects with its next block)", not as a shell starting.
+    expect((await sessions()).find((s) => s.on === on)).toMatchObject({ status: 'starting', pid: null });
+    expect(outputOf(await post({ code: 'echo again', on }))).toBe('again\n');
+    const after = (await sessions()).find((s) => s.on === on)!;
+    expect(after).toMatchObject({ status: 'idle' });
+    expect(after.pid).toEqual(expect.any(Number));
+    expect(after.pid).not.toBe(before.pid);
+  });
+
   test('a malformed target is a 400 with the reason, and nothing runs', async () => {
     for (const on of ['ssh://-oProxyCommand=touch%20/tmp/x', 'ssh://-oProxyCommand=x', 'http://host', 'ssh://a b']) {
       const response = await api(server, '/api/runs', { method: 'POST', json: { code: 'touch /tmp/cmdrun-never', on } });
