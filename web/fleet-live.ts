@@ -22,8 +22,11 @@ export interface LiveOutputs {
    * @throws Error when the server could not be asked
    */
   show(target: string): Promise<ShownOutput | undefined>;
-  /** Every host's output grouped by identical text and outcome; undefined as for show. */
-  groups(): Promise<TargetGroup[] | undefined>;
+  /**
+   * Every host's output grouped by identical text and outcome, each group's cut to its last `lines`
+   * lines (`omittedLines` before them); undefined as for show.
+   */
+  groups(lines: number): Promise<TargetGroup[] | undefined>;
   /** The run as the history has it, once the server no longer keeps it; undefined when the history does not have it. */
   history(): Promise<HistoryFleetRun | undefined>;
 }
@@ -52,9 +55,9 @@ export function liveOutputs(api: Api, runId: string, shown: (target: string, thr
         throw err;
       }
     },
-    async groups() {
+    async groups(lines) {
       try {
-        return (await api.json<{ groups: TargetGroup[] }>('GET', `${run}/groups`)).groups;
+        return (await api.json<{ groups: TargetGroup[] }>('GET', `${run}/groups?lines=${lines}`)).groups;
       } catch (err) {
         if (gone(err)) return undefined;
         throw err;

@@ -7,7 +7,7 @@
  * run of the history (GET /api/history/:runId) is shown again in the same panel, hosts settled.
  */
 import type { HistoryFleetRun } from '../src/history/fleet-history.js';
-import { groupOutputs, type OutputGroup } from '../src/runs/group-outputs.js';
+import { groupOutputs, lastLines, type OutputGroup } from '../src/runs/group-outputs.js';
 import type { TargetGroup } from '../src/runs/host-output.js';
 import { fleetLabel } from '../src/session/fleet-spec.js';
 import { FleetHosts, type FleetHost, type HostEnd } from './fleet-hosts.js';
@@ -41,6 +41,11 @@ export interface FleetActions {
  * no sooner than twice the time the last answer took after it.
  */
 const GROUPS_MS = 300;
+/**
+ * Lines of each group's output Group identical shows (its last ones; the group's title shows all of
+ * it as a terminal): 50 hosts' distinct megabytes would be 50 MB to read and lay out at every redraw.
+ */
+const GROUP_LINES = 200;
 
 function fleetButton(label: string, title: string, testid: string): HTMLButtonElement {
   const b = button(label, title);
@@ -268,7 +273,7 @@ export class FleetPanel {
   private async groupsNow(): Promise<Array<OutputGroup & Partial<TargetGroup>>> {
     const live = this.actions.live;
     try {
-      const groups = await live?.groups();
+      const groups = await live?.groups(GROUP_LINES);
       if (groups) return groups;
       await this.fromHistory(live);
     } catch {
@@ -305,10 +310,19 @@ export class FleetPanel {
         this.userChose = true;
         this.choose(g.targets?.[0] ?? this.hosts.hosts.find((h) => h.name === g.hosts[0])!.target);
       };
+      // From the server, cut already; from the history (or this panel), cut here.
+      const cut = g.omittedLines !== undefined ? { text: g.output, omitted: g.omittedLines } : lastLines(g.output, GROUP_LINES);
       const pre = document.createElement('pre');
       pre.className = 'fleet-group-output';
-      pre.textContent = g.output || '(no output)';
-      item.append(head, pre);
+      pre.textContent = cut.text || '(no output)';
+      if (cut.omitted > 0) {
+        const more = document.createElement('div');
+        more.className = 'fleet-group-more';
+        more.textContent = `… ${cut.omitted.toLocaleString('en')} earlier lines: the title shows all of it`;
+        item.append(head, more, pre);
+      } else {
+        item.append(head, pre);
+      }
       return item;
     });
     this.groups.replaceChildren(...items);

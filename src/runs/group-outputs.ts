@@ -32,6 +32,8 @@ export interface OutputGroup {
   outcome: string;
   /** True when the outcome is a failure: a non-zero exit status, unreachable or interrupted. */
   failed: boolean;
+  /** When `output` is its last lines only (GET /api/runs/:runId/groups?lines=N): how many lines come before them. */
+  omittedLines?: number;
 }
 
 /** True when a host's outcome counts as failed (what "Re-run failed" runs again). */
@@ -48,6 +50,21 @@ export function hostOutcome(r: Pick<HostResult, 'exitCode' | 'unreachable' | 'in
   if (r.interrupted) return 'interrupted';
   if (r.exitCode === null) return 'running';
   return r.exitCode === 0 ? 'ok' : `failed ${r.exitCode}`;
+}
+
+/**
+ * The last `n` lines of `text` (a final "\n" ends the last line, it starts none) and how many
+ * lines come before them (0 when `text` has at most `n` lines: then it is `text` itself).
+ */
+export function lastLines(text: string, n: number): { text: string; omitted: number } {
+  let at = text.endsWith('\n') ? text.length - 1 : text.length;
+  for (let i = 0; i < n; i++) {
+    at = at > 0 ? text.lastIndexOf('\n', at - 1) : -1;
+    if (at < 0) return { text, omitted: 0 };
+  }
+  let omitted = 1; // the line ending at `at`
+  for (let i = text.lastIndexOf('\n', at - 1); i >= 0; i = i > 0 ? text.lastIndexOf('\n', i - 1) : -1) omitted++;
+  return { text: text.slice(at + 1), omitted };
 }
 
 /** `1 host`, `12 hosts`. */

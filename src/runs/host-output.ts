@@ -5,7 +5,7 @@
  */
 import { hostName } from '../session/fleet-spec.js';
 import { plainText } from './format.js';
-import { groupOutputs, type HostResult, type OutputGroup } from './group-outputs.js';
+import { groupOutputs, lastLines, type HostResult, type OutputGroup } from './group-outputs.js';
 import type { Run, RunEvent } from './run.js';
 
 /**
@@ -61,10 +61,12 @@ function plainOutputOf(run: Run, target: string): string {
 /**
  * Every host's kept output of fleet run `run` (Run.outputOf) as plain text (escape sequences
  * removed, each redrawn line's last state), grouped by identical output and outcome, failing groups
- * first (group-outputs.ts). A host with no `end` yet is `running` (exit status null).
+ * first (group-outputs.ts). A host with no `end` yet is `running` (exit status null). With
+ * `lines`, each group's output is its last `lines` lines, with `omittedLines` the lines before
+ * them: 50 hosts' distinct megabytes would otherwise be 50 MB a client asks for again and again.
  * @returns undefined when `run` is not a fleet run (or its hosts are not resolved yet)
  */
-export function groupHosts(run: Run): TargetGroup[] | undefined {
+export function groupHosts(run: Run, lines?: number): TargetGroup[] | undefined {
   const targets = run.fleet?.hosts.map((h) => h.target);
   if (!targets) return undefined;
   const ends = new Map<string, Pick<HostResult, 'exitCode' | 'unreachable' | 'interrupted'>>();
@@ -76,7 +78,10 @@ export function groupHosts(run: Run): TargetGroup[] | undefined {
     const end = ends.get(target);
     return { host: name, output: plainOutputOf(run, target), exitCode: end?.exitCode ?? null, unreachable: end?.unreachable, interrupted: end?.interrupted };
   });
-  return groupOutputs(results).map((g) => ({ ...g, targets: g.hosts.map((name) => byName.get(name)!) }));
+  return groupOutputs(results).map((g) => {
+    const cut = lines !== undefined ? lastLines(g.output, lines) : undefined;
+    return { ...g, ...(cut && { output: cut.text, omittedLines: cut.omitted }), targets: g.hosts.map((name) => byName.get(name)!) };
+  });
 }
 
 /** The hosts that ended so far: the run's own `end`'s list once it ended, else the hosts' `end` events. */

@@ -13,7 +13,7 @@ import type { RunQueue } from '../runs/run-queue.js';
 import type { ShellSession } from '../session/session.js';
 import { type FileWatcher, streamFileChanges } from './file-watch.js';
 import { bearerToken, hostAndOriginGuard, jsonOnly, noStore, pageHeaders } from './guards.js';
-import { jsonBody, loadSchemas } from './validate.js';
+import { jsonBody, loadSchemas, queryParams } from './validate.js';
 import { historyRoutes } from './history-routes.js';
 import { FileConflictError, type ScriptFile } from './script-file.js';
 import { lastEventId, streamRun } from './sse.js';
@@ -249,11 +249,11 @@ export function createApp(deps: AppDeps): Hono {
     return bad ?? c.json({ runId, ...(target !== undefined ? { target } : {}), ...run.outputOf(target) });
   });
   // Every host's output grouped by identical text and outcome, failing groups first.
-  api.get('/runs/:runId/groups', (c) => {
+  api.get('/runs/:runId/groups', queryParams('groups'), (c) => {
     const runId = c.req.param('runId');
     const run = runs.get(runId);
     if (!run) return c.json({ error: 'no such run' }, 404);
-    const groups = groupHosts(run);
+    const groups = groupHosts(run, c.req.valid('query').lines);
     return groups ? c.json({ runId, groups }) : c.json({ error: 'not a fleet run' }, 400);
   });
   api.post('/runs/:runId/interrupt', tooLarge(MAX_RUN_BODY), async (c) => {

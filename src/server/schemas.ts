@@ -76,9 +76,12 @@ export const listQuery = z.strictObject({
   on: z.string().min(1).max(64 * 1024).optional(),
 });
 
+/** GET /api/runs/:runId/groups: `lines`, each group's output cut to its last lines. */
+export const groupsQuery = z.strictObject({ lines: z.coerce.number().int().min(1).max(1_000_000).optional() });
+
 /** GET /api/transcript. */
 export const transcriptQuery = z.strictObject({ format: z.enum(['html', 'md', 'ipynb']).default('html') });
 
 /** The bodies and queries, by name, for jsonBody and queryParams (validate.ts). */
 export const bodies = { run: runBody, file: fileBody, input: inputBody, restart: restartBody, params: paramsBody, confirm: confirmBody, interrupt: interruptBody, rerun: rerunBody };
-export const queries = { list: listQuery, transcript: transcriptQuery };
+export const queries = { list: listQuery, transcript: transcriptQuery, groups: groupsQuery };

@@ -202,6 +202,15 @@ test('a fleet run followed again after a reload, and a host chosen while it stre
   expect((await text()).split('\n')).toEqual(lines(fleet.ports.web05, 500));
   expect(streams).toEqual(['ssh://web05']);
   await nb.page.unroute(WEB05);
+  // Group identical shows each group's last 200 lines and says how many come before them.
+  await nb.page.locator(COUNT).locator('[data-testid="group-identical"]').click();
+  const group = nb.page.locator(COUNT).locator('[data-testid="fleet-group"]');
+  await group.nth(1).waitFor();
+  expect(await group.locator('.fleet-group-more').allTextContents()).toEqual(['… 300 earlier lines: the title shows all of it', '… 300 earlier lines: the title shows all of it']);
+  expect((await group.locator('.fleet-group-output').allTextContents()).map((t) => t.split('\n'))).toEqual([lines(fleet.ports.web04, 500).slice(300), lines(fleet.ports.web05, 500).slice(300)]);
+  await group.nth(1).locator('.fleet-group-head').scrollIntoViewIfNeeded();
+  await nb.page.screenshot({ path: join(shots, 'fleet-grouped-long.png') });
+  await nb.page.locator(COUNT).locator('[data-testid="group-identical"]').click();
   expect(nb.pageErrors).toEqual([]);
 }, 120_000);
 

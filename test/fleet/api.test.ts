@@ -174,6 +174,18 @@ describe('one host at a time', () => {
       expect.objectContaining({ hosts: ['web15'], targets: ['ssh://web15'], output: 'same\nother', outcome: 'failed 3', failed: true }),
       expect.objectContaining({ hosts: ['web13', 'web14'], targets: ['ssh://web13', 'ssh://web14'], label: 'web[13-14] (2 hosts)', output: lines.trimEnd(), outcome: 'ok', failed: false }),
     ]);
+    expect(groups.groups.some((g) => 'omittedLines' in g)).toBe(false);
+    // ?lines=N: each group's last N lines and the count of the lines before them.
+    const cut = (await (await api(server, `/api/runs/${runId}/groups?lines=2`)).json()) as { groups: Array<Record<string, unknown>> };
+    expect(cut.groups.map((g) => [g.label, g.output, g.omittedLines])).toEqual([
+      ['web15 (1 host)', 'same\nother', 0],
+      ['web[13-14] (2 hosts)', 'line 1999\nline 2000', 1999],
+    ]);
+    for (const bad of ['0', 'x', '2.5']) {
+      const res = await api(server, `/api/runs/${runId}/groups?lines=${bad}`);
+      expect(res.status, bad).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toMatch(/^invalid query: lines: /);
+    }
 
     // A host not in the run, a fleet run's output without a target, the groups of a single-target run: 400s.
     expect((await api(server, `/api/runs/${runId}/events?output=ssh%3A%2F%2Fweb99`)).status).toBe(400);

@@ -1,7 +1,7 @@
 // Grouping a fleet's outputs as `dshbak -c` does: host ranges with zero padding kept, and
 // failing groups first. Every folded list is expanded back and compared with the names given.
 import { describe, expect, test } from 'vitest';
-import { foldHosts, groupOutputs, hostCount, hostFailed, hostOutcome, type HostResult } from '../../src/runs/group-outputs.js';
+import { foldHosts, groupOutputs, hostCount, hostFailed, hostOutcome, lastLines, type HostResult } from '../../src/runs/group-outputs.js';
 
 /** Expands a folded list back into names (the inverse pdsh applies), to check nothing is lost. */
 function expand(folded: string): string[] {
@@ -107,4 +107,13 @@ describe('outcomes', () => {
     expect(hostCount(1)).toBe('1 host');
     expect(hostCount(12)).toBe('12 hosts');
   });
+});
+
+test('lastLines: the last n lines (a final newline ends a line, it starts none) and how many come before', () => {
+  expect(lastLines('a\nb\nc', 2)).toEqual({ text: 'b\nc', omitted: 1 });
+  expect(lastLines('a\nb\nc\n', 2)).toEqual({ text: 'b\nc\n', omitted: 1 });
+  expect(lastLines('a\nb\nc\nd', 1)).toEqual({ text: 'd', omitted: 3 });
+  expect(lastLines('a\n\nc', 1)).toEqual({ text: 'c', omitted: 2 });
+  expect(lastLines('\n\n\n', 1)).toEqual({ text: '\n', omitted: 2 });
+  for (const [text, n] of [['a\nb\nc', 3], ['a\nb\nc\n', 5], ['', 1], ['\n', 1], ['x', 1]] as const) expect(lastLines(text, n)).toEqual({ text, omitted: 0 });
 });
