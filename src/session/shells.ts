@@ -32,6 +32,15 @@ export function quote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
+/**
+ * `printf ARGS >/dev/tty` (ARGS as the shell reads them), tried up to three times. A Ctrl-C that
+ * lands while the write waits for the terminal fails it with EINTR (the shells install their INT
+ * handlers without SA_RESTART): printf writes nothing and says "write error: Interrupted system
+ * call". A marker lost so left its block running for good (an interrupt as a quick block ended).
+ * `b` bypasses aliases and functions (`\builtin ` in bash and zsh, empty in POSIX sh).
+ */
+const toTty = (b: string, args: string): string => `{ ${b}printf ${args} >/dev/tty 2>/dev/null || ${b}printf ${args} >/dev/tty 2>/dev/null || ${b}printf ${args} >/dev/tty; }`;
+
 /** Shell lines that give each variable of `restore` its original value (or unset it). */
 function restoreLines(restore: RcContext['restore']): string {
   return Object.entries(restore)
@@ -46,7 +55,7 @@ function restoreLines(restore: RcContext['restore']): string {
  * only runs a no-op trap in it (a trap, unlike an ignored signal, is not inherited).
  */
 export function leaderScript(leaderId: string, remoteDir?: string): string {
-  const q = `printf '${osc}q;%s;%s\\007' ${leaderId} "$__s" >/dev/tty`;
+  const q = toTty('', `'${osc}q;%s;%s\\007' ${leaderId} "$__s"`);
   if (!remoteDir) return `trap : INT; exec 3>&2 2>/dev/null; ("$@" 2>&3 3>&-); __s=$?; ${q}; exec sleep 2147483647`;
   // On another machine the leader also removes the session's folder, even when the connection's
   // hang-up ended the shell (a trapped HUP lets the leader go on; the shell gets HUP's default),
@@ -108,7 +117,7 @@ function endHook(b: string, ctx: SessionLayout, afterEnd: string): string {
   return `__cmdrun_id=
 __cmdrun_end() {
   if [ -n "\${__cmdrun_id-}" ]; then
-    ${b}printf '${osc}e;%s;%s;%s\\007' "$__cmdrun_id" "$1" "$PWD" >/dev/tty${unwatched(b, ctx)}
+    ${toTty(b, `'${osc}e;%s;%s;%s\\007' "$__cmdrun_id" "$1" "$PWD"`)}${unwatched(b, ctx)}
     __cmdrun_id=
   fi
   ${afterEnd}
@@ -164,7 +173,7 @@ function blockFunctions(b: string, ctx: SessionLayout, enter = ''): string {
   const watched = watchedBlock(b, ctx, '"$1 $$"');
   return `__cmdrun_pre() {
   __cmdrun_id=$1
-  ${b}printf '${osc}s;%s\\007' "$1" >/dev/tty${watched}
+  ${toTty(b, `'${osc}s;%s\\007' "$1"`)}${watched}
   [ "$#" -gt 1 ] && return 0
   __cmdrun_check ${quote(check)} || return${enter}
 }
@@ -233,7 +242,7 @@ __cmdrun_end() {
       \\builtin . ${debugTrap} 2>/dev/null # the block's own DEBUG trap, as trap -p printed it
       [ -n "$__cmdrun_xd" ] || \\builtin shopt -u extdebug
     fi
-    \\builtin printf '${osc}e;%s;%s;%s\\007' "$__cmdrun_id" "$__cmdrun_s" "$PWD" >/dev/tty${unwatched('\\builtin ', ctx)}
+    ${toTty('\\builtin ', `'${osc}e;%s;%s;%s\\007' "$__cmdrun_id" "$__cmdrun_s" "$PWD"`)}${unwatched('\\builtin ', ctx)}
     __cmdrun_id=
     __cmdrun_int=
   fi

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -250,6 +251,46 @@ describe('interrupt', () => {
       session.interrupt();
       await endsWithin(pending, 20_000, `attempt ${i}: \`true\` after the interrupt`);
       expect((await endsWithin(run(session, 'echo "next $kept"'), 20_000, `attempt ${i}: the next block`)).output, `attempt ${i}`).toBe('next 1\n');
+    }
+  });
+
+  test('bash: a SIGINT that lands while the end marker waits for the terminal does not lose it (the block still ends)', async () => {
+    // Nothing reads the terminal (as while a slow client lags): a background job fills it, then
+    // the block ends and its end marker's write waits. SIGINT then comes to the shell, as Ctrl-C
+    // does when it lands as a quick block ends: the write failed with EINTR, the marker was lost
+    // and the block ran for good (the loaded CI's "`true` after the interrupt did not end").
+    const own = await startBash();
+    const full = join(tmpdir(), `cmdrun-full-${process.pid}`);
+    rmSync(full, { force: true });
+    const shellPid = own.pid!;
+    const writing = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/syscall`, 'utf8').startsWith('1 '); // blocked in write(2)
+      } catch {
+        return false;
+      }
+    };
+    const sigintPending = () => /^(SigPnd|ShdPnd):\s*0*2$/m.test(readFileSync(`/proc/${shellPid}/status`, 'utf8'));
+    try {
+      own.pause();
+      const pending = run(own, `(printf '%0300000d\\n' 0 >/dev/tty &); until [ -e ${full} ]; do sleep 0.01; done`);
+      let printer = 0;
+      await waitFor(() => (printer = sessionMembers(own.sessionId!).find((pid) => pid !== shellPid && writing(pid)) ?? 0) > 0, 'the terminal to be full');
+      writeFileSync(full, '');
+      await waitFor(() => writing(shellPid), 'the end marker to wait for the terminal');
+      process.kill(shellPid, 'SIGINT');
+      // Taken: the shell waits again (in the marker's next write, or, without it, for the next line).
+      await waitFor(() => readStat(shellPid)?.state === 'S' && !sigintPending(), 'the SIGINT to be taken');
+      own.resume();
+      const r = await endsWithin(pending, 15_000, 'the block whose end marker waited');
+      expect(r.exitCode).toBe(0);
+      expect(r.output).not.toContain('Interrupted system call');
+      await waitFor(() => !existsSync(`/proc/${printer}`), 'the background job to finish its output');
+      expect((await run(own, 'echo next')).output).toBe('next\n');
+    } finally {
+      own.resume();
+      rmSync(full, { force: true });
+      await own.close();
     }
   });
 
