@@ -300,7 +300,14 @@ __cmdrun_return() {
   topLevelReturn: '__cmdrun_return',
 };
 
-/** zsh (zshall(1): STARTUP/SHUTDOWN FILES, `precmd_functions`). */
+/**
+ * zsh (zshall(1): STARTUP/SHUTDOWN FILES, `precmd_functions`). Its TRAPINT (zshmisc(1): Trap
+ * Functions) makes a Ctrl-C between blocks do nothing (status 0: as if none came): one that lands
+ * as a quick block ends reached zsh as it read the next block line, which zsh then dropped, as an
+ * interrupt at a prompt discards the line, and the next block never started. During a block it
+ * returns 128 + the signal, so the shell is interrupted as before; a block's own INT trap
+ * replaces it.
+ */
 export const zsh: ShellProfile = {
   name: 'zsh',
   rcName: '.zshrc',
@@ -326,6 +333,7 @@ ${blockFunctions('\\builtin ', ctx)}
 ${getFunction('\\builtin ', ctx, '')}
 __cmdrun_prompt() { __cmdrun_end "$?" }
 precmd_functions=(__cmdrun_prompt)
+TRAPINT() { [[ -n \${__cmdrun_id-} ]] && return $(( 128 + $1 )); return 0 }
 \\builtin printf '${osc}r;%s;%s\\007' '${ctx.readyId}' "$$" >/dev/tty
 `,
   runLine: (id, step) => blockLine('\\builtin source', id, step),

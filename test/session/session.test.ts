@@ -254,6 +254,27 @@ describe('interrupt', () => {
     }
   });
 
+  for (const shell of ['zsh', 'dash'] as const) {
+    test(`${shell}: an interrupt as a quick block ends leaves the next block whole`, async () => {
+      // A Ctrl-C that lands once the block ended reaches the shell as it reads the next block
+      // line: zsh dropped that line (an interrupt at its prompt discards the line), and the
+      // next block never started.
+      const own = await ShellSession.start({ shell, cwd: tmpdir(), scriptName: 'test.sh' });
+      try {
+        await run(own, 'kept=1');
+        for (let i = 0; i < 20; i++) {
+          const pending = run(own, 'true');
+          await new Promise((r) => setTimeout(r, (i % 4) * 0.3));
+          own.interrupt();
+          await endsWithin(pending, 20_000, `attempt ${i}: \`true\` after the interrupt`);
+          expect((await endsWithin(run(own, 'echo "next $kept"'), 20_000, `attempt ${i}: the next block`)).output, `attempt ${i}`).toBe('next 1\n');
+        }
+      } finally {
+        await own.close();
+      }
+    });
+  }
+
   test('bash: a SIGINT that lands while the end marker waits for the terminal does not lose it (the block still ends)', async () => {
     // Nothing reads the terminal (as while a slow client lags): a background job fills it, then
     // the block ends and its end marker's write waits. SIGINT then comes to the shell, as Ctrl-C
