@@ -197,6 +197,20 @@ async function endsWithin<T>(block: Promise<T>, ms: number, what: string): Promi
   }
 }
 
+/**
+ * 20 interrupts as a quick block (`true`) ends, each followed by a block that must run whole and
+ * see the session's `kept` (set to 1 before).
+ */
+async function expectInterruptsAsBlocksEnd(own: ShellSession): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    const pending = run(own, 'true');
+    await new Promise((r) => setTimeout(r, (i % 4) * 0.3));
+    own.interrupt();
+    await endsWithin(pending, 20_000, `attempt ${i}: \`true\` after the interrupt`);
+    expect((await endsWithin(run(own, 'echo "next $kept"'), 20_000, `attempt ${i}: the next block`)).output, `attempt ${i}`).toBe('next 1\n');
+  }
+}
+
 describe('interrupt', () => {
   test('interrupt stops a running command with 130 and the session keeps its state', async () => {
     await run(session, 'keep=yes');
@@ -245,13 +259,7 @@ describe('interrupt', () => {
       expect(r, `attempt ${i}`).toMatchObject({ exitCode: 130, interrupted: true, sessionRestarted: false });
       expect(r.output).not.toContain('not-reached');
     }
-    for (let i = 0; i < 20; i++) {
-      const pending = run(session, 'true');
-      await new Promise((r) => setTimeout(r, (i % 4) * 0.3));
-      session.interrupt();
-      await endsWithin(pending, 20_000, `attempt ${i}: \`true\` after the interrupt`);
-      expect((await endsWithin(run(session, 'echo "next $kept"'), 20_000, `attempt ${i}: the next block`)).output, `attempt ${i}`).toBe('next 1\n');
-    }
+    await expectInterruptsAsBlocksEnd(session);
   });
 
   for (const shell of ['zsh', 'dash'] as const) {
@@ -262,13 +270,7 @@ describe('interrupt', () => {
       const own = await ShellSession.start({ shell, cwd: tmpdir(), scriptName: 'test.sh' });
       try {
         await run(own, 'kept=1');
-        for (let i = 0; i < 20; i++) {
-          const pending = run(own, 'true');
-          await new Promise((r) => setTimeout(r, (i % 4) * 0.3));
-          own.interrupt();
-          await endsWithin(pending, 20_000, `attempt ${i}: \`true\` after the interrupt`);
-          expect((await endsWithin(run(own, 'echo "next $kept"'), 20_000, `attempt ${i}: the next block`)).output, `attempt ${i}`).toBe('next 1\n');
-        }
+        await expectInterruptsAsBlocksEnd(own);
       } finally {
         await own.close();
       }
