@@ -100,12 +100,17 @@ export class ShellSession {
    * `exit` until the next block connects again).
    */
   get pid(): number | undefined {
-    return this.proc && !this.proc.exited ? this.proc.pid : undefined;
+    return this.live?.pid;
   }
 
   /** The id of the shell's terminal session (proc(5) field 6), or undefined while none runs. */
   get sessionId(): number | undefined {
-    return this.proc && !this.proc.exited ? this.proc.sid : undefined;
+    return this.live?.sid;
+  }
+
+  /** The current shell while it runs (undefined before the first and once it exited). */
+  private get live(): ShellProcess | undefined {
+    return this.proc && !this.proc.exited ? this.proc : undefined;
   }
 
   /** The working directory reported after the last block. */
@@ -116,7 +121,7 @@ export class ShellSession {
   get status(): SessionStatus {
     if (this.closed) return 'dead';
     if (this.running) return 'busy';
-    if (!this.proc || this.proc.exited) return 'starting';
+    if (!this.live) return 'starting';
     return 'idle';
   }
 
@@ -125,7 +130,7 @@ export class ShellSession {
    * ready (ssh's prompts and messages, for a remote one), and input typed meanwhile reaches it.
    */
   private shellProcess(onEarly?: OutputReceiver): Promise<ShellProcess> {
-    if (this.proc && !this.proc.exited) return Promise.resolve(this.proc);
+    if (this.live) return Promise.resolve(this.live);
     const { remote } = this.opts;
     this.starting ??= ShellProcess.spawn({
       profile: this.profile,

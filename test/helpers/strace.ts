@@ -14,14 +14,20 @@ export interface ForkHold {
 /** The fork system calls' numbers (x86_64: clone, fork, vfork, clone3; arm64: clone, clone3). */
 const FORKS = process.arch === 'x64' ? ['56', '57', '58', '435'] : ['220', '435'];
 
-/** True while `pid` is in one of the fork system calls (/proc/PID/syscall: its number first). */
-function forking(pid: number): boolean {
+/** The write system call's number (x86_64: 1; arm64 and the generic table: 64). */
+export const WRITE = process.arch === 'x64' ? ['1'] : ['64'];
+
+/** True while `pid` is in one of the system calls `numbers` (/proc/PID/syscall: its number first); false once it is gone. */
+export function inSyscall(pid: number, numbers: readonly string[]): boolean {
   try {
-    return FORKS.includes(readFileSync(`/proc/${pid}/syscall`, 'utf8').split(' ')[0]);
+    return numbers.includes(readFileSync(`/proc/${pid}/syscall`, 'utf8').split(' ')[0]);
   } catch {
     return false;
   }
 }
+
+/** True while `pid` is in one of the fork system calls. */
+const forking = (pid: number): boolean => inSyscall(pid, FORKS);
 
 /** The pid tracing `pid` (/proc/PID/status TracerPid), 0 when none. */
 const tracer = (pid: number): number => Number(/^TracerPid:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);

@@ -8,6 +8,7 @@ import { mayTrapInterrupt } from '../../src/session/ctrl-c.js';
 import { ShellSession } from '../../src/session/session.js';
 import { expectCtrlCAsJobTakesTerminal, expectCtrlCBeforeChildExecs, expectCtrlCInHeldFork, expectUserTrapGoesOn } from '../helpers/interrupts.js';
 import { run, startBash, startRun } from '../helpers/session.js';
+import { inSyscall, WRITE } from '../helpers/strace.js';
 import { waitFor } from '../helpers/wait.js';
 
 let session: ShellSession;
@@ -286,14 +287,9 @@ describe('interrupt', () => {
     const full = join(tmpdir(), `cmdrun-full-${process.pid}`);
     rmSync(full, { force: true });
     const shellPid = own.pid!;
-    const writing = (pid: number) => {
-      try {
-        return readFileSync(`/proc/${pid}/syscall`, 'utf8').startsWith('1 '); // blocked in write(2)
-      } catch {
-        return false;
-      }
-    };
-    const sigintPending = () => /^(SigPnd|ShdPnd):\s*0*2$/m.test(readFileSync(`/proc/${shellPid}/status`, 'utf8'));
+    const writing = (pid: number) => inSyscall(pid, WRITE); // blocked in write(2)
+    // SIGINT (2) pending for the thread or the process: bit 1 of SigPnd or ShdPnd (proc(5)).
+    const sigintPending = () => [...readFileSync(`/proc/${shellPid}/status`, 'utf8').matchAll(/^(?:SigPnd|ShdPnd):\s*([0-9a-f]+)$/gm)].some((m) => (BigInt(`0x${m[1]}`) & 2n) !== 0n);
     try {
       own.pause();
       const pending = run(own, `(printf '%0300000d\\n' 0 >/dev/tty &); until [ -e ${full} ]; do sleep 0.01; done`);
