@@ -22,6 +22,8 @@ interface ActiveBlock {
   onEarly?: () => void;
   /** The run line as the terminal echoes it, dropped from what arrives before the start marker. */
   echo: string;
+  /** An empty line went before the run line (ShellProfile.emptyLineAfterCtrlC): its echo goes too. */
+  lead: boolean;
   /** What arrived after the line was typed and before the start marker, as bytes (latin1: one character a byte). */
   early: string;
   onOutput: OutputReceiver;
@@ -61,6 +63,14 @@ export class ShellProcess {
   private background: OutputReceiver = () => {};
   /** See {@link mayTrapInterrupt}. */
   private traps = false;
+  /** Ctrl-C was typed since the last block line (see ShellProfile.emptyLineAfterCtrlC). */
+  private ctrlCTyped = false;
+  /**
+   * The id of the last block that ended: dash's prompt repeats its end marker until the next
+   * block starts (PS1 runs the end hook in a subshell, which cannot clear the id), and a repeat
+   * is dropped, not passed on as output.
+   */
+  private endedId: string | undefined;
   /** See {@link onChildrenReport}. */
   private childrenReport: ((report: ChildrenReport) => void) | undefined;
 
@@ -234,8 +244,15 @@ export class ShellProcess {
 
   /** Output of a block that has not started: its echoed run line is dropped, the rest is background. */
   private flushEarly(block: ActiveBlock): void {
-    const at = block.early.indexOf(block.echo);
-    const rest = at < 0 ? block.early : block.early.slice(0, at) + block.early.slice(at + block.echo.length);
+    const { early, echo } = block;
+    const at = early.indexOf(echo);
+    let rest = early;
+    if (at >= 0) {
+      // The empty line's echo (a newline) is the last one before the run line's.
+      const lead = block.lead && at > 0 ? early.lastIndexOf('\n', at - 1) : -1;
+      rest = lead >= 0 ? early.slice(0, lead) + early.slice(lead + 1, at) : early.slice(0, at);
+      rest += early.slice(at + echo.length);
+    }
     block.early = '';
     block.echo = '';
     if (!rest) return;
@@ -281,11 +298,13 @@ export class ShellProcess {
       }
       if (kind === 'e') {
         this.active = undefined;
+        this.endedId = id;
         const status = Number(rest[0]);
         block.resolve({ exitCode: Number.isInteger(status) ? status : 1, cwd: rest[1], shellExited: false });
         return;
       }
     }
+    if (kind === 'e' && id === this.endedId) return;
     // A marker that is not ours for this block is the block's own output.
     this.deliver({ text: `\x1b]6973;${kind};${[id, ...piece.marker.rest].join(';')}\x07` });
   }
@@ -301,6 +320,9 @@ export class ShellProcess {
     if (this.exited) throw new Error('the shell has exited');
     const id = newMarkerId();
     let typed = `${this.profile.runLine(id, step, this.layout)}\n`;
+    // An empty line first takes the signal of a Ctrl-C typed since the last block (the profile's doc).
+    const lead = this.ctrlCTyped && this.profile.emptyLineAfterCtrlC === true;
+    this.ctrlCTyped = false;
     if (step.traps) this.traps = true;
     if (this.layout.remote) {
       // The block itself goes first, encoded, for the remote __cmdrun_get (shells.ts, remote.ts).
@@ -313,7 +335,8 @@ export class ShellProcess {
     }
     return new Promise<BlockEnd>((resolve) => {
       // The echo as the terminal's bytes read as latin1, as `early` holds them.
-      this.active = { id, started: false, echo: Buffer.from(typed, 'utf8').toString('latin1'), early: '', onOutput, onStart, resolve };
+      this.active = { id, started: false, echo: Buffer.from(typed, 'utf8').toString('latin1'), lead, early: '', onOutput, onStart, resolve };
+      if (lead) this.term.write('\n');
       if (this.layout.remote) this.typePaced(typed, this.active);
       else this.term.write(typed);
     });
@@ -397,6 +420,7 @@ export class ShellProcess {
   /** Types raw text into the terminal (Ctrl-C is `\x03`). */
   write(data: string): void {
     if (!this.exited) this.term.write(data);
+    if (data.includes('\x03')) this.ctrlCTyped = true;
     this.remoteWaits = undefined; // a remote block is waiting again only once its watcher says so
   }
 

@@ -100,4 +100,13 @@ export interface ShellProfile {
    * so that it fails as in `bash script.sh` instead of ending the sourced block; none: left as is.
    */
   topLevelReturn?: string;
+  /**
+   * A Ctrl-C that reaches the shell just after it read a line abandons that line (dash, and the
+   * ash family: its interactive INT handler unwinds to the command loop, which empties the input
+   * buffer; dash's main.c). A terminal's read returns a line that arrived after the signal was
+   * sent and before the read looked for one (Linux n_tty), and the handler runs only then: so a
+   * Ctrl-C typed as a quick block ended could drop the next block line, which never started.
+   * With this set, the first line typed after a Ctrl-C is an empty one that takes the signal.
+   */
+  emptyLineAfterCtrlC?: boolean;
 }

@@ -350,6 +350,7 @@ export const dash: ShellProfile = {
   name: 'dash',
   rcName: 'dashrc',
   jobControl: true,
+  emptyLineAfterCtrlC: true,
   blockPrefix: '',
   initLine: '',
   launch: (shell, _rcPath, leaderId, layout) => underLeader(leaderId, layout, [shell, '-i']),

@@ -17,6 +17,9 @@ const FORKS = process.arch === 'x64' ? ['56', '57', '58', '435'] : ['220', '435'
 /** The write system call's number (x86_64: 1; arm64 and the generic table: 64). */
 export const WRITE = process.arch === 'x64' ? ['1'] : ['64'];
 
+/** The read system call's number (x86_64: 0; arm64 and the generic table: 63). */
+export const READ = process.arch === 'x64' ? ['0'] : ['63'];
+
 /** True while `pid` is in one of the system calls `numbers` (/proc/PID/syscall: its number first); false once it is gone. */
 export function inSyscall(pid: number, numbers: readonly string[]): boolean {
   try {
@@ -45,6 +48,26 @@ export async function holdForks(pid: number, delayMs: number): Promise<ForkHold>
     },
     stop: strace.stop,
   };
+}
+
+/** True while `pid` is in read(2) of its standard input (/proc/PID/syscall: the number, then fd 0). */
+export function readsStdin(pid: number): boolean {
+  try {
+    const [nr, fd] = readFileSync(`/proc/${pid}/syscall`, 'utf8').split(' ');
+    return READ.includes(nr) && fd === '0x0';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Attaches strace to `pid` (its main thread only) so that each read(2) it makes waits `delayMs`
+ * before the kernel runs it: what arrives meanwhile is there when it reads, a signal included.
+ * Resolves once strace has attached.
+ * @throws Error when strace cannot attach (not installed, no permission to trace).
+ */
+export async function holdReads(pid: number, delayMs: number): Promise<ChildHold> {
+  return attach(pid, ['-e', 'trace=read', '-e', `inject=read:delay_enter=${delayMs * 1000}`]);
 }
 
 /** A strace holding each new child of a process right after fork(2); stop() detaches it. */
