@@ -290,7 +290,8 @@ describe('interrupt', () => {
     let hold: Awaited<ReturnType<typeof holdReads>> | undefined;
     try {
       await run(own, 'kept=1');
-      hold = await holdReads(shellPid, 300);
+      // Each read waits 500 ms: the Ctrl-C and the next line are typed well within the one at the prompt.
+      hold = await holdReads(shellPid, 500);
       own.pause(); // the block's markers wait in the terminal
       const pending = run(own, 'true');
       await waitFor(() => !readsStdin(shellPid), 'the shell to take the block line');
