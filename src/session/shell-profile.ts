@@ -106,6 +106,8 @@ export interface ShellProfile {
    * buffer; dash's main.c). A terminal's read returns a line that arrived after the signal was
    * sent and before the read looked for one (Linux n_tty), and the handler runs only then: so a
    * Ctrl-C typed as a quick block ended could drop the next block line, which never started.
+   * zsh drops it too (an interrupt at its prompt discards the line) once a block removed the
+   * TRAPINT that makes cmdrun's zsh ignore a Ctrl-C between blocks (`trap - INT`).
    * With this set, the first line typed after a Ctrl-C is an empty one that takes the signal.
    */
   emptyLineAfterCtrlC?: boolean;

@@ -312,6 +312,7 @@ export const zsh: ShellProfile = {
   name: 'zsh',
   rcName: '.zshrc',
   jobControl: true,
+  emptyLineAfterCtrlC: true,
   blockPrefix: '',
   initLine: '',
   launch: (shell, _rcPath, leaderId, layout) => underLeader(leaderId, layout, [shell, '-d', '-i']),

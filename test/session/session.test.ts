@@ -278,6 +278,17 @@ describe('interrupt', () => {
     });
   }
 
+  test('zsh: once a block reset INT (trap - INT, which removes cmdrun\'s TRAPINT), an interrupt as a quick block ends still leaves the next block whole', async () => {
+    // zsh then takes such a Ctrl-C at its prompt again, and drops the line it reads.
+    const own = await ShellSession.start({ shell: 'zsh', cwd: tmpdir(), scriptName: 'test.sh' });
+    try {
+      await run(own, 'trap - INT; kept=1');
+      await expectInterruptsAsBlocksEnd(own);
+    } finally {
+      await own.close();
+    }
+  });
+
   test('dash: a Ctrl-C whose signal comes as the shell reads the next block line does not lose that line', async () => {
     // The shell's reads are held (strace), so it reads the next block line only once the Ctrl-C
     // typed as the last block ended and that line are both there: the read returns the line, then
