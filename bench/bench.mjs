@@ -7,7 +7,7 @@
 //   BENCH_PAGE_PROFILE=/tmp/fp node bench/bench.mjs fleetpage   also a CPU profile of the page per run (/tmp/fp-*.cpuprofile)
 //   BENCH_PAGE_TRACE=1 node bench/bench.mjs fleetpage   also the page's thread CPU time per run (`cpu`: longest task, draw, backfill; `cpu.threads`: the CPU time of each of Chromium's threads by name)
 //   BENCH_PAGE_TRACE=/tmp/tr ...   the same, and each run's whole Chromium trace (more categories) in /tmp/tr-*.json (chrome://tracing, Perfetto)
-//   BENCH_PAGE_OWN=1 BENCH_PAGE_RUNS=5 node bench/bench.mjs fleetpage   only the "Chromium on a core of its own" setting, 5 runs
+//   BENCH_PAGE_OWN=1 BENCH_PAGE_RUNS=5 node bench/bench.mjs fleetpage   only the "Chromium on a core of its own" settings (with the machine's memory reclaim on where it runs, then paused), 5 runs each
 //
 // Units: ms for times, MB = 10^6 bytes for throughput, MiB = 2^20 bytes for memory.
 import { cpus, release, tmpdir } from 'node:os';

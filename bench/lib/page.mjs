@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { faultCounters, faultsSince } from './reclaim.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -160,7 +161,8 @@ function threadCpuSince(before, after) {
  * Opens `server.url` (a notebook whose only block runs on a fleet of `hosts` hosts, each printing
  * `bytes`), runs it and follows the frames until every host's chip is settled: the longest time
  * between two animation frames (ms; what a user feels as a stall), the p95 frame, and the time to
- * the end. With `browserCpus` (a taskset list), Chromium's processes run on those CPUs only.
+ * the end, and what the machine read back from disk meanwhile (`faults`: faultsSince, system-wide).
+ * With `browserCpus` (a taskset list), Chromium's processes run on those CPUs only.
  */
 export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {}) {
   return withBrowser(async (browser) => {
@@ -168,11 +170,25 @@ export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {
     const page = browser.pages()[0] ?? (await browser.newPage());
     await page.goto(server.url);
     await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
-    // As a person would: the block is run once the page has loaded what it fetches after it is ready (xterm.js).
+    // As a person would: the block is run once the page has loaded what it fetches after it is ready
+    // (xterm.js), and has shown the runs the server still keeps (the earlier runs of this section,
+    // each a fleet run; until they are shown, a new run would wait behind them).
     await page.waitForFunction(() => performance.getEntriesByName('cmdrun:terminal').length > 0, undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => {
+        const panels = [...document.querySelectorAll('[data-testid=output]')];
+        for (const p of panels) p.dataset.benchEarlier = '';
+        return panels.every((p) => p.dataset.state !== 'queued' && p.dataset.state !== 'running');
+      },
+      undefined,
+      { polling: 100, timeout: 120_000 },
+    );
+    // The probe first: its own start-up (at real-time priority) is no frame of the page's.
+    const probe = browserCpus !== undefined ? await startStallProbe(browserCpus) : undefined;
     await page.click('.cm-content');
     await page.evaluate(() => {
       window.__frames = [];
+      window.__frameEnds = [];
       // What the longest frames spent their time on (Long Animation Frames API, Chromium 123+).
       window.__loafs = [];
       try {
@@ -183,6 +199,7 @@ export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {
       let last = performance.now();
       const frame = (now) => {
         window.__frames.push(now - last);
+        window.__frameEnds.push(now);
         last = now;
         if (!window.__stopFrames) requestAnimationFrame(frame);
       };
@@ -196,12 +213,12 @@ export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {
     }
     const trace = process.env.BENCH_PAGE_TRACE ? await startTrace(page) : undefined;
     const threadsBefore = trace ? chromiumThreadCpu(process.pid) : undefined;
-    const probe = browserCpus !== undefined ? await startStallProbe(browserCpus) : undefined;
+    const faultsBefore = faultCounters();
     const t0 = performance.now();
     await page.keyboard.press('Shift+Enter');
     await page.waitForFunction(
       (n) => {
-        const panel = document.querySelector('[data-testid=output]');
+        const panel = document.querySelector('[data-testid=output]:not([data-bench-earlier])');
         const chips = [...(panel?.querySelectorAll('[data-testid=fleet-host]') ?? [])];
         return panel && chips.length === n && chips.every((c) => c.dataset.state === 'ok') && ['ok', 'failed'].includes(panel.dataset.state);
       },
@@ -209,6 +226,7 @@ export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {
       { polling: 500, timeout: 300_000 },
     );
     const endMs = performance.now() - t0;
+    const faults = faultsSince(faultsBefore);
     const stall = await probe?.stop();
     if (cdp) {
       const { profile } = await cdp.send('Profiler.stop');
@@ -217,6 +235,14 @@ export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {
     const threads = threadsBefore ? threadCpuSince(threadsBefore, chromiumThreadCpu(process.pid)) : undefined;
     const cpu = trace ? { ...(await trace.stop()), threads } : undefined;
     const frames = await page.evaluate(() => ((window.__stopFrames = true), window.__frames.slice(1)));
+    // When the three longest frames ended (epoch ms), to line them up with the machine's own traces.
+    const longestAt = await page.evaluate(() =>
+      window.__frames
+        .map((ms, i) => [Math.round(ms), Math.round(performance.timeOrigin + window.__frameEnds[i])])
+        .slice(1)
+        .sort((a, b) => b[0] - a[0])
+        .slice(0, 3),
+    );
     // The three longest animation frames: their duration, the part before rendering (tasks and
     // scripts), style and layout, and the scripts that took 5 ms or more (where, what called them).
     const longFrames = await page.evaluate(() =>
@@ -234,7 +260,7 @@ export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {
         })),
     );
     const sorted = [...frames].sort((a, b) => a - b);
-    return { endMs, frames: frames.length, maxFrameMs: sorted.at(-1) ?? NaN, p95FrameMs: sorted[Math.floor(sorted.length * 0.95)] ?? NaN, bytes, longFrames, ...(stall && { stall }), ...(cpu && { cpu }) };
+    return { endMs, frames: frames.length, maxFrameMs: sorted.at(-1) ?? NaN, p95FrameMs: sorted[Math.floor(sorted.length * 0.95)] ?? NaN, bytes, longFrames, longestAt, faults, ...(stall && { stall }), ...(cpu && { cpu }) };
   });
 }
 
