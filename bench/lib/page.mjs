@@ -187,8 +187,8 @@ export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {
     const probe = browserCpus !== undefined ? await startStallProbe(browserCpus) : undefined;
     await page.click('.cm-content');
     await page.evaluate(() => {
-      window.__frames = [];
-      window.__frameEnds = [];
+      // When each animation frame began (ms, the page's clock), after the time it started following them.
+      window.__frameTimes = [performance.now()];
       // What the longest frames spent their time on (Long Animation Frames API, Chromium 123+).
       window.__loafs = [];
       try {
@@ -196,11 +196,8 @@ export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {
       } catch {
         // an older Chromium: no attribution
       }
-      let last = performance.now();
       const frame = (now) => {
-        window.__frames.push(now - last);
-        window.__frameEnds.push(now);
-        last = now;
+        window.__frameTimes.push(now);
         if (!window.__stopFrames) requestAnimationFrame(frame);
       };
       requestAnimationFrame(frame);
@@ -234,15 +231,19 @@ export async function measureFleetPage(server, hosts, bytes, { browserCpus } = {
     }
     const threads = threadsBefore ? threadCpuSince(threadsBefore, chromiumThreadCpu(process.pid)) : undefined;
     const cpu = trace ? { ...(await trace.stop()), threads } : undefined;
-    const frames = await page.evaluate(() => ((window.__stopFrames = true), window.__frames.slice(1)));
-    // When the three longest frames ended (epoch ms), to line them up with the machine's own traces.
-    const longestAt = await page.evaluate(() =>
-      window.__frames
-        .map((ms, i) => [Math.round(ms), Math.round(performance.timeOrigin + window.__frameEnds[i])])
-        .slice(1)
-        .sort((a, b) => b[0] - a[0])
-        .slice(0, 3),
-    );
+    // Each frame's length and when it ended (epoch ms), from the second on (the first began before
+    // the frames were followed).
+    const timed = await page.evaluate(() => {
+      window.__stopFrames = true;
+      const t = window.__frameTimes;
+      return t.slice(2).map((now, i) => [now - t[i + 1], performance.timeOrigin + now]);
+    });
+    const frames = timed.map(([ms]) => ms);
+    // When the three longest frames ended, to line them up with the machine's own traces.
+    const longestAt = [...timed]
+      .sort((a, b) => b[0] - a[0])
+      .slice(0, 3)
+      .map(([ms, at]) => [Math.round(ms), Math.round(at)]);
     // The three longest animation frames: their duration, the part before rendering (tasks and
     // scripts), style and layout, and the scripts that took 5 ms or more (where, what called them).
     const longFrames = await page.evaluate(() =>

@@ -25,25 +25,18 @@ export function faultsSince(before) {
   return { refaultedMiB: Math.round(((now.refaults - before.refaults) * 4) / 1024), majorFaults: now.majorFaults - before.majorFaults };
 }
 
+/** The numbered entries of a DAMON sysfs directory (kdamonds, contexts, schemes), as paths. */
+const numbered = (dir) =>
+  readdirSync(dir)
+    .filter((name) => /^\d+$/.test(name))
+    .map((name) => join(dir, name));
+
 /** The running DAMON kdamonds (sysfs directories) with a `pageout` scheme: empty when there are none or they cannot be read. */
 export function reclaimDaemons() {
   const read = (path) => readFileSync(path, 'utf8').trim();
+  const pagesOut = (context) => numbered(join(context, 'schemes')).some((scheme) => read(join(scheme, 'action')) === 'pageout');
   try {
-    return readdirSync(KDAMONDS)
-      .filter((name) => /^\d+$/.test(name))
-      .map((name) => join(KDAMONDS, name))
-      .filter((kdamond) => {
-        if (read(join(kdamond, 'state')) !== 'on') return false;
-        const contexts = join(kdamond, 'contexts');
-        return readdirSync(contexts)
-          .filter((c) => /^\d+$/.test(c))
-          .some((c) => {
-            const schemes = join(contexts, c, 'schemes');
-            return readdirSync(schemes)
-              .filter((s) => /^\d+$/.test(s))
-              .some((s) => read(join(schemes, s, 'action')) === 'pageout');
-          });
-      });
+    return numbered(KDAMONDS).filter((kdamond) => read(join(kdamond, 'state')) === 'on' && numbered(join(kdamond, 'contexts')).some(pagesOut));
   } catch {
     return [];
   }

@@ -18,12 +18,17 @@ const FORKS = process.arch === 'x64' ? ['56', '57', '58', '435'] : ['220', '435'
 export const WRITE = process.arch === 'x64' ? ['1'] : ['64'];
 
 /** The read system call's number (x86_64: 0; arm64 and the generic table: 63). */
-export const READ = process.arch === 'x64' ? ['0'] : ['63'];
+const READ = process.arch === 'x64' ? ['0'] : ['63'];
 
-/** True while `pid` is in one of the system calls `numbers` (/proc/PID/syscall: its number first); false once it is gone. */
-export function inSyscall(pid: number, numbers: readonly string[]): boolean {
+/**
+ * True while `pid` is in one of the system calls `numbers` (/proc/PID/syscall: its number, then
+ * its arguments in hex), on file descriptor `fd` (its first argument) when given; false once it
+ * is gone.
+ */
+export function inSyscall(pid: number, numbers: readonly string[], fd?: number): boolean {
   try {
-    return numbers.includes(readFileSync(`/proc/${pid}/syscall`, 'utf8').split(' ')[0]);
+    const [nr, first] = readFileSync(`/proc/${pid}/syscall`, 'utf8').split(' ');
+    return numbers.includes(nr) && (fd === undefined || first === `0x${fd.toString(16)}`);
   } catch {
     return false;
   }
@@ -50,15 +55,8 @@ export async function holdForks(pid: number, delayMs: number): Promise<ForkHold>
   };
 }
 
-/** True while `pid` is in read(2) of its standard input (/proc/PID/syscall: the number, then fd 0). */
-export function readsStdin(pid: number): boolean {
-  try {
-    const [nr, fd] = readFileSync(`/proc/${pid}/syscall`, 'utf8').split(' ');
-    return READ.includes(nr) && fd === '0x0';
-  } catch {
-    return false;
-  }
-}
+/** True while `pid` is in read(2) of its standard input. */
+export const readsStdin = (pid: number): boolean => inSyscall(pid, READ, 0);
 
 /**
  * Attaches strace to `pid` (its main thread only) so that each read(2) it makes waits `delayMs`
